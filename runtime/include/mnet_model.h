@@ -1,0 +1,76 @@
+/* mnet_model.h - the interface between a compiled model and the runtime.
+ *
+ * `mnetc model.mnet -o model.c` writes one C file that defines a constant
+ * `mnet_model` named `mnet_model_<effector>` (and `mnet_compiled_model`, a
+ * pointer to it, so a loader needs one symbol).  The LLVM JIT fills the same
+ * table.  Every function has one signature:
+ *
+ *   void f(int n, int ld, const mnet_real *const *in, mnet_real *const *out,
+ *          const mnet_real *params);
+ *
+ * n batch elements; each argument array is laid out (rows x ld), element
+ * (row, b) at a[row*ld + b], so the batch loop is innermost and vectorises
+ * (structure of arrays).  `params` is the parameter table (run-time data:
+ * changing a value needs no recompile).
+ *
+ * State vector, rows in this order (MODELS.md section 1):
+ *   joint      2*dof             q, then qd
+ *   cartesian  2*space_dim       end point position, then velocity
+ *   muscle     n_muscle_rows*M   row r of muscle m at muscle_offset + r*M + m
+ *   geometry   (2+dof)*M         l_mt, v_mt, then one moment arm per joint
+ */
+#ifndef MNET_MODEL_H
+#define MNET_MODEL_H
+
+#ifdef MNET_REAL_FLOAT
+typedef float mnet_real;
+#else
+typedef double mnet_real;
+#endif
+
+#define MNET_MODEL_ABI 1
+
+typedef void (*mnet_fn)(int n, int ld, const mnet_real *const *in,
+                        mnet_real *const *out, const mnet_real *params);
+
+typedef struct mnet_model {
+    int abi;                        /* MNET_MODEL_ABI                       */
+    int real_size;                  /* sizeof(mnet_real) it was built for  */
+    const char *name;               /* effector name                        */
+    const char *source_hash;        /* hash of the .mnet sources (hex)      */
+
+    int n_dof;                      /* joint coordinates                    */
+    int space_dim;                  /* end point dimensions                 */
+    int n_muscles;                  /* M                                    */
+    int n_muscle_rows;              /* rows of the muscle block             */
+    int n_state;                    /* total state rows                     */
+    int joint_offset, cartesian_offset, muscle_offset, geometry_offset;
+    int n_load;                     /* space_dim + dof: endpoint, joint     */
+    int n_sense;                    /* rows of the sensory map              */
+
+    double step_size;               /* seconds per step (all ministeps)     */
+    int n_ministeps;
+
+    int n_params;
+    const char *const *param_names;   /* (n_params)                         */
+    const double *param_defaults;     /* (n_params)                         */
+    const char *const *muscle_names;  /* (n_muscles)                        */
+    const char *const *muscle_row_names; /* (n_muscle_rows)                 */
+    const double *pos_lower, *pos_upper; /* (n_dof) joint range             */
+
+    /* in: joint0 (2*dof)            out: state                              */
+    mnet_fn init;
+    /* in: joint0, g_state           out: g_joint0                           */
+    mnet_fn init_vjp;
+    /* in: state, action (M), load (n_load)   out: next state                */
+    mnet_fn step;
+    /* in: state, action, load, g_next        out: g_state, g_action         */
+    mnet_fn step_vjp;
+    /* in: state    out: sense: end point position (space_dim), muscle
+     * length / l_o (M), muscle velocity / vmax (M)                          */
+    mnet_fn sense;
+    /* in: state, g_sense            out: g_state                            */
+    mnet_fn sense_vjp;
+} mnet_model;
+
+#endif
