@@ -1,0 +1,327 @@
+/* ir_emit_c.c - C source for one batched function of the expression graph.
+ *
+ * The shape (docs/compiler.md, "Emitted C"):
+ *
+ *   void NAME(int n, int ld, const real *const *in, real *const *out,
+ *             const real *params)
+ *   {
+ *       const real *restrict in0 = in[0];
+ *       real *restrict out0 = out[0];
+ *       for (int b = 0; b < n; b++) {
+ *           const real flce_17 = in0[3*ld + b] * params[4]; // line 12
+ *           ...
+ *           out0[ld + b] = flce_17;
+ *       }
+ *   }
+ *
+ * One const local per reachable non-leaf node, in id order (topological);
+ * leaves are read inline.  Each op prints exactly the expression that
+ * ir_eval_op computes, so the interpreter is the reference for the output.
+ * The caller emits `#include <math.h>` and `typedef double real;` (or float)
+ * before the function.  Output arrays must not overlap input arrays (restrict
+ * lets the compiler vectorise the batch loop). */
+#include "ir.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { TEMP_NAME_MAX = 64, NAME_STEM_MAX = 40 };
+
+/* The C identifier of a non-leaf node: `t<id>`, or the node's ir_set_name
+ * name made an identifier (other characters become '_', a leading non-letter
+ * gets a 'v' before it) with `_<id>` after it.  Ids make both unique and
+ * distinct from each other (`t5` has no underscore) and from our own locals. */
+static void temp_name(const ir_graph *g, ir_id id, char *buf)
+{
+    const char *name = ir_name(g, id);
+    if (!name || !name[0]) {
+        snprintf(buf, TEMP_NAME_MAX, "t%d", id);
+        return;
+    }
+    char stem[NAME_STEM_MAX + 2];
+    int len = 0;
+    if (!isalpha((unsigned char)name[0]))
+        stem[len++] = 'v';
+    for (const char *p = name; *p && len < NAME_STEM_MAX; p++)
+        stem[len++] = isalnum((unsigned char)*p) ? *p : '_';
+    stem[len] = '\0';
+    snprintf(buf, TEMP_NAME_MAX, "%s_%d", stem, id);
+}
+
+/* A constant as a C expression of type real.  "%.17g" round-trips a double;
+ * a locale that writes ',' for the decimal point is undone here, because the
+ * compiler may run inside a host program that called setlocale. */
+static void print_const(FILE *out, double v)
+{
+    if (isnan(v)) {
+        fputs("(real)NAN", out);
+        return;
+    }
+    if (isinf(v)) {
+        fputs(v < 0 ? "(real)-INFINITY" : "(real)INFINITY", out);
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    for (char *p = buf; *p; p++)
+        if (!isdigit((unsigned char)*p) && *p != 'e' && *p != '-' && *p != '+')
+            *p = '.';
+    fprintf(out, "(real)%s", buf);
+}
+
+/* An operand: leaves inline, other nodes by their local's name. */
+static void print_operand(FILE *out, const ir_graph *g, ir_id id)
+{
+    const ir_node *n = ir_get(g, id);
+    char name[TEMP_NAME_MAX];
+    switch (n->op) {
+    case IR_CONST:
+        print_const(out, n->value);
+        break;
+    case IR_VAR:
+        if (n->row == 0)
+            fprintf(out, "in%d[b]", n->arg);
+        else if (n->row == 1)
+            fprintf(out, "in%d[ld + b]", n->arg);
+        else
+            fprintf(out, "in%d[%d*ld + b]", n->arg, n->row);
+        break;
+    case IR_PARAM:
+        fprintf(out, "params[%d]", n->row);
+        break;
+    default:
+        temp_name(g, id, name);
+        fputs(name, out);
+        break;
+    }
+}
+
+/* The right-hand side of one node, the same expression as ir_eval_op. */
+static void print_expr(FILE *out, const ir_graph *g, const ir_node *n, int single)
+{
+    const char *f = single ? "f" : ""; /* expf vs exp */
+    const char *infix = NULL, *call = NULL, *cmp = NULL;
+    switch (n->op) {
+    case IR_ADD: infix = " + "; break;
+    case IR_SUB: infix = " - "; break;
+    case IR_MUL: infix = " * "; break;
+    case IR_DIV: infix = " / "; break;
+    case IR_POW: call = "pow"; break;
+    case IR_EXP: call = "exp"; break;
+    case IR_LOG: call = "log"; break;
+    case IR_SQRT: call = "sqrt"; break;
+    case IR_SIN: call = "sin"; break;
+    case IR_COS: call = "cos"; break;
+    case IR_TANH: call = "tanh"; break;
+    case IR_ABS: call = "fabs"; break;
+    case IR_LT: cmp = " < "; break;
+    case IR_LE: cmp = " <= "; break;
+    case IR_GT: cmp = " > "; break;
+    case IR_GE: cmp = " >= "; break;
+    case IR_EQ: cmp = " == "; break;
+    case IR_NE: cmp = " != "; break;
+    default: break;
+    }
+    if (infix) {
+        print_operand(out, g, n->a);
+        fputs(infix, out);
+        print_operand(out, g, n->b);
+    } else if (call) {
+        fprintf(out, "%s%s(", call, f);
+        print_operand(out, g, n->a);
+        if (n->op == IR_POW) {
+            fputs(", ", out);
+            print_operand(out, g, n->b);
+        }
+        fputs(")", out);
+    } else if (cmp) {
+        fputs("(real)(", out);
+        print_operand(out, g, n->a);
+        fputs(cmp, out);
+        print_operand(out, g, n->b);
+        fputs(")", out);
+    } else {
+        switch (n->op) {
+        case IR_NEG:
+            fputs("-", out);
+            print_operand(out, g, n->a);
+            break;
+        case IR_SIGMOID: /* 1 / (1 + exp(-x)) */
+            fprintf(out, "(real)1 / ((real)1 + exp%s(-", f);
+            print_operand(out, g, n->a);
+            fputs("))", out);
+            break;
+        case IR_MIN: /* (a < b || a != a) ? a : b: a NaN in either comes out */
+        case IR_MAX: {
+            /* a constant a is never NaN here (min(NaN, x) folds to a NaN
+             * constant only when x is constant too), so drop the test */
+            int test_nan = ir_get(g, n->a)->op != IR_CONST || isnan(ir_get(g, n->a)->value);
+            fputs("(", out);
+            print_operand(out, g, n->a);
+            fputs(n->op == IR_MIN ? " < " : " > ", out);
+            print_operand(out, g, n->b);
+            if (test_nan) {
+                fputs(" || ", out);
+                print_operand(out, g, n->a);
+                fputs(" != ", out);
+                print_operand(out, g, n->a);
+            }
+            fputs(") ? ", out);
+            print_operand(out, g, n->a);
+            fputs(" : ", out);
+            print_operand(out, g, n->b);
+            break;
+        }
+        case IR_CLAMP: /* x < lo ? lo : x > hi ? hi : x */
+            print_operand(out, g, n->a);
+            fputs(" < ", out);
+            print_operand(out, g, n->b);
+            fputs(" ? ", out);
+            print_operand(out, g, n->b);
+            fputs(" : ", out);
+            print_operand(out, g, n->a);
+            fputs(" > ", out);
+            print_operand(out, g, n->c);
+            fputs(" ? ", out);
+            print_operand(out, g, n->c);
+            fputs(" : ", out);
+            print_operand(out, g, n->a);
+            break;
+        case IR_AND:
+        case IR_OR:
+            fputs("(real)(", out);
+            print_operand(out, g, n->a);
+            fputs(n->op == IR_AND ? " != 0 && " : " != 0 || ", out);
+            print_operand(out, g, n->b);
+            fputs(" != 0)", out);
+            break;
+        case IR_NOT:
+            fputs("(real)(", out);
+            print_operand(out, g, n->a);
+            fputs(" == 0)", out);
+            break;
+        case IR_SELECT:
+            print_operand(out, g, n->a);
+            fputs(" != 0 ? ", out);
+            print_operand(out, g, n->b);
+            fputs(" : ", out);
+            print_operand(out, g, n->c);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static int is_identifier(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_precision)
+{
+    const int nnode = ir_count(g);
+    if (!is_identifier(f->name) || f->n_in_args < 0 || f->n_out_args < 0 || f->n_outputs < 0)
+        return -1;
+    ir_id *roots = malloc(sizeof(*roots) * ((size_t)f->n_outputs + 1));
+    unsigned char *mark = malloc((size_t)nnode + 1);
+    unsigned char *in_used = calloc((size_t)f->n_in_args + 1, 1);
+    unsigned char *out_used = calloc((size_t)f->n_out_args + 1, 1);
+    int status = -1;
+    if (!roots || !mark || !in_used || !out_used)
+        goto done;
+
+    /* Check everything before writing anything, and find which arguments
+     * are used, so that none is declared unused (-Werror). */
+    int uses_ld = 0, uses_params = 0, ntemp = 0;
+    for (int k = 0; k < f->n_outputs; k++) {
+        const ir_output *o = &f->outputs[k];
+        if (o->node < 0 || o->node >= nnode || o->arg < 0 || o->arg >= f->n_out_args ||
+            o->row < 0)
+            goto done;
+        roots[k] = o->node;
+        out_used[o->arg] = 1;
+        uses_ld |= o->row > 0;
+    }
+    ir_mark_reachable(g, f->n_outputs, roots, mark);
+    for (int id = 0; id < nnode; id++) {
+        if (!mark[id])
+            continue;
+        const ir_node *n = ir_get(g, id);
+        if (n->op == IR_VAR) {
+            if (n->arg >= f->n_in_args)
+                goto done;
+            in_used[n->arg] = 1;
+            uses_ld |= n->row > 0;
+        } else if (n->op == IR_PARAM) {
+            uses_params = 1;
+        } else if (n->op != IR_CONST) {
+            ntemp++;
+        }
+    }
+
+    fprintf(out, "/* %s: %d outputs, %d temporaries, %s precision */\n", f->name,
+            f->n_outputs, ntemp, single_precision ? "single" : "double");
+    fprintf(out, "void %s(int n, int ld, const real *const *in, real *const *out,\n", f->name);
+    fprintf(out, "%*sconst real *params)\n{\n", (int)strlen(f->name) + 6, "");
+    int any_in = 0, any_out = 0;
+    for (int a = 0; a < f->n_in_args; a++)
+        if (in_used[a]) {
+            fprintf(out, "    const real *restrict in%d = in[%d];\n", a, a);
+            any_in = 1;
+        }
+    for (int a = 0; a < f->n_out_args; a++)
+        if (out_used[a]) {
+            fprintf(out, "    real *restrict out%d = out[%d];\n", a, a);
+            any_out = 1;
+        }
+    if (!any_in)
+        fputs("    (void)in;\n", out);
+    if (!any_out)
+        fputs("    (void)out;\n", out);
+    if (!uses_params)
+        fputs("    (void)params;\n", out);
+    if (!uses_ld)
+        fputs("    (void)ld;\n", out);
+
+    fputs("    for (int b = 0; b < n; b++) {\n", out);
+    char name[TEMP_NAME_MAX];
+    for (int id = 0; id < nnode; id++) {
+        const ir_node *n = ir_get(g, id);
+        if (!mark[id] || n->op == IR_CONST || n->op == IR_VAR || n->op == IR_PARAM)
+            continue;
+        temp_name(g, id, name);
+        fprintf(out, "        const real %s = ", name);
+        print_expr(out, g, n, single_precision);
+        if (ir_line(g, id) > 0)
+            fprintf(out, "; /* line %d */\n", ir_line(g, id));
+        else
+            fputs(";\n", out);
+    }
+    for (int k = 0; k < f->n_outputs; k++) {
+        const ir_output *o = &f->outputs[k];
+        if (o->row == 0)
+            fprintf(out, "        out%d[b] = ", o->arg);
+        else if (o->row == 1)
+            fprintf(out, "        out%d[ld + b] = ", o->arg);
+        else
+            fprintf(out, "        out%d[%d*ld + b] = ", o->arg, o->row);
+        print_operand(out, g, o->node);
+        fputs(";\n", out);
+    }
+    fputs("    }\n}\n", out);
+    status = ferror(out) ? -1 : 0;
+done:
+    free(roots);
+    free(mark);
+    free(in_used);
+    free(out_used);
+    return status;
+}
