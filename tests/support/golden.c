@@ -88,19 +88,22 @@ static char *gl_read_all(const gl_reader *r, long *len)
         return NULL;
     }
     for (;;) {
-        if (n + 1 >= cap) {
+        if (n + 1 >= cap) { /* full: the buffer keeps one byte for the final NUL */
             if (cap > (size_t)GOLDEN_MAX_BYTES) {
                 gl_fail(r, 0, "file is larger than %ld bytes (hint: not a golden file?)",
                         GOLDEN_MAX_BYTES);
                 goto fail;
             }
-            char *bigger = realloc(buf, cap * 2);
+            size_t ncap = cap * 2;
+            if (ncap > (size_t)GOLDEN_MAX_BYTES + 2)
+                ncap = (size_t)GOLDEN_MAX_BYTES + 2; /* room to notice one byte too many */
+            char *bigger = realloc(buf, ncap);
             if (!bigger) {
-                gl_fail(r, 0, "out of memory reading the file (%zu bytes)", cap * 2);
+                gl_fail(r, 0, "out of memory reading the file (%zu bytes)", ncap);
                 goto fail;
             }
             buf = bigger;
-            cap *= 2;
+            cap = ncap;
         }
         size_t got = fread(buf + n, 1, cap - 1 - n, f);
         n += got;
@@ -194,9 +197,9 @@ static int gl_add_meta(const gl_reader *r, golden_case *c, int *cap, int line,
 }
 
 /* Parses "array NAME D1 ... Dk" (s points after "array") and appends the
- * array, with a buffer of min(count, max_numbers) doubles. */
+ * array, with a buffer of *ncap = min(count, max_numbers) doubles. */
 static golden_array *gl_add_array(const gl_reader *r, golden_case *c, int *cap, int line,
-                                  char *s, long max_numbers)
+                                  char *s, long max_numbers, long *ncap)
 {
     char q[48];
     char *name = gl_token(&s);
@@ -229,8 +232,8 @@ static golden_array *gl_add_array(const gl_reader *r, golden_case *c, int *cap, 
             return NULL;
         }
         if (d < 1) {
-            gl_fail(r, line, "dimension %ld of array '%s' must be at least 1 "
-                    "(hint: bad dims)", errno == ERANGE ? LONG_MIN : d, name);
+            gl_fail(r, line, "dimension '%s' of array '%s' must be at least 1 "
+                    "(hint: bad dims)", gl_quote(t, q), name);
             return NULL;
         }
         if (errno == ERANGE || d > INT_MAX || d > GOLDEN_MAX_COUNT / a.count) {
@@ -267,6 +270,7 @@ static golden_array *gl_add_array(const gl_reader *r, golden_case *c, int *cap, 
         return NULL;
     }
     c->arrays[c->n_arrays] = a;
+    *ncap = n;
     return &c->arrays[c->n_arrays++];
 }
 
@@ -282,7 +286,12 @@ static int gl_parse_row(const gl_reader *r, int line, char *s, double *out, long
         s = gl_skip_space(s);
         if (!*s)
             break;
-        if (k == n || k >= room) {
+        if (k >= room) { /* cannot happen: room covers every number the file holds */
+            gl_fail(r, line, "more numbers than the file can hold (hint: reader bug in "
+                    "tests/support/golden.c)");
+            return 0;
+        }
+        if (k == n) {
             int extra = 0;
             for (char *t = s; *t;) {
                 extra++;
@@ -355,8 +364,11 @@ golden_case *golden_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
 
+    /* end of file: the line after the last newline, or the unfinished last line */
+    int ends_with_newline = buf[len - 1] == '\n';
     int meta_cap = 0, array_cap = 0;
     golden_array *cur = NULL;  /* array whose rows are being read */
+    long cur_cap = 0;          /* doubles in cur->data */
     long row = 0, nrows = 0;   /* next row of cur, and its row count */
     int line = 0;
     char *next = buf, *end = buf + len;
@@ -394,14 +406,9 @@ golden_case *golden_load(const char *path, char *err, size_t errlen)
         }
 
         if (cur) {
-            /* one row of cur */
-            long room = (long)(cur == NULL ? 0 : 0);
-            int n = cur->dims[cur->ndim - 1];
-            long cap_numbers = cur->count; /* buffer size is min(count, max_numbers) */
-            (void)room;
-            (void)cap_numbers;
-            if (!gl_parse_row(&r, line, s, cur->data + row * n, cur->line /* unused */ * 0 +
-                              (long)n, cur, row, nrows))
+            /* one row of cur, into what is left of its buffer */
+            long at = row * cur->dims[cur->ndim - 1];
+            if (!gl_parse_row(&r, line, s, cur->data + at, cur_cap - at, cur, row, nrows))
                 goto fail;
             if (++row == nrows)
                 cur = NULL;
@@ -428,7 +435,7 @@ golden_case *golden_load(const char *path, char *err, size_t errlen)
         } else if (strcmp(t, "array") == 0) {
             /* array = "array" NAME D1 ... Dk */
             long rest = (long)(end - next);
-            cur = gl_add_array(&r, c, &array_cap, line, s, (rest + 1) / 2);
+            cur = gl_add_array(&r, c, &array_cap, line, s, (rest + 1) / 2, &cur_cap);
             if (!cur)
                 goto fail;
             nrows = cur->count / cur->dims[cur->ndim - 1];
@@ -436,7 +443,9 @@ golden_case *golden_load(const char *path, char *err, size_t errlen)
         } else {
             char q[48];
             const golden_array *last = c->n_arrays ? &c->arrays[c->n_arrays - 1] : NULL;
-            if (last && (*t == '-' || *t == '.' || (*t >= '0' && *t <= '9')))
+            char *num_end;
+            strtod(t, &num_end);
+            if (last && num_end != t)
                 gl_fail(&r, line, "numbers after the last row of array '%s' declared at line "
                         "%d (hint: its dims are too small?)", last->name, last->line);
             else
@@ -446,7 +455,7 @@ golden_case *golden_load(const char *path, char *err, size_t errlen)
         }
     }
 
-    int eof_line = buf[len - 1] == '\n' ? line + 1 : line;
+    int eof_line = ends_with_newline ? line + 1 : line;
     if (cur) {
         gl_fail(&r, eof_line, "unexpected end of file: array '%s' declared at line %d has "
                 "%ld of %ld rows (hint: truncated file?)", cur->name, cur->line, row, nrows);
