@@ -1,0 +1,208 @@
+/* mnet_nn.h - the policy network: stacked recurrent layers and a sigmoid
+ * read-out, trained by backpropagation through time.
+ *
+ * Shape letters (used in every shape comment of the runtime):
+ *   B  batch columns in this call        T  time steps held by the arena
+ *   I  network inputs (observation)      H  hidden units per layer
+ *   L  layers                            O  outputs (actions, one per muscle)
+ *   G  gate blocks: 3 for GRU (r, z, n), 1 for the tanh RNN and the MLP
+ *   Ni inputs of layer l: I for l = 0, H above
+ *
+ * Cells (PyTorch equations), per layer, x the layer input, h its state:
+ *   GRU  r  = sig(W_ir x + b_ir + W_hr h + b_hr)
+ *        z  = sig(W_iz x + b_iz + W_hz h + b_hz)
+ *        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn) + noise)
+ *        h' = (1 - z) * n + z * h
+ *   RNN  h' = tanh(W x + b + U h + c + noise)
+ *   MLP  h' = tanh(W x + b + noise)          (no state: h is not used)
+ * Read-out on the top layer: y = sig(W_o h' + b_o).
+ * `noise` (optional, mnet_nn_noise) is sd * N(0,1) added to the hidden
+ * pre-activation: for the GRU the candidate n's, inside its tanh, after the
+ * reset gate has been applied; for the RNN and MLP the layer's tanh
+ * argument.  It is a constant for backpropagation.
+ *
+ * Layout: feature-major structure of arrays, like the effector side
+ * (mnet_model.h): a (rows x B) block has element (row, b) at a[row*ld + b].
+ * Observations arrive and actions leave in that layout with no transpose,
+ * and the network's GEMMs run on it directly (row-major BLAS):
+ *   forward   G (GH x B)  = W (GH x Ni) . X (Ni x B)       NoTrans, NoTrans
+ *   input     dX (Ni x B) = W^T . dG (GH x B)              Trans,   NoTrans
+ *   weights   dW (GH x Ni) += dG (GH x TB) . X^T (TB x Ni) NoTrans, Trans
+ * Caller-side blocks (x, h0, y, dy, dh, dh_ext, dx) all use one leading
+ * dimension `ld` >= B, as an mnet_fn does.
+ *
+ * Parameters: one mnet_real array; mnet_nn_params names its pieces.  The
+ * same binding names the pieces of the gradient and of Adam's moments.
+ * Order: layer 0 (w_in, w_rec, b_in, b_rec), layer 1, ..., w_out, b_out;
+ * within a GRU block the gate rows are r, z, n, as PyTorch's weight_ih_l0
+ * (3H x Ni), weight_hh_l0 (3H x H), bias_ih_l0, bias_hh_l0.
+ *
+ * Activations: one arena for T steps, T * mnet_nn_act_size(nn, B) reals.
+ * It is a set of (rows x T*B) arrays (mnet_nn_acts); step t owns columns
+ * t*B .. t*B + B - 1 of each, so a step's block is (rows x B) with
+ * ld = T*B, and the blocks of all steps together are one (rows x T*B)
+ * matrix.  That is what lets the weight gradients be one GEMM over all
+ * steps (mnet_nn_backward_weights: K = T*B instead of T GEMMs with K = B).
+ *
+ * Backward overwrites the step's gate activations with the gradients of
+ * the pre-activations (llm.c-style reuse; see mnet_nn_layer_acts), so an
+ * arena serves one backward pass; run forward again before another.
+ */
+#ifndef MNET_NN_H
+#define MNET_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnet_model.h"
+
+#define MNET_NN_MAX_LAYERS 8
+
+typedef enum mnet_nn_cell {
+    MNET_NN_GRU,   /* gated recurrent unit, PyTorch gate equations */
+    MNET_NN_RNN,   /* tanh RNN (Elman)                              */
+    MNET_NN_MLP    /* tanh feed-forward layers, no recurrence       */
+} mnet_nn_cell;
+
+/* How the recurrent weights are initialised (both: Gram-Schmidt of a
+ * Gaussian matrix, the QR with a positive diagonal of R, i.e. a Haar
+ * orthogonal matrix).  For the RNN (G = 1) the two are the same. */
+typedef enum mnet_nn_ortho {
+    /* PyTorch / MotorNet: orthogonal_ on the stacked (GH x H) matrix: its
+     * H columns are orthonormal (W^T W = I), a gate block alone is not. */
+    MNET_NN_ORTHO_STACKED,
+    /* each (H x H) gate block orthogonal on its own (B^T B = B B^T = I),
+     * as Keras' GRU does per gate. */
+    MNET_NN_ORTHO_BLOCK
+} mnet_nn_ortho;
+
+typedef struct mnet_nn_config {
+    mnet_nn_cell cell;
+    int n_input;           /* I                                   */
+    int n_hidden;          /* H (every layer)                     */
+    int n_layers;          /* L, 1 .. MNET_NN_MAX_LAYERS          */
+    int n_output;          /* O                                   */
+    mnet_nn_ortho ortho;   /* recurrent init                      */
+    double readout_bias;   /* read-out bias init (reference -5)   */
+} mnet_nn_config;
+
+/* The constant description of a network (sizes and offsets): fill it with
+ * mnet_nn_setup, then never change it. */
+typedef struct mnet_nn {
+    mnet_nn_config cfg;
+    int n_gates;                          /* G                              */
+    int layer_n_in[MNET_NN_MAX_LAYERS];   /* Ni                             */
+    size_t layer_offset[MNET_NN_MAX_LAYERS]; /* first parameter of layer l  */
+    size_t out_offset;                    /* first read-out parameter       */
+    size_t n_params;                      /* total                          */
+    int act_rows;                         /* activation rows per step: the
+                                             arena holds T*B*act_rows reals */
+} mnet_nn;
+
+typedef struct mnet_nn_layer_params {
+    mnet_real *w_in;    /* (GH x Ni)  input weights W_i (rows r, z, n)      */
+    mnet_real *w_rec;   /* (GH x H)   recurrent weights W_h; NULL for MLP   */
+    mnet_real *b_in;    /* (GH)       input bias b_i                        */
+    mnet_real *b_rec;   /* (GH)       recurrent bias b_h; NULL for MLP      */
+} mnet_nn_layer_params;
+
+typedef struct mnet_nn_params {
+    mnet_nn_layer_params layer[MNET_NN_MAX_LAYERS];
+    mnet_real *w_out;   /* (O x H) read-out weights                         */
+    mnet_real *b_out;   /* (O)     read-out bias                            */
+} mnet_nn_params;
+
+/* One layer's activations, each a (rows x T*B) array, step t at column t*B. */
+typedef struct mnet_nn_layer_acts {
+    mnet_real *h_prev;  /* (H x TB)  state before the step; NULL for MLP     */
+    mnet_real *gate;    /* (GH x TB) after forward: GRU r, z, n; RNN/MLP
+                           unused (the tanh is recomputed from h).
+                           After backward: d loss / d pre-activation of each
+                           gate block, i.e. dG_i, the gradient of
+                           W_i x + b_i (rows r, z, n).                        */
+    mnet_real *ghn;     /* (H x TB)  GRU only, else NULL.  After forward:
+                           W_hn h + b_hn; after backward: its gradient
+                           (= dG_i of n times r), the n block of dG_h.        */
+    mnet_real *h;       /* (H x TB)  output state h'                          */
+} mnet_nn_layer_acts;
+
+typedef struct mnet_nn_acts {
+    int T, B;           /* steps held, batch columns                         */
+    long ld;            /* T*B: leading dimension of every array             */
+    mnet_real *x;       /* (I x TB)  network input                           */
+    mnet_nn_layer_acts layer[MNET_NN_MAX_LAYERS];
+    mnet_real *y;       /* (O x TB)  after forward: read-out y; after
+                           backward: d loss / d (W_o h + b_o)                 */
+} mnet_nn_acts;
+
+/* Hidden-noise parameters of one forward step: the noise of unit j, layer
+ * l, column b is sd * mnet_rng_normal_at(seed, stream + l, element0 + b,
+ * step, j).  `step` is the episode step (not the arena slot). */
+typedef struct mnet_nn_noise {
+    double sd;          /* 0: no noise                                       */
+    uint64_t seed;
+    uint32_t stream;    /* first of L streams                                */
+    uint32_t element0;  /* global batch index of column 0                    */
+    uint32_t step;
+} mnet_nn_noise;
+
+/* Checks the configuration and fills nn.  Returns 0, or -1 with a message
+ * in err (when err_size > 0). */
+int mnet_nn_setup(mnet_nn *nn, const mnet_nn_config *cfg, char *err, size_t err_size);
+
+/* Names the pieces of a flat array of nn->n_params reals (parameters,
+ * gradient or optimiser moments). */
+void mnet_nn_bind_params(const mnet_nn *nn, mnet_real *buf, mnet_nn_params *p);
+
+/* Reference initialisation of buf (n_params), a pure function of seed:
+ * W_i and W_o Xavier-uniform over the whole tensor (bound
+ * sqrt(6 / (fan_in + fan_out)), fan_out = GH for a stacked W_i, as
+ * torch.nn.init.xavier_uniform_), W_h orthogonal (cfg.ortho), biases 0,
+ * b_o = cfg.readout_bias.  Returns 0, or -1 when out of memory. */
+int mnet_nn_init_params(const mnet_nn *nn, mnet_real *buf, uint64_t seed);
+
+/* Reals of activation memory per time step and batch column count B. */
+size_t mnet_nn_act_size(const mnet_nn *nn, int B);
+
+/* Names the arrays of an arena of T * mnet_nn_act_size(nn, B) reals. */
+void mnet_nn_bind_acts(const mnet_nn *nn, mnet_real *arena, int T, int B, mnet_nn_acts *a);
+
+/* Forward step t (0 <= t < a->T).
+ *   x     (I x ld)    input
+ *   h0    (LH x ld)   state before the step, row l*H + j for unit j of
+ *                     layer l; read only when t == 0 (NULL: zeros); for
+ *                     t > 0 the state is step t-1's output in the arena
+ *   y     (O x ld)    output (may be NULL: read it from a->y)
+ *   noise             NULL or sd 0: no hidden noise */
+void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_acts *a,
+                     int t, const mnet_real *x, const mnet_real *h0, mnet_real *y, int ld,
+                     const mnet_nn_noise *noise);
+
+/* Backward step t, after forward steps 0..t; run t = T-1 down to 0.
+ *   dy     (O x ld)   d loss / d y_t (NULL: zero)
+ *   dh_ext (LH x ld)  d loss / d h'_t taken directly (e.g. an activity
+ *                     penalty on the hidden states); NULL: zero
+ *   dh     (LH x ld)  in: d loss / d h'_t through later steps (zero before
+ *                     t = T-1); out: d loss / d h_{t-1} (after t = 0: the
+ *                     gradient w.r.t. h0).  Zero in and out for the MLP.
+ *   dx     (I x ld)   out: d loss / d x_t (NULL: not computed)
+ * Parameter gradients are accumulated (+=) into g, except that with
+ * defer_weights != 0 the GEMMs and bias sums of the weight gradients are
+ * left to mnet_nn_backward_weights (what the step still needs is kept in
+ * the arena). */
+void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_params *g,
+                      const mnet_nn_acts *a, int t, const mnet_real *dy,
+                      const mnet_real *dh_ext, mnet_real *dh, mnet_real *dx, int ld,
+                      int defer_weights);
+
+/* Accumulates (+=) into g the weight and bias gradients of steps
+ * t0 .. t1-1, whose backward steps ran with defer_weights: per weight
+ * matrix one GEMM with K = (t1 - t0)*B over the arena's stored inputs and
+ * pre-activation gradients. */
+void mnet_nn_backward_weights(const mnet_nn *nn, const mnet_nn_params *g,
+                              const mnet_nn_acts *a, int t0, int t1);
+
+/* The state h' of layer l after step t: a (H x B) block with ld = a->ld. */
+mnet_real *mnet_nn_state(const mnet_nn *nn, const mnet_nn_acts *a, int t, int l);
+
+#endif

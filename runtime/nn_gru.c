@@ -1,0 +1,112 @@
+/* nn_gru.c - one GRU layer, one time step: forward and backward side by side.
+ *
+ * PyTorch gate equations (rows of every stacked block in the order r, z, n):
+ *   a_r = W_ir x + b_ir + W_hr h + b_hr        r = sig(a_r)
+ *   a_z = W_iz x + b_iz + W_hz h + b_hz        z = sig(a_z)
+ *   c   = W_hn h + b_hn                        (kept: "ghn")
+ *   a_n = W_in x + b_in + r * c + noise        n = tanh(a_n)
+ *   h'  = (1 - z) * n + z * h
+ * Backward, with g = d loss / d h':
+ *   da_n = g (1 - z) (1 - n^2)
+ *   da_z = g (h - n) z (1 - z)
+ *   da_r = da_n c r (1 - r)
+ *   dc   = da_n r
+ *   dG_i = [da_r; da_z; da_n]  (grad of W_i x + b_i)
+ *   dG_h = [da_r; da_z; dc]    (grad of W_h h + b_h)
+ *   dh   = g z + W_h^T dG_h    dx = W_i^T dG_i
+ *   dW_i += dG_i x^T   db_i += sum_b dG_i   dW_h += dG_h h^T   db_h += sum_b dG_h
+ */
+#include "nn_internal.h"
+
+#include "mnet_rng.h"
+
+void gru_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
+                 const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
+                 const mnet_nn_noise *noise, int l)
+{
+    const int H = s->H, B = s->B, Ni = s->n_in;
+    const long ld = s->ld;
+    mnet_real *h_prev = la->h_prev + s->col; /* (H x B)  */
+    mnet_real *gate = la->gate + s->col;     /* (3H x B) */
+    mnet_real *ghn = la->ghn + s->col;       /* (H x B)  */
+    mnet_real *h = la->h + s->col;           /* (H x B)  */
+
+    nn_copy(h_prev, ld, hp, ldhp, H, B);
+
+    /* gate rows r, z: b_i + b_h + W_i x + W_h h;  row n: b_in + W_in x */
+    nn_fill_bias(gate, ld, p->b_in, p->b_rec, 2 * H, B);
+    nn_fill_bias(gate + 2 * H * ld, ld, p->b_in + 2 * H, NULL, H, B);
+    nn_gemm(0, 0, 3 * H, B, Ni, 1, p->w_in, Ni, x, ldx, 1, gate, ld);
+    nn_gemm(0, 0, 2 * H, B, H, 1, p->w_rec, H, h_prev, ld, 1, gate, ld);
+    /* ghn = b_hn + W_hn h */
+    nn_fill_bias(ghn, ld, p->b_rec + 2 * H, NULL, H, B);
+    nn_gemm(0, 0, H, B, H, 1, p->w_rec + 2 * H * H, H, h_prev, ld, 1, ghn, ld);
+    if (noise && noise->sd != 0.0)
+        mnet_rng_add_normal(gate + 2 * H * ld, H, B, (int)ld, noise->sd, noise->seed,
+                            noise->stream + (uint32_t)l, noise->element0, noise->step);
+
+    for (int j = 0; j < H; j++) {
+        mnet_real *r = gate + j * ld, *z = gate + (H + j) * ld, *n = gate + (2 * H + j) * ld;
+        const mnet_real *c = ghn + j * ld, *hj = h_prev + j * ld;
+        mnet_real *ho = h + j * ld;
+        for (int b = 0; b < B; b++) {
+            mnet_real rb = nn_sigmoid(r[b]);
+            mnet_real zb = nn_sigmoid(z[b]);
+            mnet_real nb = nn_tanh(n[b] + rb * c[b]);
+            r[b] = rb;
+            z[b] = zb;
+            n[b] = nb;
+            ho[b] = nb + zb * (hj[b] - nb);
+        }
+    }
+}
+
+void gru_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
+                  mnet_real *dh, long lddh, mnet_real *dx, long lddx, mnet_real beta_dx)
+{
+    const int H = s->H, B = s->B, Ni = s->n_in;
+    const long ld = s->ld;
+    const mnet_real *h_prev = la->h_prev + s->col; /* (H x B)  */
+    mnet_real *gate = la->gate + s->col;           /* (3H x B) r, z, n -> dG_i */
+    mnet_real *ghn = la->ghn + s->col;             /* (H x B)  c -> dc         */
+
+    for (int j = 0; j < H; j++) {
+        mnet_real *r = gate + j * ld, *z = gate + (H + j) * ld, *n = gate + (2 * H + j) * ld;
+        mnet_real *c = ghn + j * ld, *g = dh + j * lddh;
+        const mnet_real *hj = h_prev + j * ld;
+        for (int b = 0; b < B; b++) {
+            mnet_real rb = r[b], zb = z[b], nb = n[b], gb = g[b];
+            mnet_real dan = gb * (1 - zb) * (1 - nb * nb);
+            mnet_real daz = gb * (hj[b] - nb) * zb * (1 - zb);
+            mnet_real dar = dan * c[b] * rb * (1 - rb);
+            r[b] = dar;
+            z[b] = daz;
+            n[b] = dan;
+            c[b] = dan * rb;
+            g[b] = gb * zb; /* direct path; the GEMMs below add the rest */
+        }
+    }
+    /* dh += W_h^T dG_h: rows r, z from gate, row n from ghn */
+    nn_gemm(1, 0, H, B, 2 * H, 1, p->w_rec, H, gate, ld, 1, dh, lddh);
+    nn_gemm(1, 0, H, B, H, 1, p->w_rec + 2 * H * H, H, ghn, ld, 1, dh, lddh);
+    if (dx)
+        nn_gemm(1, 0, Ni, B, 3 * H, 1, p->w_in, Ni, gate, ld, beta_dx, dx, lddx);
+}
+
+void gru_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, const nn_step *s,
+                 const mnet_real *x, long col0, long ncols)
+{
+    const int H = s->H, Ni = s->n_in;
+    const long ld = s->ld;
+    const mnet_real *gate = la->gate + col0;     /* (3H x ncols) dG_i         */
+    const mnet_real *ghn = la->ghn + col0;       /* (H x ncols)  n rows of dG_h */
+    const mnet_real *h_prev = la->h_prev + col0; /* (H x ncols)               */
+    const int K = (int)ncols;
+
+    nn_gemm(0, 1, 3 * H, Ni, K, 1, gate, ld, x, ld, 1, g->w_in, Ni);
+    nn_gemm(0, 1, 2 * H, H, K, 1, gate, ld, h_prev, ld, 1, g->w_rec, H);
+    nn_gemm(0, 1, H, H, K, 1, ghn, ld, h_prev, ld, 1, g->w_rec + 2 * H * H, H);
+    nn_add_rowsum(g->b_in, gate, ld, 3 * H, K);
+    nn_add_rowsum(g->b_rec, gate, ld, 2 * H, K);
+    nn_add_rowsum(g->b_rec + 2 * H, ghn, ld, H, K);
+}

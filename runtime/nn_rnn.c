@@ -1,0 +1,76 @@
+/* nn_rnn.c - one tanh layer, one time step: the Elman RNN and, with no
+ * recurrent weights (p->w_rec == NULL), the MLP's hidden layer.
+ *   a  = W x + b + U h + c + noise    (MLP: W x + b + noise)
+ *   h' = tanh(a)
+ * Backward, with g = d loss / d h':
+ *   da = g (1 - h'^2)                 (from the stored h', no a needed)
+ *   dh = U^T da   (MLP: 0)            dx = W^T da
+ *   dW += da x^T  db += sum_b da      dU += da h^T  dc += sum_b da
+ */
+#include "nn_internal.h"
+
+#include "mnet_rng.h"
+
+void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
+                 const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
+                 const mnet_nn_noise *noise, int l)
+{
+    const int H = s->H, B = s->B, Ni = s->n_in;
+    const long ld = s->ld;
+    mnet_real *h = la->h + s->col; /* (H x B): a, then tanh(a) in place */
+
+    nn_fill_bias(h, ld, p->b_in, p->b_rec, H, B);
+    nn_gemm(0, 0, H, B, Ni, 1, p->w_in, Ni, x, ldx, 1, h, ld);
+    if (p->w_rec) {
+        mnet_real *h_prev = la->h_prev + s->col; /* (H x B) */
+        nn_copy(h_prev, ld, hp, ldhp, H, B);
+        nn_gemm(0, 0, H, B, H, 1, p->w_rec, H, h_prev, ld, 1, h, ld);
+    }
+    if (noise && noise->sd != 0.0)
+        mnet_rng_add_normal(h, H, B, (int)ld, noise->sd, noise->seed,
+                            noise->stream + (uint32_t)l, noise->element0, noise->step);
+    for (int j = 0; j < H; j++) {
+        mnet_real *hj = h + j * ld;
+        for (int b = 0; b < B; b++)
+            hj[b] = nn_tanh(hj[b]);
+    }
+}
+
+void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
+                  mnet_real *dh, long lddh, mnet_real *dx, long lddx, mnet_real beta_dx)
+{
+    const int H = s->H, B = s->B, Ni = s->n_in;
+    const long ld = s->ld;
+    const mnet_real *h = la->h + s->col; /* (H x B) */
+    mnet_real *da = la->gate + s->col;   /* (H x B) */
+
+    for (int j = 0; j < H; j++) {
+        const mnet_real *hj = h + j * ld, *g = dh + j * lddh;
+        mnet_real *d = da + j * ld;
+        for (int b = 0; b < B; b++)
+            d[b] = g[b] * (1 - hj[b] * hj[b]);
+    }
+    if (p->w_rec) {
+        nn_gemm(1, 0, H, B, H, 1, p->w_rec, H, da, ld, 0, dh, lddh);
+    } else {
+        nn_copy(dh, lddh, NULL, 0, H, B);
+    }
+    if (dx)
+        nn_gemm(1, 0, Ni, B, H, 1, p->w_in, Ni, da, ld, beta_dx, dx, lddx);
+}
+
+void rnn_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, const nn_step *s,
+                 const mnet_real *x, long col0, long ncols)
+{
+    const int H = s->H, Ni = s->n_in;
+    const long ld = s->ld;
+    const mnet_real *da = la->gate + col0; /* (H x ncols) */
+    const int K = (int)ncols;
+
+    nn_gemm(0, 1, H, Ni, K, 1, da, ld, x, ld, 1, g->w_in, Ni);
+    nn_add_rowsum(g->b_in, da, ld, H, K);
+    if (g->w_rec) {
+        nn_gemm(0, 1, H, H, K, 1, da, ld, la->h_prev + col0, ld, 1, g->w_rec, H);
+        nn_add_rowsum(g->b_rec, da, ld, H, K);
+    }
+}
