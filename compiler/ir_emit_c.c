@@ -50,9 +50,11 @@ static void temp_name(const ir_graph *g, ir_id id, char *buf)
     snprintf(buf, TEMP_NAME_MAX, "%s_%d", stem, id);
 }
 
-/* A constant as a C expression of type real.  "%.17g" round-trips a double;
- * a locale that writes ',' for the decimal point is undone here, because the
- * compiler may run inside a host program that called setlocale. */
+/* A constant as a C expression of type real: the shortest of "%.15g",
+ * "%.16g", "%.17g" that reads back as the same double (0.2, not
+ * 0.20000000000000001; "%.17g" always round-trips).  A locale that writes ','
+ * for the decimal point is undone here, because the compiler may run inside a
+ * host program that called setlocale (strtod reads the same locale back). */
 static void print_const(FILE *out, double v)
 {
     if (isnan(v)) {
@@ -63,8 +65,16 @@ static void print_const(FILE *out, double v)
         fputs(v < 0 ? "(real)-INFINITY" : "(real)INFINITY", out);
         return;
     }
+    if (v == 0 && signbit(v)) { /* "(real)-0" would be the int 0: +0.0 */
+        fputs("(real)-0.0", out);
+        return;
+    }
     char buf[40];
-    snprintf(buf, sizeof(buf), "%.17g", v);
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof(buf), "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
     for (char *p = buf; *p; p++)
         if (!isdigit((unsigned char)*p) && *p != 'e' && *p != '-' && *p != '+')
             *p = '.';
