@@ -1,0 +1,662 @@
+/* eval.c - symbolic evaluation of expressions into the expression graph. */
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+
+enum { MAX_CALL_DEPTH = 64, MAX_VALUE_ELEMS = 1 << 16 };
+
+/* ---- units ------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    double factor;  /* to SI (radians for angles) */
+    unit_dim dim;
+} units[] = {
+    {"rad", 1, DIM_ANGLE},       {"deg", M_PI / 180, DIM_ANGLE},
+    {"s", 1, DIM_TIME},          {"ms", 1e-3, DIM_TIME},
+    {"m", 1, DIM_LENGTH},        {"cm", 1e-2, DIM_LENGTH},     {"mm", 1e-3, DIM_LENGTH},
+    {"kg", 1, DIM_MASS},         {"g", 1e-3, DIM_MASS},
+    {"N", 1, DIM_FORCE},         {"Nm", 1, DIM_TORQUE},
+    {"kgm2", 1, DIM_INERTIA},    {"mps", 1, DIM_VELOCITY},     {"Hz", 1, DIM_FREQUENCY},
+};
+
+int unit_lookup(const char *name, double *factor, unit_dim *dim)
+{
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(units[i].name, name) == 0) {
+            *factor = units[i].factor;
+            *dim = units[i].dim;
+            return 1;
+        }
+    return 0;
+}
+
+unit_dim unit_dim_of(const char *unit)
+{
+    double f;
+    unit_dim d;
+    return unit_lookup(unit, &f, &d) ? d : DIM_NONE;
+}
+
+const char *unit_dim_name(unit_dim d)
+{
+    static const char *const names[] = {
+        [DIM_NONE] = "a plain number", [DIM_ANGLE] = "an angle", [DIM_TIME] = "a time",
+        [DIM_LENGTH] = "a length",     [DIM_MASS] = "a mass",    [DIM_FORCE] = "a force",
+        [DIM_TORQUE] = "a torque",     [DIM_INERTIA] = "an inertia",
+        [DIM_VELOCITY] = "a velocity", [DIM_FREQUENCY] = "a frequency",
+    };
+    return names[d];
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+value value_error(void)
+{
+    value v;
+    memset(&v, 0, sizeof v);
+    v.kind = V_ERR;
+    return v;
+}
+
+value value_scalar(ir_id id, src_loc loc)
+{
+    value v;
+    memset(&v, 0, sizeof v);
+    v.kind = id < 0 ? V_ERR : V_NUM;
+    v.rows = v.cols = 1;
+    v.scalar = id;
+    v.v = NULL; /* scalars use .scalar; see elems() */
+    v.loc = loc;
+    return v;
+}
+
+static value make_array(eval_env *E, int ndim, int rows, int cols, src_loc loc)
+{
+    value v = value_error();
+    long n = (long)rows * cols;
+    if (n > MAX_VALUE_ELEMS) {
+        mnet_error(E->ctx, loc, "value of %ld elements is too large", n);
+        return v;
+    }
+    v.v = arena_alloc(E->arena, (size_t)(n ? n : 1) * sizeof(ir_id));
+    if (!v.v) {
+        mnet_error(E->ctx, loc, "out of memory");
+        return v;
+    }
+    v.kind = V_NUM;
+    v.ndim = ndim;
+    v.rows = rows;
+    v.cols = cols;
+    v.loc = loc;
+    return v;
+}
+
+value value_vector(eval_env *E, int n, src_loc loc)
+{
+    return make_array(E, 1, n, 1, loc);
+}
+
+value value_matrix(eval_env *E, int rows, int cols, src_loc loc)
+{
+    return make_array(E, 2, rows, cols, loc);
+}
+
+int value_count(const value *v)
+{
+    return v->kind == V_NUM ? v->rows * v->cols : 0;
+}
+
+/* Elements of a numeric value, scalars included. */
+static ir_id *elems(value *v)
+{
+    return v->ndim == 0 ? &v->scalar : v->v;
+}
+
+const char *value_shape(const value *v, char *buf, size_t n)
+{
+    switch (v->kind) {
+    case V_NUM:
+        if (v->ndim == 0)
+            snprintf(buf, n, "a scalar");
+        else if (v->ndim == 1)
+            snprintf(buf, n, "a vector of %d", v->rows);
+        else
+            snprintf(buf, n, "a %dx%d matrix", v->rows, v->cols);
+        break;
+    case V_STR:
+        snprintf(buf, n, "a string");
+        break;
+    case V_NAME:
+        snprintf(buf, n, "the name '%s'", v->str);
+        break;
+    default:
+        snprintf(buf, n, "an invalid value");
+    }
+    return buf;
+}
+
+/* ---- scopes ------------------------------------------------------------ */
+
+scope *scope_bind(eval_env *E, const scope *parent, const char *name, value v, src_loc loc)
+{
+    scope *s = arena_alloc(E->arena, sizeof *s);
+    if (!s)
+        return (scope *)parent;
+    s->parent = parent;
+    s->name = name;
+    s->kind = B_VALUE;
+    s->val = v;
+    if (v.ndim == 0)
+        s->val.v = NULL;
+    s->loc = loc;
+    return s;
+}
+
+scope *scope_bind_lazy(eval_env *E, const scope *parent, const char *name, const ast_expr *e)
+{
+    scope *s = arena_alloc(E->arena, sizeof *s);
+    if (!s)
+        return (scope *)parent;
+    s->parent = parent;
+    s->name = name;
+    s->kind = B_LAZY;
+    s->expr = e;
+    s->loc = e->loc;
+    return s;
+}
+
+scope *scope_find(const scope *s, const char *name)
+{
+    for (; s; s = s->parent)
+        if (s->name && strcmp(s->name, name) == 0)
+            return (scope *)s;
+    return NULL;
+}
+
+/* ---- arithmetic with broadcasting -------------------------------------- */
+
+static ir_op binary_ir_op(ast_op op)
+{
+    switch (op) {
+    case OP_ADD: return IR_ADD;
+    case OP_SUB: return IR_SUB;
+    case OP_MUL: return IR_MUL;
+    case OP_DIV: return IR_DIV;
+    case OP_POW: return IR_POW;
+    case OP_LT: return IR_LT;
+    case OP_LE: return IR_LE;
+    case OP_GT: return IR_GT;
+    case OP_GE: return IR_GE;
+    case OP_EQ: return IR_EQ;
+    case OP_NE: return IR_NE;
+    case OP_AND: return IR_AND;
+    case OP_OR: return IR_OR;
+    default: return IR_ADD;
+    }
+}
+
+static int require_num(eval_env *E, value *v, src_loc loc, const char *what)
+{
+    if (v->kind == V_NUM)
+        return 1;
+    if (v->kind != V_ERR) {
+        char buf[64];
+        mnet_error(E->ctx, loc, "%s needs a number, got %s", what, value_shape(v, buf, sizeof buf));
+    }
+    return 0;
+}
+
+/* Applies f element-wise over up to three operands, broadcasting scalars. */
+typedef ir_id (*elem_fn)(eval_env *E, const void *data, const ir_id *x);
+
+static value map_elems(eval_env *E, int n_ops, value *ops, src_loc loc, const char *what,
+                       elem_fn f, const void *data)
+{
+    value *shape = NULL;
+    for (int i = 0; i < n_ops; i++) {
+        if (!require_num(E, &ops[i], loc, what))
+            return value_error();
+        if (ops[i].ndim == 0)
+            continue;
+        if (!shape) {
+            shape = &ops[i];
+        } else if (shape->rows != ops[i].rows || shape->cols != ops[i].cols) {
+            char a[64], b[64];
+            mnet_error(E->ctx, loc, "shape mismatch in %s: %s and %s", what,
+                       value_shape(shape, a, sizeof a), value_shape(&ops[i], b, sizeof b));
+            return value_error();
+        }
+    }
+    value out = shape ? make_array(E, shape->ndim, shape->rows, shape->cols, loc)
+                      : value_scalar(0, loc);
+    if (out.kind == V_ERR)
+        return out;
+    int n = shape ? shape->rows * shape->cols : 1;
+    ir_id *dst = elems(&out);
+    for (int k = 0; k < n; k++) {
+        ir_id x[3] = {-1, -1, -1};
+        for (int i = 0; i < n_ops; i++)
+            x[i] = elems(&ops[i])[ops[i].ndim == 0 ? 0 : k];
+        dst[k] = f(E, data, x);
+        if (dst[k] < 0)
+            return value_error();
+    }
+    return out;
+}
+
+static ir_id f_binary(eval_env *E, const void *data, const ir_id *x)
+{
+    ir_op op = *(const ir_op *)data;
+    if (op == IR_POW) {
+        const ir_node *b = ir_get(E->g, x[1]);
+        if (b->op == IR_CONST && b->value == floor(b->value) && fabs(b->value) <= 64)
+            return ir_powi(E->g, x[0], (int)b->value);
+    }
+    return ir_binary(E->g, op, x[0], x[1]);
+}
+
+static ir_id f_unary(eval_env *E, const void *data, const ir_id *x)
+{
+    return ir_unary(E->g, *(const ir_op *)data, x[0]);
+}
+
+static ir_id f_select(eval_env *E, const void *data, const ir_id *x)
+{
+    (void)data;
+    return ir_select(E->g, x[0], x[1], x[2]);
+}
+
+static ir_id f_clamp(eval_env *E, const void *data, const ir_id *x)
+{
+    (void)data;
+    return ir_clamp(E->g, x[0], x[1], x[2]);
+}
+
+/* ---- calls ------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    ir_op op;
+} unary_builtins[] = {
+    {"exp", IR_EXP},   {"log", IR_LOG},   {"sqrt", IR_SQRT}, {"sin", IR_SIN},
+    {"cos", IR_COS},   {"tanh", IR_TANH}, {"sigmoid", IR_SIGMOID}, {"abs", IR_ABS},
+};
+
+static int check_positional(eval_env *E, const ast_expr *call, int min, int max)
+{
+    for (const ast_arg *a = call->args; a; a = a->next)
+        if (a->name) {
+            mnet_error(E->ctx, a->loc, "%s() takes no named arguments", call->name);
+            return 0;
+        }
+    if (call->nargs < min || call->nargs > max) {
+        if (min == max)
+            mnet_error(E->ctx, call->loc, "%s() takes %d argument%s, got %d", call->name, min,
+                       min == 1 ? "" : "s", call->nargs);
+        else
+            mnet_error(E->ctx, call->loc, "%s() takes %d to %d arguments, got %d", call->name, min,
+                       max, call->nargs);
+        return 0;
+    }
+    return 1;
+}
+
+static value eval_args(eval_env *E, scope *s, const ast_expr *call, value *out)
+{
+    int i = 0;
+    for (const ast_arg *a = call->args; a; a = a->next, i++) {
+        out[i] = eval_expr(E, s, a->value);
+        if (out[i].kind == V_ERR)
+            return value_error();
+    }
+    value ok = value_scalar(0, call->loc);
+    return ok;
+}
+
+static ir_id f_sum(eval_env *E, const value *v)
+{
+    ir_id acc = ir_const(E->g, 0);
+    const ir_id *x = v->ndim == 0 ? &v->scalar : v->v;
+    for (int k = 0; k < v->rows * v->cols; k++)
+        acc = ir_add(E->g, acc, x[k]);
+    return acc;
+}
+
+static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast_stmt *fn)
+{
+    if (E->call_depth >= MAX_CALL_DEPTH) {
+        mnet_error(E->ctx, call->loc, "calls nested deeper than %d (does '%s' call itself?)",
+                   MAX_CALL_DEPTH, call->name);
+        return value_error();
+    }
+    int nparams = fn->nargs;
+    if (call->nargs != nparams) {
+        mnet_error(E->ctx, call->loc, "%s() takes %d argument%s, got %d", call->name, nparams,
+                   nparams == 1 ? "" : "s", call->nargs);
+        mnet_note(E->ctx, fn->loc, "'%s' is defined here", fn->head);
+        return value_error();
+    }
+    /* Bind positional args in order, named args by parameter name. */
+    scope *inner = NULL; /* functions see only their parameters and globals */
+    const ast_arg *p = fn->args;
+    int ok = 1;
+    for (const ast_arg *a = call->args; a; a = a->next, p = p->next) {
+        const ast_arg *param = p;
+        if (a->name) {
+            param = NULL;
+            for (const ast_arg *q = fn->args; q; q = q->next)
+                if (strcmp(q->name, a->name) == 0)
+                    param = q;
+            if (!param) {
+                mnet_error(E->ctx, a->loc, "%s() has no parameter '%s'", call->name, a->name);
+                ok = 0;
+                continue;
+            }
+        }
+        value v = eval_expr(E, s, a->value);
+        if (v.kind == V_ERR)
+            ok = 0;
+        inner = scope_bind(E, inner, param->name, v, a->loc);
+    }
+    if (!ok)
+        return value_error();
+    E->call_depth++;
+    value r = eval_expr(E, inner, fn->value);
+    E->call_depth--;
+    return r;
+}
+
+static value eval_call(eval_env *E, scope *s, const ast_expr *e)
+{
+    const char *name = e->name;
+    value args[8];
+    for (size_t i = 0; i < sizeof unary_builtins / sizeof unary_builtins[0]; i++) {
+        if (strcmp(name, unary_builtins[i].name) != 0)
+            continue;
+        if (!check_positional(E, e, 1, 1) || eval_args(E, s, e, args).kind == V_ERR)
+            return value_error();
+        return map_elems(E, 1, args, e->loc, name, f_unary, &unary_builtins[i].op);
+    }
+    if (strcmp(name, "min") == 0 || strcmp(name, "max") == 0) {
+        ir_op op = name[1] == 'i' ? IR_MIN : IR_MAX;
+        if (!check_positional(E, e, 2, 2) || eval_args(E, s, e, args).kind == V_ERR)
+            return value_error();
+        return map_elems(E, 2, args, e->loc, name, f_binary, &op);
+    }
+    if (strcmp(name, "clamp") == 0) {
+        if (!check_positional(E, e, 3, 3) || eval_args(E, s, e, args).kind == V_ERR)
+            return value_error();
+        return map_elems(E, 3, args, e->loc, name, f_clamp, NULL);
+    }
+    if (strcmp(name, "sum") == 0 || strcmp(name, "norm") == 0) {
+        if (!check_positional(E, e, 1, 1) || eval_args(E, s, e, args).kind == V_ERR)
+            return value_error();
+        if (!require_num(E, &args[0], e->loc, name))
+            return value_error();
+        if (name[0] == 's')
+            return value_scalar(f_sum(E, &args[0]), e->loc);
+        ir_op mul = IR_MUL;
+        value pair[2] = {args[0], args[0]};
+        value sq = map_elems(E, 2, pair, e->loc, name, f_binary, &mul);
+        if (sq.kind == V_ERR)
+            return sq;
+        return value_scalar(ir_unary(E->g, IR_SQRT, f_sum(E, &sq)), e->loc);
+    }
+    if (strcmp(name, "dot") == 0) {
+        if (!check_positional(E, e, 2, 2) || eval_args(E, s, e, args).kind == V_ERR)
+            return value_error();
+        if (args[0].ndim != 1 || args[1].ndim != 1) {
+            mnet_error(E->ctx, e->loc, "dot() takes two vectors");
+            return value_error();
+        }
+        ir_op mul = IR_MUL;
+        value p = map_elems(E, 2, args, e->loc, name, f_binary, &mul);
+        return p.kind == V_ERR ? p : value_scalar(f_sum(E, &p), e->loc);
+    }
+    if (strcmp(name, "der") == 0) {
+        if (!check_positional(E, e, 1, 1))
+            return value_error();
+        const ast_expr *x = e->args->value;
+        if (!E->ders) {
+            mnet_error(E->ctx, e->loc, "der(...) is only available inside an update block");
+            return value_error();
+        }
+        if (x->kind != EX_ID) {
+            mnet_error(E->ctx, x->loc, "der() takes the name of a state");
+            return value_error();
+        }
+        for (int i = 0; i < E->ders->n; i++)
+            if (strcmp(E->ders->names[i], x->name) == 0)
+                return value_scalar(E->ders->values[i], e->loc);
+        mnet_error(E->ctx, x->loc, "'%s' is not a state with a 'der' equation", x->name);
+        return value_error();
+    }
+    const mnet_def *d = E->prog ? program_find(E->prog, name) : NULL;
+    if (d && d->kind == DEF_FN)
+        return call_user_fn(E, s, e, d->stmt);
+    if (d) {
+        mnet_error(E->ctx, e->loc, "'%s' is a %s, not a function", name, def_kind_name(d->kind));
+        return value_error();
+    }
+    mnet_error(E->ctx, e->loc, "unknown function '%s'", name);
+    return value_error();
+}
+
+/* ---- expressions ------------------------------------------------------- */
+
+static value eval_id(eval_env *E, scope *s, const ast_expr *e)
+{
+    scope *b = scope_find(s, e->name);
+    if (b && b->kind == B_VALUE) {
+        value v = b->val;
+        if (v.ndim == 0)
+            v.v = NULL;
+        return v;
+    }
+    if (b && b->kind == B_LAZY) {
+        if (b->memo_scope == s && b->memo.kind != V_ERR)
+            return b->memo;
+        if (b->busy) {
+            mnet_error(E->ctx, e->loc, "'%s' is defined in terms of itself", e->name);
+            mnet_note(E->ctx, b->loc, "definition of '%s'", e->name);
+            return value_error();
+        }
+        b->busy = 1;
+        E->call_depth++;
+        value v = E->call_depth > MAX_CALL_DEPTH ? value_error() : eval_expr(E, s, b->expr);
+        E->call_depth--;
+        b->busy = 0;
+        b->memo_scope = s;
+        b->memo = v;
+        return v;
+    }
+    const mnet_def *d = E->prog ? program_find(E->prog, e->name) : NULL;
+    if (d && d->kind == DEF_CONST) {
+        for (const ast_arg *a = d->stmt->args; a; a = a->next)
+            if (a->name && strcmp(a->name, e->name) == 0) {
+                if (E->call_depth >= MAX_CALL_DEPTH) {
+                    mnet_error(E->ctx, e->loc, "constant '%s' is defined in terms of itself", e->name);
+                    return value_error();
+                }
+                E->call_depth++;
+                value v = eval_expr(E, NULL, a->value);
+                E->call_depth--;
+                return v;
+            }
+    }
+    if (d) {
+        value v = value_error();
+        v.kind = V_NAME;
+        v.str = d->name;
+        v.loc = e->loc;
+        return v;
+    }
+    if (strcmp(e->name, "pi") == 0)
+        return value_scalar(ir_const(E->g, M_PI), e->loc);
+    mnet_error(E->ctx, e->loc, "unknown name '%s'", e->name);
+    return value_error();
+}
+
+static value eval_vec(eval_env *E, scope *s, const ast_expr *e)
+{
+    int n = e->nargs, i = 0;
+    if (n == 0) {
+        mnet_error(E->ctx, e->loc, "empty vector");
+        return value_error();
+    }
+    value *items = arena_alloc(E->arena, (size_t)n * sizeof *items);
+    if (!items)
+        return value_error();
+    for (const ast_arg *a = e->args; a; a = a->next, i++) {
+        if (a->name) {
+            mnet_error(E->ctx, a->loc, "named entry '%s' inside a vector", a->name);
+            return value_error();
+        }
+        items[i] = eval_expr(E, s, a->value);
+        if (!require_num(E, &items[i], a->loc, "a vector entry"))
+            return value_error();
+        if (items[i].ndim != items[0].ndim || items[i].rows != items[0].rows) {
+            char x[64], y[64];
+            mnet_error(E->ctx, a->loc, "vector entries differ in shape: %s and %s",
+                       value_shape(&items[0], x, sizeof x), value_shape(&items[i], y, sizeof y));
+            return value_error();
+        }
+        if (items[i].ndim == 2) {
+            mnet_error(E->ctx, a->loc, "arrays of more than two dimensions are not supported");
+            return value_error();
+        }
+    }
+    int cols = items[0].ndim == 0 ? 1 : items[0].rows;
+    value out = items[0].ndim == 0 ? value_vector(E, n, e->loc) : value_matrix(E, n, cols, e->loc);
+    if (out.kind == V_ERR)
+        return out;
+    for (i = 0; i < n; i++)
+        for (int j = 0; j < cols; j++)
+            out.v[i * cols + j] = elems(&items[i])[j];
+    /* A vector of literals with one unit keeps it, for documentation checks. */
+    out.dim = items[0].dim;
+    for (i = 1; i < n; i++)
+        if (items[i].dim != out.dim)
+            out.dim = DIM_NONE;
+    return out;
+}
+
+static value eval_index(eval_env *E, scope *s, const ast_expr *e)
+{
+    value base = eval_expr(E, s, e->a);
+    if (!require_num(E, &base, e->loc, "indexing"))
+        return value_error();
+    double idx;
+    if (!eval_const(E, s, e->b, "an index", &idx))
+        return value_error();
+    if (base.ndim == 0) {
+        mnet_error(E->ctx, e->loc, "cannot index a scalar");
+        return value_error();
+    }
+    if (idx != floor(idx) || idx < 0 || idx >= base.rows) {
+        mnet_error(E->ctx, e->b->loc, "index %g out of range 0..%d", idx, base.rows - 1);
+        return value_error();
+    }
+    int i = (int)idx;
+    if (base.ndim == 1)
+        return value_scalar(base.v[i], e->loc);
+    value row = value_vector(E, base.cols, e->loc);
+    if (row.kind != V_ERR)
+        memcpy(row.v, base.v + (size_t)i * base.cols, (size_t)base.cols * sizeof(ir_id));
+    return row;
+}
+
+value eval_expr(eval_env *E, scope *s, const ast_expr *e)
+{
+    if (!e)
+        return value_error();
+    switch (e->kind) {
+    case EX_NUM: {
+        double factor = 1;
+        unit_dim dim = DIM_NONE;
+        if (e->unit && !unit_lookup(e->unit, &factor, &dim)) {
+            mnet_error(E->ctx, e->unit_loc,
+                       "unknown unit '%s' (known: rad deg s ms m cm mm kg g N Nm kgm2 mps Hz)",
+                       e->unit);
+            return value_error();
+        }
+        value v = value_scalar(ir_const(E->g, e->num * factor), e->loc);
+        v.dim = dim;
+        return v;
+    }
+    case EX_STR: {
+        value v = value_error();
+        v.kind = V_STR;
+        v.str = e->str;
+        v.loc = e->loc;
+        return v;
+    }
+    case EX_ID:
+        return eval_id(E, s, e);
+    case EX_UNARY: {
+        value x = eval_expr(E, s, e->a);
+        ir_op op = e->op == OP_NEG ? IR_NEG : IR_NOT;
+        value r = map_elems(E, 1, &x, e->loc, e->op == OP_NEG ? "negation" : "'not'", f_unary, &op);
+        if (r.kind == V_NUM && e->op == OP_NEG)
+            r.dim = x.dim;
+        return r;
+    }
+    case EX_BINARY: {
+        value xy[2] = {eval_expr(E, s, e->a), eval_expr(E, s, e->b)};
+        if (xy[0].kind == V_ERR || xy[1].kind == V_ERR)
+            return value_error();
+        ir_op op = binary_ir_op(e->op);
+        char what[32];
+        snprintf(what, sizeof what, "'%s'", ast_op_text(e->op));
+        return map_elems(E, 2, xy, e->loc, what, f_binary, &op);
+    }
+    case EX_IF: {
+        value cte[3] = {eval_expr(E, s, e->a), eval_expr(E, s, e->b), eval_expr(E, s, e->c)};
+        if (cte[0].kind == V_ERR || cte[1].kind == V_ERR || cte[2].kind == V_ERR)
+            return value_error();
+        return map_elems(E, 3, cte, e->loc, "'if'", f_select, NULL);
+    }
+    case EX_CALL:
+        return eval_call(E, s, e);
+    case EX_VEC:
+        return eval_vec(E, s, e);
+    case EX_INDEX:
+        return eval_index(E, s, e);
+    case EX_MEMBER:
+        mnet_error(E->ctx, e->loc, "'.%s': member access is not allowed in this expression", e->name);
+        return value_error();
+    }
+    return value_error();
+}
+
+ir_id eval_scalar(eval_env *E, scope *s, const ast_expr *e, const char *what)
+{
+    value v = eval_expr(E, s, e);
+    if (v.kind == V_ERR)
+        return -1;
+    if (v.kind != V_NUM || v.ndim != 0) {
+        char buf[64];
+        mnet_error(E->ctx, e->loc, "%s must be a scalar, got %s", what, value_shape(&v, buf, sizeof buf));
+        return -1;
+    }
+    return v.scalar;
+}
+
+int eval_const(eval_env *E, scope *s, const ast_expr *e, const char *what, double *out)
+{
+    ir_id id = eval_scalar(E, s, e, what);
+    if (id < 0)
+        return 0;
+    const ir_node *n = ir_get(E->g, id);
+    if (n->op != IR_CONST) {
+        mnet_error(E->ctx, e->loc, "%s must be a constant known at compile time", what);
+        return 0;
+    }
+    *out = n->value;
+    return 1;
+}

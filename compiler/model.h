@@ -1,0 +1,127 @@
+/* model.h - a lowered effector: the flat, id-indexed model the user's tree
+ * compiles to, plus its expression graph and the functions of the model
+ * interface (runtime/include/mnet_model.h).
+ *
+ * Lifetimes (STYLE.md): the AST belongs to the mnet_ctx; a mnet_effector is
+ * built from it by lower_effector() and owns its graph and tables; it stays
+ * valid after the context is freed only for the fields marked (owned).
+ */
+#ifndef MNET_MODEL_H_COMPILER
+#define MNET_MODEL_H_COMPILER
+
+#include "eval.h"
+#include "ir.h"
+#include "program.h"
+
+typedef enum { INTEG_EULER, INTEG_RK4, INTEG_MOTORNET_RK4 } integrator_kind;
+typedef enum { GEOM_PATH, GEOM_POLYNOMIAL, GEOM_CONSTANT } geometry_kind;
+typedef enum { SKEL_POINT_MASS, SKEL_PLANAR_CHAIN, SKEL_USER } skeleton_kind;
+
+/* One entry of the run-time parameter table. */
+typedef struct {
+    char *name;          /* e.g. "biceps.max_force", "skeleton.m1"        */
+    double value;        /* default after overrides and units             */
+    src_loc loc;         /* where the value was written                   */
+} model_param;
+
+typedef struct {
+    int body;            /* 0 = world, else skeleton body index + 1       */
+    double coord[3];     /* in the body's frame                           */
+    src_loc loc;
+} path_point;
+
+typedef struct {
+    char *name;
+    src_loc loc;
+    int param_base;      /* first of the model's scalar params in table   */
+    geometry_kind geometry;
+    int n_points;
+    path_point *points;  /* GEOM_PATH (n_points)                          */
+    double a0;           /* GEOM_POLYNOMIAL                               */
+    double *a1, *a2;     /* GEOM_POLYNOMIAL (dof)                         */
+    double *offset;      /* GEOM_POLYNOMIAL (dof) subtracted from q       */
+    double *arms;        /* GEOM_CONSTANT (dof)                           */
+} model_muscle;
+
+/* A muscle model as written (muscle_model NAME { ... }), resolved. */
+typedef struct {
+    const char *name;
+    src_loc loc;
+    int n_params;
+    const char **param_names;      /* (n_params) scalar parameters         */
+    const ast_expr **param_defaults; /* (n_params) NULL if required        */
+    unit_dim *param_dims;          /* (n_params) documented units          */
+    const char *input_name;        /* excitation                           */
+    const char *lmt_name, *vmt_name;
+    int n_rows;
+    const char **row_names;        /* (n_rows)                             */
+    const ast_expr **row_inits;    /* (n_rows) NULL = 0                    */
+    const ast_expr **row_ders;     /* (n_rows) NULL = no derivative        */
+    const ast_stmt *lets;          /* model-level statements (let)         */
+    const ast_stmt *update;        /* update block body                    */
+    const ast_stmt *init;          /* init block body, or NULL             */
+    int has_init;
+    const ast_expr *sense_length, *sense_velocity;
+    int force_row, activation_row;
+} muscle_model;
+
+typedef struct skeleton_desc skeleton_desc;
+
+typedef struct mnet_effector {
+    char *name;                    /* (owned)                              */
+    src_loc loc;
+
+    /* skeleton */
+    skeleton_kind skeleton;
+    int n_dof, space_dim;
+    char **joint_names;            /* (n_dof) (owned)                      */
+    double *pos_lo, *pos_hi;       /* (n_dof) (owned)                      */
+    double *vel_lo, *vel_hi;       /* (n_dof) (owned)                      */
+    int n_bodies;                  /* besides the world                    */
+    char **body_names;             /* (n_bodies) (owned)                   */
+    skeleton_desc *skel;           /* how to evaluate it                   */
+
+    /* muscles */
+    muscle_model model;
+    int n_muscles;
+    model_muscle *muscles;         /* (n_muscles) (owned)                  */
+
+    /* numerics */
+    double step;                   /* seconds per step                     */
+    int n_ministeps;
+    integrator_kind integrator;
+    double *endpoint_load;         /* (space_dim) default load (owned)     */
+    double *joint_load;            /* (n_dof) default load (owned)         */
+    int damping_param;             /* index in params                      */
+
+    int n_params, cap_params;
+    model_param *params;           /* (n_params) (owned)                   */
+
+    /* state layout */
+    int n_state, joint_off, cart_off, muscle_off, geom_off, n_load, n_sense;
+
+    /* the graph and the interface functions (owned) */
+    ir_graph *g;
+    ir_function fn_init, fn_init_vjp, fn_step, fn_step_vjp, fn_sense, fn_sense_vjp;
+    int fwd_nodes, bwd_nodes;      /* --stats                              */
+} mnet_effector;
+
+/* Lowers effector `name` (or the only/last effector when name is NULL).
+ * Errors go to ctx; returns NULL on error. */
+mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const char *name);
+void effector_free(mnet_effector *eff);
+
+/* Checks every definition of the program (muscle models, skeletons,
+ * effectors, tasks) by lowering it; returns the number of errors. */
+int check_program(mnet_ctx *ctx, const mnet_program *prog);
+
+/* Resolves a muscle_model definition; returns 0 on success. */
+int muscle_model_resolve(mnet_ctx *ctx, const mnet_def *def, muscle_model *mm);
+void muscle_model_free(muscle_model *mm);
+
+/* Human-readable dump of the resolved model (--dump-model). */
+void effector_dump(const mnet_effector *eff, FILE *out);
+
+int effector_add_param(mnet_effector *eff, const char *name, double value, src_loc loc);
+
+#endif

@@ -1,0 +1,216 @@
+/* source.c - reading .mnet files and following their imports.
+ *
+ * Refuses what is not a model before the lexer sees it: a directory, an
+ * unreadable or oversized file, a binary file (a NUL byte).  Imports are
+ * resolved relative to the importing file first, then along the search path
+ * (-I directories, MNET_PATH, the standard library).
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "parse.h"
+
+/* The chain of files being imported, for cycle detection. */
+typedef struct import_frame {
+    const char *real;
+    const char *path;
+    const struct import_frame *up;
+} import_frame;
+
+static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_frame *up);
+
+static int find_loaded(const mnet_ctx *ctx, const char *real)
+{
+    for (int i = 0; i < ctx->n_sources; i++)
+        if (ctx->sources[i].real && strcmp(ctx->sources[i].real, real) == 0)
+            return i;
+    return -1;
+}
+
+static char *read_whole(mnet_ctx *ctx, const char *path, src_loc from, long *len)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        mnet_error(ctx, from, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        mnet_error(ctx, from, "'%s' is a directory, not a .mnet file", path);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        mnet_error(ctx, from, "'%s' is not a regular file", path);
+        return NULL;
+    }
+    if (sb.st_size > MNET_MAX_SOURCE_BYTES) {
+        mnet_error(ctx, from, "'%s' is %lld bytes; model files are limited to %d MiB", path,
+                   (long long)sb.st_size, MNET_MAX_SOURCE_BYTES >> 20);
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mnet_error(ctx, from, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc((size_t)sb.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        mnet_error(ctx, from, "cannot read '%s'%s", path, buf ? "" : ": out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = (long)n;
+    return buf;
+}
+
+/* A NUL byte means a binary file: report it at its position and stop. */
+static int check_text(mnet_ctx *ctx, int file)
+{
+    const mnet_source *src = &ctx->sources[file];
+    const char *nul = memchr(src->text, '\0', (size_t)src->len);
+    if (!nul)
+        return 0;
+    src_loc loc = {file, 1, 1};
+    for (const char *p = src->text; p < nul; p++) {
+        if (*p == '\n') {
+            loc.line++;
+            loc.col = 1;
+        } else {
+            loc.col++;
+        }
+    }
+    mnet_error(ctx, loc, "'%s' looks like a binary file (NUL byte); expected .mnet text", src->path);
+    return 1;
+}
+
+static char *join_dir(const char *base_file, const char *rel)
+{
+    const char *slash = base_file ? strrchr(base_file, '/') : NULL;
+    size_t dlen = slash ? (size_t)(slash - base_file) : 0;
+    char *out = malloc(dlen + strlen(rel) + 2);
+    if (!out)
+        return NULL;
+    if (dlen) {
+        memcpy(out, base_file, dlen);
+        out[dlen] = '/';
+        strcpy(out + dlen + 1, rel);
+    } else {
+        strcpy(out, rel);
+    }
+    return out;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Resolves an import: relative to the importer, then the search path. */
+static char *resolve_import(const mnet_ctx *ctx, const char *importer, const char *rel)
+{
+    if (rel[0] == '/')
+        return strdup(rel);
+    char *p = join_dir(importer, rel);
+    if (p && file_exists(p))
+        return p;
+    for (int i = 0; i < ctx->n_search; i++) {
+        char *q = malloc(strlen(ctx->search_path[i]) + strlen(rel) + 2);
+        if (!q)
+            break;
+        sprintf(q, "%s/%s", ctx->search_path[i], rel);
+        if (file_exists(q)) {
+            free(p);
+            return q;
+        }
+        free(q);
+    }
+    return p; /* not found: report against the importer-relative path */
+}
+
+static void follow_imports(mnet_ctx *ctx, int file, const import_frame *frame)
+{
+    for (ast_stmt *s = ctx->sources[file].items; s; s = s->next) {
+        if (s->kind != ST_SETTING || strcmp(s->head, "import") != 0)
+            continue;
+        if (s->nargs != 1 || s->args->name || !s->args->value || s->args->value->kind != EX_STR ||
+            s->has_body) {
+            mnet_error(ctx, s->loc, "import expects one file name in quotes: import \"lib/muscles.mnet\";");
+            continue;
+        }
+        const char *rel = s->args->value->str;
+        char *path = resolve_import(ctx, ctx->sources[file].path, rel);
+        if (!path) {
+            mnet_error(ctx, s->loc, "out of memory");
+            return;
+        }
+        load(ctx, path, s->args->value->loc, frame);
+        free(path);
+    }
+}
+
+static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_frame *up)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        mnet_error(ctx, from, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    for (const import_frame *f = up; f; f = f->up) {
+        if (strcmp(f->real, real) == 0) {
+            mnet_error(ctx, from, "import cycle: '%s' imports itself", path);
+            for (const import_frame *g = up; g; g = g->up) {
+                mnet_note(ctx, mnet_no_loc(), "  imported by '%s'", g->path);
+                if (g == f)
+                    break;
+            }
+            return -1;
+        }
+    }
+    int idx = find_loaded(ctx, real);
+    if (idx >= 0)
+        return idx;
+    long len = 0;
+    char *text = read_whole(ctx, path, from, &len);
+    if (!text)
+        return -1;
+    idx = mnet_ctx_add_text(ctx, path, text, len);
+    free(text);
+    if (idx < 0) {
+        mnet_error(ctx, from, "out of memory");
+        return -1;
+    }
+    ctx->sources[idx].real = strdup(real);
+    if (check_text(ctx, idx))
+        return idx;
+    mnet_parse(ctx, idx);
+    import_frame frame = {ctx->sources[idx].real, ctx->sources[idx].path, up};
+    follow_imports(ctx, idx, &frame);
+    return idx;
+}
+
+int mnet_load_file(mnet_ctx *ctx, const char *path, src_loc from)
+{
+    return load(ctx, path, from, NULL);
+}
+
+int mnet_load_text(mnet_ctx *ctx, const char *name, const char *text, long len)
+{
+    int idx = mnet_ctx_add_text(ctx, name, text, len);
+    if (idx < 0)
+        return -1;
+    if (check_text(ctx, idx))
+        return idx;
+    mnet_parse(ctx, idx);
+    import_frame frame = {"", name, NULL};
+    follow_imports(ctx, idx, &frame);
+    return idx;
+}
