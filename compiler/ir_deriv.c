@@ -181,13 +181,16 @@ static void backprop_node(vjp_state *s, ir_id id, ir_id ga)
         ir_id zero = ir_const(g, 0);
         ir_id half = ir_select(g, ir_binary(g, IR_EQ, a, b),
                                ir_mul(g, ir_const(g, 0.5), ga), zero);
-        ir_id a_lt_b = ir_binary(g, IR_LT, a, b), b_lt_a = ir_binary(g, IR_LT, b, a);
-        ir_id a_wins = n.op == IR_MIN ? a_lt_b : b_lt_a;
-        ir_id b_wins = n.op == IR_MIN ? b_lt_a : a_lt_b;
-        if (need_a)
+        /* a wins min when a < b, max when b < a; both as LT nodes so min and
+         * max of the same pair share them */
+        if (need_a) {
+            ir_id a_wins = n.op == IR_MIN ? ir_binary(g, IR_LT, a, b) : ir_binary(g, IR_LT, b, a);
             accumulate(s, a, ir_select(g, a_wins, ga, half));
-        if (need_b)
+        }
+        if (need_b) {
+            ir_id b_wins = n.op == IR_MIN ? ir_binary(g, IR_LT, b, a) : ir_binary(g, IR_LT, a, b);
             accumulate(s, b, ir_select(g, b_wins, ga, half));
+        }
         break;
     }
 
