@@ -43,12 +43,20 @@ void nn_fill_bias(mnet_real *C, long ldc, const mnet_real *bias, const mnet_real
     }
 }
 
+/* Eight partial sums per row: independent chains instead of one serial
+ * dependency (the compiler may not reassociate; we keep -ffast-math off). */
 void nn_add_rowsum(mnet_real *db, const mnet_real *dG, long ld, int rows, int n)
 {
     for (int i = 0; i < rows; i++) {
         const mnet_real *d = dG + i * ld;
-        mnet_real sum = 0;
-        for (int b = 0; b < n; b++)
+        mnet_real acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int b = 0;
+        for (; b + 8 <= n; b += 8)
+            for (int k = 0; k < 8; k++)
+                acc[k] += d[b + k];
+        mnet_real sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+                        ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; b < n; b++)
             sum += d[b];
         db[i] += sum;
     }
@@ -288,6 +296,8 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
 {
     const int H = nn->cfg.n_hidden, O = nn->cfg.n_output, L = nn->cfg.n_layers, B = a->B;
     const long col = (long)t * B;
+    if (B <= 0)
+        return;
 
     nn_copy(a->x + col, a->ld, x, ld, nn->cfg.n_input, B);
     for (int l = 0; l < L; l++) {
@@ -350,6 +360,8 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
 {
     const int H = nn->cfg.n_hidden, O = nn->cfg.n_output, L = nn->cfg.n_layers, B = a->B;
     const long col = (long)t * B;
+    if (B <= 0)
+        return;
 
     /* dh (LH x B) = d loss / d h'_t: later steps + direct + read-out */
     if (dh_ext)
@@ -389,7 +401,7 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
 void mnet_nn_backward_weights(const mnet_nn *nn, const mnet_nn_params *g,
                               const mnet_nn_acts *a, int t0, int t1)
 {
-    if (t1 <= t0)
+    if (t1 <= t0 || a->B <= 0)
         return;
     const long col0 = (long)t0 * a->B, ncols = (long)(t1 - t0) * a->B;
     readout_weights(nn, g, a, col0, ncols);

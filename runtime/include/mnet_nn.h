@@ -115,8 +115,8 @@ typedef struct mnet_nn_params {
 /* One layer's activations, each a (rows x T*B) array, step t at column t*B. */
 typedef struct mnet_nn_layer_acts {
     mnet_real *h_prev;  /* (H x TB)  state before the step; NULL for MLP     */
-    mnet_real *gate;    /* (GH x TB) after forward: GRU r, z, n; RNN/MLP
-                           unused (the tanh is recomputed from h).
+    mnet_real *gate;    /* (GH x TB) after forward: GRU r, z, n; RNN/MLP:
+                           not written (backward needs only h').
                            After backward: d loss / d pre-activation of each
                            gate block, i.e. dG_i, the gradient of
                            W_i x + b_i (rows r, z, n).                        */
@@ -164,7 +164,8 @@ int mnet_nn_init_params(const mnet_nn *nn, mnet_real *buf, uint64_t seed);
 /* Reals of activation memory per time step and batch column count B. */
 size_t mnet_nn_act_size(const mnet_nn *nn, int B);
 
-/* Names the arrays of an arena of T * mnet_nn_act_size(nn, B) reals. */
+/* Names the arrays of an arena of T * mnet_nn_act_size(nn, B) reals
+ * (T*B must fit an int: it is the BLAS leading dimension). */
 void mnet_nn_bind_acts(const mnet_nn *nn, mnet_real *arena, int T, int B, mnet_nn_acts *a);
 
 /* Forward step t (0 <= t < a->T).

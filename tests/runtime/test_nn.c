@@ -43,6 +43,17 @@ static double urand(mnet_rng *r, double lo, double hi)
     return lo + (hi - lo) * mnet_rng_uniform(r);
 }
 
+static void fixture_close(fixture *f)
+{
+    free(f->params);
+    free(f->grads);
+    free(f->arena);
+    free(f->x);
+    free(f->h0);
+    free(f->wy);
+    free(f->wh);
+}
+
 static int fixture_open(fixture *f, mnet_nn_cell cell, int I, int H, int L, int O, int T, int B,
                         double noise_sd)
 {
@@ -62,8 +73,10 @@ static int fixture_open(fixture *f, mnet_nn_cell cell, int I, int H, int L, int 
     f->h0 = malloc((size_t)L * H * B * sizeof *f->h0);
     f->wy = malloc((size_t)T * O * B * sizeof *f->wy);
     f->wh = malloc((size_t)T * L * H * B * sizeof *f->wh);
-    if (!f->params || !f->grads || !f->arena || !f->x || !f->h0 || !f->wy || !f->wh)
+    if (!f->params || !f->grads || !f->arena || !f->x || !f->h0 || !f->wy || !f->wh) {
+        fixture_close(f);
         return -1;
+    }
     mnet_nn_bind_params(&f->nn, f->params, &f->p);
     mnet_nn_bind_params(&f->nn, f->grads, &f->g);
     mnet_nn_bind_acts(&f->nn, f->arena, T, B, &f->a);
@@ -87,17 +100,6 @@ static int fixture_open(fixture *f, mnet_nn_cell cell, int I, int H, int L, int 
     f->noise.element0 = 10;
     f->noise.step = 0;
     return 0;
-}
-
-static void fixture_close(fixture *f)
-{
-    free(f->params);
-    free(f->grads);
-    free(f->arena);
-    free(f->x);
-    free(f->h0);
-    free(f->wy);
-    free(f->wh);
 }
 
 static void run_forward(fixture *f)
