@@ -89,6 +89,21 @@ static void add_diag(mnet_ctx *ctx, src_loc loc, int is_note, const char *fmt, v
     }
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    /* The same error at the same place (a definition checked through two
+     * uses) is reported once. */
+    for (int i = 0; i < ctx->n_diags; i++) {
+        const mnet_diag *d = &ctx->diags[i];
+        if (!is_note && !d->is_note && d->loc.file == loc.file && d->loc.line == loc.line &&
+            d->loc.col == loc.col && strcmp(d->msg, buf) == 0) {
+            ctx->n_errors--;
+            ctx->suppress_notes = 1;
+            return;
+        }
+    }
+    if (!is_note)
+        ctx->suppress_notes = 0;
+    else if (ctx->suppress_notes)
+        return;
     mnet_diag *d = &ctx->diags[ctx->n_diags];
     d->msg = strdup(buf);
     if (!d->msg)

@@ -34,6 +34,7 @@ typedef struct mnet_ctx {
     int n_diags, cap_diags;
     int n_errors;               /* all errors, stored or not               */
     int max_errors;             /* store at most this many (default 50)    */
+    int suppress_notes;         /* the last error was a repeat: drop notes */
     const char **search_path;   /* directories searched for imports        */
     int n_search;
 } mnet_ctx;

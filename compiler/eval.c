@@ -327,6 +327,40 @@ static ir_id f_sum(eval_env *E, const value *v)
     return acc;
 }
 
+/* fn name(x) { let a = ...; return expr; }: lets in order, then the result. */
+static value eval_fn_body(eval_env *E, scope *s, const ast_stmt *fn)
+{
+    for (const ast_stmt *st = fn->body; st; st = st->next) {
+        if (st->kind == ST_SETTING && !strcmp(st->head, "let") && !st->has_body) {
+            for (const ast_arg *a = st->args; a; a = a->next) {
+                if (!a->name || !a->value) {
+                    mnet_error(E->ctx, a->loc, "let expects 'name = expr'");
+                    return value_error();
+                }
+                value v = eval_expr(E, s, a->value);
+                if (v.kind == V_ERR)
+                    return v;
+                s = scope_bind(E, s, a->name, v, a->loc);
+            }
+        } else if (st->kind == ST_SETTING && !strcmp(st->head, "return") && !st->has_body) {
+            if (st->nargs != 1 || st->args->name) {
+                mnet_error(E->ctx, st->loc, "return expects one expression");
+                return value_error();
+            }
+            if (st->next) {
+                mnet_error(E->ctx, st->next->loc, "statement after return in '%s'", fn->head);
+                return value_error();
+            }
+            return eval_expr(E, s, st->args->value);
+        } else {
+            mnet_error(E->ctx, st->loc, "a function body holds 'let name = expr;' and ends with 'return expr;'");
+            return value_error();
+        }
+    }
+    mnet_error(E->ctx, fn->loc, "function '%s' has no return statement", fn->head);
+    return value_error();
+}
+
 static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast_stmt *fn)
 {
     if (E->call_depth >= MAX_CALL_DEPTH) {
@@ -366,7 +400,7 @@ static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast
     if (!ok)
         return value_error();
     E->call_depth++;
-    value r = eval_expr(E, inner, fn->value);
+    value r = fn->has_body ? eval_fn_body(E, inner, fn) : eval_expr(E, inner, fn->value);
     E->call_depth--;
     return r;
 }

@@ -295,7 +295,7 @@ int muscle_ode(eval_env *E, const muscle_model *mm, scope *params, const ir_id *
 static int run_block(eval_env *E, const muscle_model *mm, scope *params, const ast_stmt *body,
                      ir_id *rows, const muscle_io *io, int allow_update);
 
-static int run_update(eval_env *E, const muscle_model *mm, scope *params, const ast_stmt *call,
+static int run_update(eval_env *E, const muscle_model *mm, scope *params, scope *s, const ast_stmt *call,
                       ir_id *rows, const muscle_io *io)
 {
     ir_id *ders = arena_alloc(E->arena, (size_t)(mm->n_rows + 1) * sizeof(ir_id));
@@ -305,7 +305,6 @@ static int run_update(eval_env *E, const muscle_model *mm, scope *params, const 
     for (int r = 0; r < mm->n_rows; r++)
         ders[r] = mm->row_ders[r] ? zero : -1;
     muscle_io sub = *io;
-    scope *s = bind_rows(E, mm, bind_io(E, mm, params, io), rows);
     int ok = 1;
     for (const ast_arg *a = call->args; a; a = a->next) {
         if (!a->name || !a->value) {
@@ -378,7 +377,7 @@ static int run_block(eval_env *E, const muscle_model *mm, scope *params, const a
             }
         } else if (allow_update && st->kind == ST_SETTING && !strcmp(st->head, "update") &&
                    !st->has_body) {
-            if (!run_update(E, mm, params, st, rows, io))
+            if (!run_update(E, mm, params, s, st, rows, io))
                 ok = 0;
             s = bind_rows(E, mm, s, rows);
         } else {
@@ -442,7 +441,7 @@ int muscle_init(eval_env *E, const muscle_model *mm, scope *params, const muscle
     call.kind = ST_SETTING;
     call.head = "update";
     call.loc = mm->loc;
-    return run_update(E, mm, params, &call, rows_out, io);
+    return run_update(E, mm, params, bind_rows(E, mm, s, rows_out), &call, rows_out, io);
 }
 
 int muscle_sense(eval_env *E, const muscle_model *mm, scope *params, const ir_id *rows,

@@ -6,6 +6,7 @@
  *           | IDENT args '{' stmt* '}'          a setting with a block
  *           | IDENT '=' expr ';'                an assignment
  *           | 'fn' IDENT '(' names ')' '=' expr ';'
+ *           | 'fn' IDENT '(' names ')' '{' ('let' ...;)* 'return' expr ';' '}'
  *           | ';'
  *   args   := (arg (',' arg)*)?
  *   arg    := expr | IDENT '=' expr | IDENT ':' IDENT ('=' expr)?
@@ -117,6 +118,11 @@ stmt
     | FN IDENT '(' names ')' '=' expr ';' {
           $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
           if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->value = $7; }
+          st->depth_reported = 0;
+      }
+    | FN IDENT '(' names ')' '{' stmts '}' {
+          $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
+          if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = $7; }
           st->depth_reported = 0;
       }
     | ';'                   { $$ = NULL; }

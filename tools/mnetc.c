@@ -1,1 +1,157 @@
-int main(void) { return 0; }
+/* mnetc - the .mnet compiler driver.
+ *
+ *   mnetc [options] FILE.mnet
+ *     --check              check every definition; print all errors
+ *     --dump-model         print the resolved effector
+ *     --stats              node counts of the generated functions
+ *     -o FILE.c            write the standalone C of the effector
+ *     --precision P        float or double (default double)
+ *     --effector NAME      which effector (default: the last one in FILE)
+ *     -I DIR               add DIR to the import search path
+ *
+ * Exit status: 0 success, 1 errors in the input, 2 usage errors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "emit_model.h"
+#include "model.h"
+#include "program.h"
+#include "source.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: mnetc [--check | --dump-model | --stats] [-o FILE.c] [--precision float|double]\n"
+          "             [--effector NAME] [-I DIR] FILE.mnet\n",
+          out);
+}
+
+/* FNV-1a over every loaded source, so a model records what it came from. */
+static void source_hash(const mnet_ctx *ctx, char *out)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (int i = 0; i < ctx->n_sources; i++)
+        for (long k = 0; k < ctx->sources[i].len; k++) {
+            h ^= (unsigned char)ctx->sources[i].text[k];
+            h *= 1099511628211ULL;
+        }
+    snprintf(out, 17, "%016llx", h);
+}
+
+static void add_env_path(mnet_ctx *ctx)
+{
+    const char *p = getenv("MNET_PATH");
+    if (!p)
+        return;
+    char *copy = strdup(p), *save = NULL;
+    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+        if (*d)
+            mnet_ctx_add_search_dir(ctx, d);
+    free(copy);
+}
+
+int main(int argc, char **argv)
+{
+    const char *file = NULL, *output = NULL, *effector = NULL;
+    int check = 0, dump = 0, stats = 0, single = 0;
+    mnet_ctx *ctx = mnet_ctx_new();
+    if (!ctx) {
+        fputs("mnetc: out of memory\n", stderr);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--check")) {
+            check = 1;
+        } else if (!strcmp(a, "--dump-model")) {
+            dump = 1;
+        } else if (!strcmp(a, "--stats")) {
+            stats = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            mnet_ctx_free(ctx);
+            return 0;
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--precision") || !strcmp(a, "--effector") ||
+                    !strcmp(a, "-I")) &&
+                   i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "-o"))
+                output = v;
+            else if (!strcmp(a, "--effector"))
+                effector = v;
+            else if (!strcmp(a, "-I"))
+                mnet_ctx_add_search_dir(ctx, v);
+            else if (!strcmp(v, "float") || !strcmp(v, "double"))
+                single = v[0] == 'f';
+            else {
+                fprintf(stderr, "mnetc: --precision must be float or double, not '%s'\n", v);
+                mnet_ctx_free(ctx);
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "mnetc: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            mnet_ctx_free(ctx);
+            return 2;
+        } else if (file) {
+            fprintf(stderr, "mnetc: more than one input file ('%s' and '%s')\n", file, a);
+            mnet_ctx_free(ctx);
+            return 2;
+        } else {
+            file = a;
+        }
+    }
+    if (!file) {
+        usage(stderr);
+        mnet_ctx_free(ctx);
+        return 2;
+    }
+    add_env_path(ctx);
+    mnet_ctx_add_search_dir(ctx, MNET_MODELS_DIR);
+    mnet_program prog = {0};
+    int status = 0;
+    mnet_load_file(ctx, file, mnet_no_loc());
+    if (ctx->n_errors == 0)
+        program_collect(ctx, &prog);
+    if (ctx->n_errors == 0 && check)
+        check_program(ctx, &prog);
+    if (ctx->n_errors == 0 && (dump || stats || output || !check)) {
+        mnet_effector *eff = lower_effector(ctx, &prog, effector);
+        if (eff) {
+            if (dump)
+                effector_dump(eff, stdout);
+            if (stats)
+                effector_print_stats(eff, stdout);
+            if (output) {
+                char hash[17];
+                source_hash(ctx, hash);
+                char tmp[4096];
+                snprintf(tmp, sizeof tmp, "%s.tmp", output);
+                FILE *f = fopen(tmp, "w");
+                if (!f) {
+                    fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
+                    status = 1;
+                } else {
+                    int bad = emit_model_c(f, eff, file, hash, single) != 0;
+                    bad |= fclose(f) != 0;
+                    if (bad || rename(tmp, output) != 0) {
+                        fprintf(stderr, "mnetc: cannot write '%s'\n", output);
+                        remove(tmp);
+                        status = 1;
+                    }
+                }
+            }
+            effector_free(eff);
+        }
+    }
+    if (ctx->n_errors) {
+        mnet_print_diags(ctx, stderr);
+        status = 1;
+    }
+    program_free(&prog);
+    mnet_ctx_free(ctx);
+    return status;
+}

@@ -1,0 +1,150 @@
+/* emit_model.c - the standalone C file of a compiled effector. */
+#include "emit_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const char mnet_model_header_text[];
+
+static const ir_function *functions(const mnet_effector *e, int i)
+{
+    const ir_function *f[] = {&e->fn_init, &e->fn_init_vjp, &e->fn_step,
+                              &e->fn_step_vjp, &e->fn_sense, &e->fn_sense_vjp};
+    return i < 6 ? f[i] : NULL;
+}
+
+static void print_c_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        if ((unsigned char)*s < 32)
+            fprintf(out, "\\%03o", (unsigned char)*s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void print_names(FILE *out, const char *var, int n, const char *const *names)
+{
+    fprintf(out, "static const char *const %s[%d] = {\n", var, n > 0 ? n : 1);
+    for (int i = 0; i < n; i++) {
+        fputs("    ", out);
+        print_c_string(out, names[i]);
+        fputs(",\n", out);
+    }
+    if (n == 0)
+        fputs("    \"\",\n", out);
+    fputs("};\n", out);
+}
+
+static void print_doubles(FILE *out, const char *var, int n, const double *v)
+{
+    fprintf(out, "static const double %s[%d] = {", var, n > 0 ? n : 1);
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%s%.17g", i ? "," : "", i % 4 ? " " : "\n    ", v[i]);
+    if (n == 0)
+        fputs("0", out);
+    fputs("\n};\n", out);
+}
+
+int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const char *source_hash,
+                 int single_precision)
+{
+    const char *nm = e->name;
+    fprintf(out,
+            "/* %s.c - effector '%s', compiled by mnetc from %s.\n"
+            " *\n"
+            " * Generated code: edit the .mnet source, not this file.  The interface\n"
+            " * (mnet_model, batched functions, structure-of-arrays layout) is documented\n"
+            " * in runtime/include/mnet_model.h, reproduced below.\n"
+            " *\n"
+            " * state rows: joint %d, cartesian %d, muscle %d x %d, geometry %d x %d (total %d)\n"
+            " * precision: %s; %d step%s of %.17g s, %d ministep%s, %s integration\n"
+            " */\n",
+            nm, nm, source, 2 * e->n_dof, 2 * e->space_dim, e->model.n_rows, e->n_muscles, 2 + e->n_dof,
+            e->n_muscles, e->n_state, single_precision ? "float" : "double", 1, "", e->step, e->n_ministeps,
+            e->n_ministeps == 1 ? "" : "s",
+            e->integrator == INTEG_EULER ? "euler" : e->integrator == INTEG_RK4 ? "rk4" : "motornet_rk4");
+    fputs("#include <math.h>\n\n", out);
+    if (single_precision)
+        fputs("#ifndef MNET_REAL_FLOAT\n#define MNET_REAL_FLOAT 1\n#endif\n", out);
+    fputs(mnet_model_header_text, out);
+    fputs("\ntypedef mnet_real real;\n\n", out);
+    for (int i = 0; i < 6; i++) {
+        ir_function f = *functions(e, i);
+        char name[256];
+        snprintf(name, sizeof name, "mnet_%s_%s", nm, f.name);
+        f.name = name;
+        fprintf(out, "/* %s */\nvoid %s(int n, int ld, const real *const *in, real *const *out, const real *params);\n",
+                functions(e, i)->name, name);
+        if (ir_emit_c(out, e->g, &f, single_precision) != 0)
+            return -1;
+        fputs("\n", out);
+    }
+    /* tables */
+    char **pnames = malloc((size_t)(e->n_params + 1) * sizeof(char *));
+    double *pvals = malloc((size_t)(e->n_params + 1) * sizeof(double));
+    char **mnames = malloc((size_t)(e->n_muscles + 1) * sizeof(char *));
+    if (!pnames || !pvals || !mnames) {
+        free(pnames);
+        free(pvals);
+        free(mnames);
+        return -1;
+    }
+    for (int i = 0; i < e->n_params; i++) {
+        pnames[i] = e->params[i].name;
+        pvals[i] = e->params[i].value;
+    }
+    for (int m = 0; m < e->n_muscles; m++)
+        mnames[m] = e->muscles[m].name;
+    fprintf(out, "/* parameter table: run-time data, change values without recompiling */\n");
+    print_names(out, "param_names", e->n_params, (const char *const *)pnames);
+    print_doubles(out, "param_defaults", e->n_params, pvals);
+    print_names(out, "muscle_names", e->n_muscles, (const char *const *)mnames);
+    print_names(out, "muscle_row_names", e->model.n_rows, e->model.row_names);
+    print_doubles(out, "pos_lower", e->n_dof, e->pos_lo);
+    print_doubles(out, "pos_upper", e->n_dof, e->pos_hi);
+    free(pnames);
+    free(pvals);
+    free(mnames);
+    fprintf(out, "\nconst mnet_model mnet_model_%s = {\n", nm);
+    fprintf(out, "    .abi = MNET_MODEL_ABI,\n    .real_size = sizeof(real),\n    .name = ");
+    print_c_string(out, nm);
+    fprintf(out, ",\n    .source_hash = ");
+    print_c_string(out, source_hash ? source_hash : "");
+    fprintf(out,
+            ",\n    .n_dof = %d, .space_dim = %d, .n_muscles = %d, .n_muscle_rows = %d, .n_state = %d,\n"
+            "    .joint_offset = %d, .cartesian_offset = %d, .muscle_offset = %d, .geometry_offset = %d,\n"
+            "    .n_load = %d, .n_sense = %d,\n    .step_size = %.17g, .n_ministeps = %d,\n"
+            "    .n_params = %d, .param_names = param_names, .param_defaults = param_defaults,\n"
+            "    .muscle_names = muscle_names, .muscle_row_names = muscle_row_names,\n"
+            "    .pos_lower = pos_lower, .pos_upper = pos_upper,\n",
+            e->n_dof, e->space_dim, e->n_muscles, e->model.n_rows, e->n_state, e->joint_off, e->cart_off,
+            e->muscle_off, e->geom_off, e->n_load, e->n_sense, e->step, e->n_ministeps, e->n_params);
+    static const char *const fields[] = {"init", "init_vjp", "step", "step_vjp", "sense", "sense_vjp"};
+    for (int i = 0; i < 6; i++)
+        fprintf(out, "    .%s = mnet_%s_%s,\n", fields[i], nm, fields[i]);
+    fprintf(out, "};\n\nconst mnet_model *mnet_compiled_model = &mnet_model_%s;\n", nm);
+    return ferror(out) ? -1 : 0;
+}
+
+void effector_print_stats(const mnet_effector *e, FILE *out)
+{
+    fprintf(out, "effector %s: %d graph nodes in all\n", e->name, ir_count(e->g));
+    for (int i = 0; i < 6; i++) {
+        const ir_function *f = functions(e, i);
+        ir_id *roots = malloc((size_t)(f->n_outputs + 1) * sizeof(ir_id));
+        if (!roots)
+            return;
+        for (int k = 0; k < f->n_outputs; k++)
+            roots[k] = f->outputs[k].node;
+        fprintf(out, "  %-10s %6d outputs %8d nodes\n", f->name, f->n_outputs,
+                ir_count_reachable(e->g, f->n_outputs, roots));
+        free(roots);
+    }
+    fprintf(out, "  backward/forward (step_vjp/step): %.2f\n",
+            e->fwd_nodes ? (double)e->bwd_nodes / e->fwd_nodes : 0.0);
+}

@@ -1,0 +1,19 @@
+/* emit_model.h - the standalone C file of a compiled effector. */
+#ifndef MNET_EMIT_MODEL_H
+#define MNET_EMIT_MODEL_H
+
+#include <stdio.h>
+
+#include "model.h"
+
+/* Writes one self-contained C11 file (only <math.h>) defining the functions
+ * of the model interface and `const mnet_model mnet_model_<name>` plus
+ * `const mnet_model *mnet_compiled_model`.  `source` names the .mnet file
+ * for comments; `source_hash` is stored in the table.  Returns 0 or -1. */
+int emit_model_c(FILE *out, const mnet_effector *eff, const char *source, const char *source_hash,
+                 int single_precision);
+
+/* --stats: node counts of every function. */
+void effector_print_stats(const mnet_effector *eff, FILE *out);
+
+#endif
