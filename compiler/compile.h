@@ -1,0 +1,31 @@
+/* compile.h - the compiler as one call: file -> checked, lowered effector.
+ * For tools and tests; mnetc's driver does the same with more options. */
+#ifndef MNET_COMPILE_H
+#define MNET_COMPILE_H
+
+#include <stdio.h>
+
+#include "diag.h"
+#include "model.h"
+#include "program.h"
+
+typedef struct {
+    mnet_ctx *ctx;
+    mnet_program prog;
+    mnet_effector *eff;     /* NULL when compilation failed              */
+    char source_hash[17];   /* FNV-1a over every loaded source (hex)     */
+} mnet_compilation;
+
+/* Loads `path` (and its imports; the standard library is on the search
+ * path), checks it and lowers `effector` (NULL: the file's last effector).
+ * Diagnostics are printed to `diag` when not NULL.  Never returns NULL
+ * except when out of memory; check ->eff. */
+mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *diag);
+/* Same from text in memory (name is used in diagnostics). */
+mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag);
+void mnet_compilation_free(mnet_compilation *c);
+
+/* Writes the effector's C to `path` atomically (temporary file + rename). */
+int mnet_write_c(const mnet_compilation *c, const char *path, const char *source, int single_precision);
+
+#endif
