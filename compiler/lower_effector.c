@@ -694,7 +694,8 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
         }
     }
     static const char *const known[] = {"param", "skeleton", "muscles", "damping", "endpoint_load",
-                                        "joint_load", "integrator", "ministeps", "step", NULL};
+                                        "joint_load", "integrator", "ministeps", "step", "path_velocity",
+                                        NULL};
     for (const ast_stmt *s = body; s; s = s->next) {
         int ok = s->kind == ST_SETTING;
         for (const char *const *k = known; ok && *k; k++)
@@ -703,7 +704,7 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
         if (ok != 2) {
             mnet_error(ctx, s->loc,
                        "unknown statement '%s' in effector (expected param, skeleton, muscles, damping, "
-                       "endpoint_load, joint_load, integrator, ministeps or step)",
+                       "endpoint_load, joint_load, integrator, ministeps, step or path_velocity)",
                        s->head);
             return 1;
         }
@@ -721,6 +722,15 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
     }
     if (skeleton_lower(E, e, sk))
         return 1;
+    const ast_stmt *pv = find_stmt(body, "path_velocity");
+    if (pv) {
+        const ast_expr *x = pv->nargs == 1 && !pv->args->name ? pv->args->value : NULL;
+        if (!x || x->kind != EX_ID || (strcmp(x->name, "exact") && strcmp(x->name, "motornet"))) {
+            mnet_error(ctx, pv->loc, "path_velocity is 'exact' (default) or 'motornet'");
+            return 1;
+        }
+        e->path_velocity_motornet = !strcmp(x->name, "motornet");
+    }
     const ast_stmt *mu = find_stmt(body, "muscles");
     if (!mu) {
         mnet_error(ctx, e->loc, "effector '%s' has no muscles", def_name);

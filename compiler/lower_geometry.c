@@ -221,9 +221,16 @@ int geometry_lower(eval_env *E, mnet_effector *eff, model_muscle *m, const ast_s
     if (ok) {
         ir_id one = ir_const(g, 1);
         ok = ir_vjp(g, 1, &out->lmt, &one, dof, q, out->arms) == 0;
-        ir_id v = ir_const(g, 0);
-        for (int j = 0; ok && j < dof; j++)
-            v = ir_add(g, v, ir_mul(g, out->arms[j], ir_var(g, SYM_ARG, dof + j)));
+        /* v_mt = r . qd; the reference's path muscles instead weight r_j by
+         * qd_1 + ... + qd_j (a link's absolute angular velocity in a planar
+         * chain): kept as the `path_velocity motornet` mode. */
+        ir_id v = ir_const(g, 0), w = ir_const(g, 0);
+        for (int j = 0; ok && j < dof; j++) {
+            ir_id qd = ir_var(g, SYM_ARG, dof + j);
+            w = ir_add(g, w, qd);
+            int quirk = eff->path_velocity_motornet && m->geometry == GEOM_PATH;
+            v = ir_add(g, v, ir_mul(g, out->arms[j], quirk ? w : qd));
+        }
         out->vmt = v;
     }
     free(q);

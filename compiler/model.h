@@ -90,6 +90,7 @@ typedef struct mnet_effector {
     double step;                   /* seconds per step                     */
     int n_ministeps;
     integrator_kind integrator;
+    int path_velocity_motornet;    /* reference quirk, see lower_geometry.c */
     double *endpoint_load;         /* (space_dim) default load (owned)     */
     double *joint_load;            /* (n_dof) default load (owned)         */
     int damping_param;             /* index in params                      */

@@ -224,6 +224,21 @@ int main(int argc, char **argv)
             for (int k = 0; k < (2 + dof) * M; k++)
                 geo[((long)t * B + b) * (2 + dof) * M + k] = s[(e->geom_off + k) * B + b];
         }
+    if (getenv("MNET_GOLDEN_TRACE")) { /* first steps of element 0, ours | golden */
+        const golden_array *gm = golden_array_get(gc, "muscle"), *gj = golden_array_get(gc, "joint");
+        for (int t = 0; t < 3 && t <= T; t++) {
+            printf("t=%d joint", t);
+            for (int k = 0; k < 2 * dof; k++)
+                printf(" %.9g|%.9g", joint[(long)t * B * 2 * dof + k], gj->data[(long)t * B * 2 * dof + k]);
+            printf("\n");
+            for (int rr = 0; rr < R; rr++) {
+                printf("  row %d:", rr);
+                for (int m = 0; m < M; m++)
+                    printf(" %.6g|%.6g", mus[(long)t * B * R * M + rr * M + m], gm->data[(long)t * B * R * M + rr * M + m]);
+                printf("\n");
+            }
+        }
+    }
     double state_tol = single ? 2e-3 : 1e-7, grad_tol = single ? INFINITY : 1e-7;
     report(cs, "joint", joint, golden_array_get(gc, "joint"), state_tol);
     report(cs, "cartesian", cart, golden_array_get(gc, "cartesian"), state_tol);

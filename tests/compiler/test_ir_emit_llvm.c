@@ -1,0 +1,856 @@
+/* test_ir_emit_llvm.c - the LLVM backend (compiler/ir_emit_llvm.c): the JIT
+ * and the textual IR compute bit for bit what the C emitter's code computes.
+ *
+ * The reference is the C emitter's source for the same functions compiled
+ * with `gcc -std=c11 -O2` (no -ffast-math, no -march: what a user's build
+ * does), loaded with dlopen.  Against it, on a batch of 37 with ld = 40:
+ *   jit-O0, jit-O2   mnet_jit_add at opt levels 0 and 2
+ *   ll               ir_emit_llvm_ir's text compiled by `clang -O2`
+ * must give the same bits in every output (any NaN equals any NaN: payloads
+ * are not part of the contract), in double and in float, on random inputs and
+ * on inputs full of NaN, infinities, signed zeros and subnormals.  All are
+ * also compared with the interpreter ir_eval (double 1e-14, float 1e-5 of
+ * each row's scale, as test_ir_emit_c).  Then: the time mnet_jit_add takes
+ * for a graph of about 100k nodes (printed, not asserted), re-adding the same
+ * names, 50 add/remove and 50 new/add/free rounds without heap growth,
+ * errors, and the text's shape. */
+#include "ir.h"
+#include "ir_llvm.h"
+#include "test_support.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { N = 37, LD = 40, MAX_ROWS = 64, MAX_FNS = 6, MAX_VARIANTS = 4 };
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static double uniform(double lo, double hi)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return lo + (hi - lo) * (double)(rng_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/*---------------------------------------------------------------------------
+ * The functions under test: every op, a VJP, a long chain, special constants
+ *---------------------------------------------------------------------------*/
+
+typedef struct {
+    ir_graph *g;
+    ir_output fwd_out[MAX_ROWS];
+    ir_output vjp_out[4];
+    ir_output chain_out[2];
+    ir_output special_out[6];
+    ir_output param_out[1];
+    ir_function fn[MAX_FNS]; /* fwd, vjp, chain, specials, params only, empty */
+    int nfn;
+} emit_fixture;
+
+static int add_row(ir_output *o, int *n, int arg, ir_id node)
+{
+    if (*n >= MAX_ROWS || node < 0)
+        return -1;
+    o[*n] = (ir_output){arg, *n, node};
+    (*n)++;
+    return 0;
+}
+
+/* in0: x (3 rows), in1: cotangents; params: p0, p1.  The rows of test_ir_emit_c
+ * plus the cases where LLVM could part from gcc: pow with a constant base or
+ * exponent it knows a rewrite for, sin and cos of one argument (sincos),
+ * min/max/select on NaN constants. */
+static int build_fixture(emit_fixture *fx)
+{
+    memset(fx, 0, sizeof(*fx));
+    ir_graph *g = fx->g = ir_new();
+    if (!g)
+        return -1;
+    ir_id x0 = ir_var(g, 0, 0), x1 = ir_var(g, 0, 1), x2 = ir_var(g, 0, 2);
+    ir_id p0 = ir_param(g, 0), p1 = ir_param(g, 1);
+    ir_id zero = ir_const(g, 0), half = ir_const(g, 0.5);
+    ir_id sum = ir_add(g, x0, ir_mul(g, x1, p0));
+    ir_set_name(g, sum, "flce", 7);
+    ir_id odd = ir_mul(g, sum, x2);
+    ir_set_name(g, odd, "2 odd.name-", 8);
+    ir_id x1neg = ir_binary(g, IR_LT, x1, zero);
+    ir_id nan = ir_const(g, NAN);
+
+    ir_id rows[] = {
+        sum, odd, ir_unary(g, IR_SIN, odd),
+        ir_sub(g, x0, x2),
+        ir_div(g, ir_mul(g, x0, x1), x2),
+        ir_neg(g, x1),
+        ir_binary(g, IR_POW, x0, x2),
+        ir_binary(g, IR_POW, x0, ir_const(g, 2.5)),
+        ir_binary(g, IR_POW, x2, half),             /* LLVM: sqrt     */
+        ir_binary(g, IR_POW, x2, ir_const(g, -0.5)),
+        ir_binary(g, IR_POW, ir_const(g, 2), x1),   /* LLVM: exp2     */
+        ir_binary(g, IR_POW, ir_const(g, 10), x1),  /* LLVM: exp10    */
+        ir_powi(g, x1, 3),
+        ir_powi(g, x2, -2),
+        ir_unary(g, IR_EXP, x1),
+        ir_unary(g, IR_LOG, x2),
+        ir_unary(g, IR_SQRT, x2),
+        ir_unary(g, IR_SIN, x1),                    /* with cos: sincos */
+        ir_unary(g, IR_COS, x1),
+        ir_unary(g, IR_TANH, x1),
+        ir_unary(g, IR_SIGMOID, ir_mul(g, x1, ir_const(g, 3))),
+        ir_unary(g, IR_ABS, x1),
+        ir_binary(g, IR_MIN, x0, x1),
+        ir_binary(g, IR_MAX, x0, x1),
+        ir_binary(g, IR_MIN, half, x1),             /* constant first: no NaN test */
+        ir_binary(g, IR_MAX, nan, x1),              /* NaN constant first */
+        ir_clamp(g, x1, ir_const(g, -0.5), half),
+        ir_clamp(g, x0, x1, x2),
+        ir_binary(g, IR_LT, x0, x1),
+        ir_binary(g, IR_LE, x1, ir_const(g, 0.25)),
+        ir_binary(g, IR_GT, x0, x2),
+        ir_binary(g, IR_GE, x1, ir_const(g, 0.25)),
+        ir_binary(g, IR_EQ, x1, ir_const(g, 0.25)),
+        ir_binary(g, IR_NE, x1, ir_const(g, 0.25)),
+        ir_binary(g, IR_AND, x1neg, ir_binary(g, IR_GT, x2, ir_const(g, 1))),
+        ir_binary(g, IR_OR, x1neg, ir_binary(g, IR_GT, x2, ir_const(g, 1))),
+        ir_binary(g, IR_AND, x1, x2),               /* logic on non-0/1 values */
+        ir_unary(g, IR_NOT, x1neg),
+        ir_unary(g, IR_NOT, x0),
+        ir_select(g, x1neg, ir_unary(g, IR_EXP, x0), ir_mul(g, x2, x0)),
+        ir_select(g, x1, x0, x2),                   /* a non-0/1 condition */
+        ir_mul(g, ir_const(g, -0.1), ir_add(g, x0, p1)),
+        ir_add(g, ir_mul(g, x0, x1), x2),           /* would be an FMA if contracted */
+        p1,
+        ir_const(g, 1.0 / 3.0),
+        x2,
+    };
+    int nrow = 0;
+    for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+        if (add_row(fx->fwd_out, &nrow, 0, rows[k]) != 0)
+            return -1;
+    fx->fn[0] = (ir_function){"mnet_fwd", 1, 1, nrow, fx->fwd_out};
+
+    ir_id outs[MAX_ROWS], seeds[MAX_ROWS], wrt[4] = {x0, x1, x2, p0}, grad[4];
+    for (int k = 0; k < nrow; k++) {
+        outs[k] = fx->fwd_out[k].node;
+        seeds[k] = ir_var(g, 1, k);
+    }
+    if (ir_vjp(g, nrow, outs, seeds, 4, wrt, grad) != 0)
+        return -1;
+    for (int j = 0; j < 4; j++)
+        fx->vjp_out[j] = (ir_output){0, j, grad[j]};
+    fx->fn[1] = (ir_function){"mnet_vjp", 2, 1, 4, fx->vjp_out};
+
+    ir_id acc = x0;
+    for (int i = 0; i < 300; i++) {
+        ir_id k = ir_const(g, 0.25 + 0.001 * i);
+        switch (i % 4) {
+        case 0: acc = ir_unary(g, IR_SIN, ir_add(g, acc, k)); break;
+        case 1: acc = ir_mul(g, acc, ir_unary(g, IR_SIGMOID, x1)); break;
+        case 2: acc = ir_add(g, acc, ir_mul(g, x2, k)); break;
+        default: acc = ir_unary(g, IR_TANH, acc); break;
+        }
+    }
+    ir_id s0 = ir_var(g, 1, 0), gx2;
+    if (ir_vjp(g, 1, &acc, &s0, 1, &x2, &gx2) != 0)
+        return -1;
+    fx->chain_out[0] = (ir_output){0, 0, acc};
+    fx->chain_out[1] = (ir_output){1, 2, gx2}; /* second output array, row 2 */
+    fx->fn[2] = (ir_function){"mnet_chain", 2, 2, 2, fx->chain_out};
+
+    ir_id inf = ir_const(g, INFINITY), ninf = ir_const(g, -INFINITY);
+    fx->special_out[0] = (ir_output){0, 0, ir_binary(g, IR_MIN, x0, inf)};
+    fx->special_out[1] = (ir_output){0, 1, ir_binary(g, IR_MAX, x0, ninf)};
+    fx->special_out[2] = (ir_output){0, 2, ir_select(g, ir_binary(g, IR_LT, x0, nan), nan, x1)};
+    fx->special_out[3] = (ir_output){0, 3, ir_const(g, -0.0)};
+    fx->special_out[4] = (ir_output){0, 4, ir_binary(g, IR_MIN, nan, x0)};
+    fx->special_out[5] = (ir_output){0, 5, ir_mul(g, x0, ir_const(g, 1e-310))}; /* subnormal */
+    fx->fn[3] = (ir_function){"mnet_specials", 1, 1, 6, fx->special_out};
+
+    fx->param_out[0] = (ir_output){0, 1, ir_unary(g, IR_EXP, p0)}; /* no input read */
+    fx->fn[4] = (ir_function){"mnet_params", 0, 1, 1, fx->param_out};
+
+    fx->fn[5] = (ir_function){"mnet_empty", 2, 1, 0, NULL};
+    fx->nfn = 6;
+    return 0;
+}
+
+/*---------------------------------------------------------------------------
+ * The reference: the C emitter's source compiled by gcc; the .ll by clang
+ *---------------------------------------------------------------------------*/
+
+static int have_compiler(const char *cc)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", cc);
+    return system(cmd) == 0;
+}
+
+static int run_compiler(const char *cmd, const char *log)
+{
+    int rc = system(cmd);
+    if (rc != 0) {
+        char *msg = mnet_read_file(log, NULL);
+        fprintf(stderr, "\n%s\nfailed:\n%s\n", cmd, msg ? msg : "(no log)");
+        free(msg);
+    }
+    return rc;
+}
+
+/* Writes and compiles the fixture's functions into dir; returns the dlopen
+ * handle or NULL.  as_ll: ir_emit_llvm_ir + clang, else ir_emit_c + gcc. */
+static void *build_library(const emit_fixture *fx, const char *dir, int single, int as_ll)
+{
+    const char *prec = single ? "float" : "double";
+    char src[256], lib[256], log[256], cmd[1024];
+    snprintf(src, sizeof(src), "%s/fn_%s.%s", dir, prec, as_ll ? "ll" : "c");
+    snprintf(lib, sizeof(lib), "%s/fn_%s_%s.so", dir, prec, as_ll ? "ll" : "c");
+    snprintf(log, sizeof(log), "%s/cc.log", dir);
+    FILE *f = fopen(src, "w");
+    if (!f)
+        return NULL;
+    int status = 0;
+    if (as_ll) {
+        status = ir_emit_llvm_ir(f, fx->g, fx->nfn, fx->fn, single);
+    } else {
+        fprintf(f, "#include <math.h>\ntypedef %s real;\n\n", prec);
+        for (int k = 0; k < fx->nfn; k++)
+            status |= ir_emit_c(f, fx->g, &fx->fn[k], single);
+    }
+    if (fclose(f) != 0 || status != 0)
+        return NULL;
+    if (as_ll)
+        snprintf(cmd, sizeof(cmd), "clang -O2 -shared -fPIC -o %s %s -lm >%s 2>&1", lib, src,
+                 log);
+    else
+        snprintf(cmd, sizeof(cmd),
+                 "gcc -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -o %s %s -lm >%s 2>&1",
+                 lib, src, log);
+    int rc = run_compiler(cmd, log);
+    void *h = rc == 0 ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
+    remove(src);
+    remove(lib);
+    remove(log);
+    return h;
+}
+
+/*---------------------------------------------------------------------------
+ * Running one compiled function
+ *---------------------------------------------------------------------------*/
+
+typedef struct {
+    double x[3 * LD];        /* (3, LD) in0 */
+    double s[MAX_ROWS * LD]; /* (MAX_ROWS, LD) in1 */
+    double params[2];
+} inputs;
+
+static void make_inputs(inputs *v)
+{
+    for (int b = 0; b < LD; b++) {
+        v->x[b] = uniform(0.5, 1.5);
+        v->x[LD + b] = uniform(-1, 1);
+        v->x[2 * LD + b] = uniform(0.2, 2);
+    }
+    v->x[LD + 3] = 0.25; /* x1 == 0.25 for eq, le, ge */
+    v->x[LD + 5] = 0.5;  /* at the clamp bound */
+    v->x[LD + 6] = 0;    /* and(x1, x2), not, select on exact zero */
+    v->x[6] = v->x[LD + 7] = 0.75; /* min/max tie */
+    for (int i = 0; i < MAX_ROWS * LD; i++)
+        v->s[i] = uniform(-1, 1);
+    v->params[0] = 0.7;
+    v->params[1] = -0.3;
+}
+
+/* Every batch element of x has specials in some rows: NaN, infinities,
+ * signed zeros, subnormals, huge values, ties. */
+static void make_special_inputs(inputs *v)
+{
+    static const double special[] = {NAN, -NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e-310,
+                                     -1e-310, 1e308, -1e308, 0.25, 0.5, -0.5, 1, -1, 710, -750};
+    const int ns = (int)(sizeof(special) / sizeof(special[0]));
+    make_inputs(v);
+    for (int b = 0; b < LD; b++)
+        for (int r = 0; r < 3; r++)
+            if ((b + r) % 3 != 0)
+                v->x[r * LD + b] = special[(b * 7 + r * 5) % ns];
+}
+
+static int n_out_rows(const ir_function *f, int arg)
+{
+    int rows = 0;
+    for (int k = 0; k < f->n_outputs; k++)
+        if (f->outputs[k].arg == arg && f->outputs[k].row + 1 > rows)
+            rows = f->outputs[k].row + 1;
+    return rows;
+}
+
+typedef struct {
+    double *a[2]; /* (rows + 1, LD) per output argument, as double */
+} outputs;
+
+static void outputs_alloc(outputs *o, const ir_function *f)
+{
+    for (int a = 0; a < 2; a++)
+        o->a[a] = calloc((size_t)(n_out_rows(f, a) + 1) * LD, sizeof(double));
+}
+
+static void outputs_free(outputs *o)
+{
+    free(o->a[0]);
+    free(o->a[1]);
+}
+
+/* Calls entry (a function of the batched interface) in the given precision;
+ * float runs read the float-rounded inputs and are widened back. */
+static void run_entry(void *entry, const ir_function *f, int single, const inputs *v,
+                      outputs *o)
+{
+    if (!single) {
+        const double *in[2] = {v->x, v->s};
+        double *out[2] = {o->a[0], o->a[1]};
+        mnet_jit_fn_d fn;
+        memcpy(&fn, &entry, sizeof(fn));
+        fn(N, LD, in, out, v->params);
+        return;
+    }
+    static float fx[3 * LD], fs[MAX_ROWS * LD], fo[2][(MAX_ROWS + 1) * LD];
+    float fp[2] = {(float)v->params[0], (float)v->params[1]};
+    for (int i = 0; i < 3 * LD; i++)
+        fx[i] = (float)v->x[i];
+    for (int i = 0; i < MAX_ROWS * LD; i++)
+        fs[i] = (float)v->s[i];
+    memset(fo, 0, sizeof(fo));
+    const float *in[2] = {fx, fs};
+    float *out[2] = {fo[0], fo[1]};
+    mnet_jit_fn_f fn;
+    memcpy(&fn, &entry, sizeof(fn));
+    fn(N, LD, in, out, fp);
+    for (int a = 0; a < f->n_out_args && a < 2; a++)
+        for (int i = 0; i < (n_out_rows(f, a) + 1) * LD; i++)
+            o->a[a][i] = fo[a][i];
+}
+
+/* ir_eval on the inputs the precision sees */
+static void run_reference(const emit_fixture *fx, const ir_function *f, int single,
+                          const inputs *v, outputs *o)
+{
+    static double dx[3 * LD], ds[MAX_ROWS * LD];
+    double dp[2];
+    for (int i = 0; i < 3 * LD; i++)
+        dx[i] = single ? (double)(float)v->x[i] : v->x[i];
+    for (int i = 0; i < MAX_ROWS * LD; i++)
+        ds[i] = single ? (double)(float)v->s[i] : v->s[i];
+    for (int i = 0; i < 2; i++)
+        dp[i] = single ? (double)(float)v->params[i] : v->params[i];
+    const double *in[2] = {dx, ds};
+    double *out[2] = {o->a[0], o->a[1]};
+    ir_eval(fx->g, f, N, LD, in, out, dp);
+}
+
+/* Distance in units in the last place of the precision (0 when the bits are
+ * equal or both are NaN; huge when only one is NaN). */
+static double ulps(double a, double b, int single)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b) ? 0 : INFINITY;
+    if (memcmp(&a, &b, sizeof(a)) == 0)
+        return 0;
+    if (a == b) /* +0 vs -0 */
+        return 1;
+    double m = fmax(fabs(a), fabs(b));
+    double ulp = single ? ldexp(1.0, ilogb(m) - 23) : ldexp(1.0, ilogb(m) - 52);
+    if (!(ulp > 0) || isinf(m))
+        return INFINITY;
+    return fabs(a - b) / ulp;
+}
+
+/* Over the function's outputs: how many values differ from ref in their bits
+ * (NaN = NaN), and the largest difference in ulps. */
+static int count_differences(const ir_function *f, const outputs *ours, const outputs *ref,
+                             int single, double *max_ulps)
+{
+    int ndiff = 0;
+    *max_ulps = 0;
+    for (int k = 0; k < f->n_outputs; k++) {
+        const ir_output *o = &f->outputs[k];
+        for (int b = 0; b < N; b++) {
+            double u = ulps(ours->a[o->arg][o->row * LD + b], ref->a[o->arg][o->row * LD + b],
+                            single);
+            if (u > 0) {
+                ndiff++;
+                if (u > *max_ulps)
+                    *max_ulps = u;
+            }
+        }
+    }
+    return ndiff;
+}
+
+/* Nothing written past n, nor to rows that are not outputs. */
+static int wrote_outside(const ir_function *f, const outputs *o)
+{
+    for (int a = 0; a < f->n_out_args && a < 2; a++)
+        for (int r = 0; r < n_out_rows(f, a) + 1; r++)
+            for (int b = 0; b < LD; b++) {
+                int is_out = 0;
+                for (int k = 0; k < f->n_outputs; k++)
+                    is_out |= f->outputs[k].arg == a && f->outputs[k].row == r;
+                if ((b >= N || !is_out) && o->a[a][r * LD + b] != 0)
+                    return 1;
+            }
+    return 0;
+}
+
+static double compare_rows(const ir_function *f, const outputs *ours, const outputs *ref)
+{
+    double worst = 0;
+    for (int k = 0; k < f->n_outputs; k++) {
+        const ir_output *o = &f->outputs[k];
+        double e = mnet_max_rel_err(ours->a[o->arg] + o->row * LD, ref->a[o->arg] + o->row * LD,
+                                    N);
+        if (!(e <= worst))
+            worst = isnan(e) ? INFINITY : e;
+    }
+    return worst;
+}
+
+/*---------------------------------------------------------------------------
+ * Equivalence: JIT and .ll against gcc, bit for bit; all against ir_eval
+ *---------------------------------------------------------------------------*/
+
+typedef struct {
+    const char *label;
+    void *entry[MAX_FNS];
+} variant;
+
+static void test_equivalence(void)
+{
+    emit_fixture fx;
+    CU_ASSERT_FATAL(build_fixture(&fx) == 0);
+    char dir[] = "/tmp/mnet_llvm_XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    int have_gcc = have_compiler("gcc"), have_clang = have_compiler("clang");
+    if (!have_gcc)
+        printf("\n  gcc not installed: no C reference, ir_eval only");
+    char err[512] = "";
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    if (!jit)
+        fprintf(stderr, "\n%s\n", err);
+    CU_ASSERT_FATAL(jit != NULL);
+    printf("\n");
+    for (int single = 0; single <= 1; single++) {
+        const char *prec = single ? "float" : "double";
+        void *h_c = have_gcc ? build_library(&fx, dir, single, 0) : NULL;
+        void *h_ll = have_clang ? build_library(&fx, dir, single, 1) : NULL;
+        CU_ASSERT(!have_gcc || h_c != NULL);
+        CU_ASSERT(!have_clang || h_ll != NULL);
+        variant var[MAX_VARIANTS];
+        int nvar = 0;
+        static const int levels[] = {0, 2};
+        static const char *const level_labels[] = {"jit-O0", "jit-O2"};
+        for (int l = 0; l < 2; l++) {
+            int unit = mnet_jit_add(jit, fx.g, fx.nfn, fx.fn, single, levels[l], err,
+                                    sizeof(err));
+            if (unit < 0)
+                fprintf(stderr, "\n%s\n", err);
+            CU_ASSERT_FATAL(unit >= 0);
+            var[nvar].label = level_labels[l];
+            for (int k = 0; k < fx.nfn; k++) {
+                var[nvar].entry[k] = mnet_jit_lookup_unit(jit, unit, fx.fn[k].name);
+                CU_ASSERT_FATAL(var[nvar].entry[k] != NULL);
+            }
+            nvar++;
+        }
+        if (h_ll) {
+            var[nvar].label = "ll";
+            for (int k = 0; k < fx.nfn; k++) {
+                var[nvar].entry[k] = dlsym(h_ll, fx.fn[k].name);
+                CU_ASSERT_FATAL(var[nvar].entry[k] != NULL);
+            }
+            nvar++;
+        }
+        for (int set = 0; set < 2; set++) {
+            inputs v;
+            if (set == 0)
+                make_inputs(&v);
+            else
+                make_special_inputs(&v);
+            for (int k = 0; k < fx.nfn; k++) {
+                const ir_function *f = &fx.fn[k];
+                outputs ref_c, ref_eval;
+                outputs_alloc(&ref_c, f);
+                outputs_alloc(&ref_eval, f);
+                run_reference(&fx, f, single, &v, &ref_eval);
+                void *c_entry = h_c ? dlsym(h_c, f->name) : NULL;
+                if (c_entry)
+                    run_entry(c_entry, f, single, &v, &ref_c);
+                printf("  %-6s %-7s %-13s", prec, set ? "special" : "random", f->name);
+                for (int j = 0; j < nvar; j++) {
+                    outputs ours;
+                    outputs_alloc(&ours, f);
+                    run_entry(var[j].entry[k], f, single, &v, &ours);
+                    CU_ASSERT(!wrote_outside(f, &ours));
+                    if (c_entry) {
+                        double max_ulps;
+                        int ndiff = count_differences(f, &ours, &ref_c, single, &max_ulps);
+                        printf("  %s: %d diff", var[j].label, ndiff);
+                        if (ndiff)
+                            printf(" (max %.3g ulp)", max_ulps);
+                        CU_ASSERT(ndiff == 0);
+                    }
+                    if (set == 0) {
+                        double e = compare_rows(f, &ours, &ref_eval);
+                        if (j == 0)
+                            printf("  vs ir_eval %.2e", e);
+                        CU_ASSERT(e <= (single ? 1e-5 : 1e-14));
+                    }
+                    outputs_free(&ours);
+                }
+                printf("\n");
+                outputs_free(&ref_c);
+                outputs_free(&ref_eval);
+            }
+        }
+        if (h_c)
+            dlclose(h_c);
+        if (h_ll)
+            dlclose(h_ll);
+    }
+    mnet_jit_free(jit);
+    rmdir(dir);
+    ir_free(fx.g);
+}
+
+/*---------------------------------------------------------------------------
+ * A graph of about 100k nodes: time to JIT
+ *---------------------------------------------------------------------------*/
+
+/* 8 coupled chains over 8 input rows, each op of the model mix (products,
+ * sums, sigmoid, tanh, exp, pow, clamp, min), then the VJP of all eight ends
+ * with respect to all eight inputs. */
+static int build_large(ir_graph *g, int steps, ir_output *outs /* 16 */)
+{
+    enum { W = 8 };
+    ir_id x[W], acc[W], ends[W], seeds[W], grads[W];
+    for (int j = 0; j < W; j++)
+        acc[j] = x[j] = ir_var(g, 0, j);
+    for (int i = 0; i < steps; i++)
+        for (int j = 0; j < W; j++) {
+            ir_id k = ir_const(g, 0.5 + 1e-4 * (i * W + j));
+            ir_id other = acc[(j + 1) % W];
+            ir_id t;
+            switch ((i + j) % 6) {
+            case 0: t = ir_add(g, ir_mul(g, acc[j], k), ir_mul(g, other, ir_const(g, 0.1))); break;
+            case 1: t = ir_mul(g, acc[j], ir_unary(g, IR_SIGMOID, ir_sub(g, other, k))); break;
+            case 2: t = ir_unary(g, IR_TANH, ir_add(g, acc[j], ir_mul(g, x[j], k))); break;
+            case 3: t = ir_clamp(g, ir_add(g, acc[j], other), ir_const(g, -2), ir_const(g, 2)); break;
+            case 4: t = ir_mul(g, acc[j], ir_unary(g, IR_EXP, ir_mul(g, other, ir_neg(g, k)))); break;
+            default:
+                t = ir_add(g, ir_binary(g, IR_MIN, acc[j], k),
+                           ir_binary(g, IR_POW, ir_unary(g, IR_ABS, other), ir_const(g, 1.5)));
+                break;
+            }
+            acc[j] = t;
+        }
+    for (int j = 0; j < W; j++) {
+        ends[j] = acc[j];
+        seeds[j] = ir_var(g, 1, j);
+    }
+    if (ir_vjp(g, W, ends, seeds, W, x, grads) != 0)
+        return -1;
+    for (int j = 0; j < W; j++) {
+        outs[j] = (ir_output){0, j, ends[j]};
+        outs[W + j] = (ir_output){1, j, grads[j]};
+        if (ends[j] < 0 || grads[j] < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void test_large(void)
+{
+    ir_graph *g = ir_new();
+    ir_output outs[16];
+    CU_ASSERT_FATAL(build_large(g, 1500, outs) == 0);
+    ir_function f = {"large", 2, 2, 16, outs};
+    ir_id roots[16];
+    for (int k = 0; k < 16; k++)
+        roots[k] = outs[k].node;
+    int reachable = ir_count_reachable(g, 16, roots);
+    printf("\n  graph: %d nodes, %d reachable from the outputs\n", ir_count(g), reachable);
+    CU_ASSERT(reachable >= 100000);
+
+    static double x[8 * LD], s[8 * LD], ref0[8 * LD], ref1[8 * LD], o0[8 * LD], o1[8 * LD];
+    for (int i = 0; i < 8 * LD; i++) {
+        x[i] = uniform(-1, 1);
+        s[i] = uniform(-1, 1);
+    }
+    const double *in[2] = {x, s};
+    double *ref[2] = {ref0, ref1}, *out[2] = {o0, o1};
+    ir_eval(g, &f, N, LD, in, ref, NULL);
+
+    char err[512] = "";
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    CU_ASSERT_FATAL(jit != NULL);
+    static const int levels[] = {0, 1, 2};
+    for (int l = 0; l < 3; l++) {
+        double t0 = now_s();
+        int unit = mnet_jit_add(jit, g, 1, &f, 0, levels[l], err, sizeof(err));
+        double t1 = now_s();
+        if (unit < 0)
+            fprintf(stderr, "\n%s\n", err);
+        CU_ASSERT_FATAL(unit >= 0);
+        void *entry = mnet_jit_lookup_unit(jit, unit, "large");
+        CU_ASSERT_FATAL(entry != NULL);
+        mnet_jit_fn_d fn;
+        memcpy(&fn, &entry, sizeof(fn));
+        memset(o0, 0, sizeof(o0));
+        memset(o1, 0, sizeof(o1));
+        double t2 = now_s();
+        fn(N, LD, in, out, NULL);
+        double t3 = now_s();
+        double e = compare_rows(&f, &(outputs){{o0, o1}}, &(outputs){{ref0, ref1}});
+        printf("  mnet_jit_add -O%d: %.2f s; one call on %d elements %.2f ms; vs ir_eval %.2e\n",
+               levels[l], t1 - t0, N, 1e3 * (t3 - t2), e);
+        CU_ASSERT(e <= 1e-14);
+        CU_ASSERT(mnet_jit_remove(jit, unit, err, sizeof(err)) == 0);
+    }
+    mnet_jit_free(jit);
+    ir_free(g);
+}
+
+/*---------------------------------------------------------------------------
+ * Lifetime: the same names again, many rounds, no growth
+ *---------------------------------------------------------------------------*/
+
+static double call_scalar(void *entry, double x0, double param)
+{
+    double x[1] = {x0}, y[1] = {0}, p[1] = {param};
+    const double *in[1] = {x};
+    double *out[1] = {y};
+    mnet_jit_fn_d fn;
+    memcpy(&fn, &entry, sizeof(fn));
+    fn(1, 1, in, out, p);
+    return y[0];
+}
+
+/* f = x0 * c; a unit of its own per c */
+static int add_scaled(mnet_jit *jit, ir_graph *g, double c)
+{
+    static ir_output o;
+    o = (ir_output){0, 0, ir_mul(g, ir_var(g, 0, 0), ir_const(g, c))};
+    ir_function f = {"f", 1, 1, 1, &o};
+    char err[256];
+    return mnet_jit_add(jit, g, 1, &f, 0, 1, err, sizeof(err));
+}
+
+static void test_same_names(void)
+{
+    ir_graph *g = ir_new();
+    mnet_jit *jit = mnet_jit_new(NULL, 0);
+    CU_ASSERT_FATAL(jit != NULL);
+    int u2 = add_scaled(jit, g, 2), u3 = add_scaled(jit, g, 3);
+    CU_ASSERT_FATAL(u2 >= 0 && u3 >= 0 && u2 != u3);
+    CU_ASSERT(call_scalar(mnet_jit_lookup(jit, "f"), 5, 0) == 15); /* the newest */
+    CU_ASSERT(call_scalar(mnet_jit_lookup_unit(jit, u2, "f"), 5, 0) == 10);
+    CU_ASSERT(call_scalar(mnet_jit_lookup_unit(jit, u3, "f"), 5, 0) == 15);
+    CU_ASSERT(mnet_jit_lookup(jit, "g") == NULL);
+    CU_ASSERT(mnet_jit_lookup_unit(jit, u2, "g") == NULL);
+    CU_ASSERT(mnet_jit_remove(jit, u3, NULL, 0) == 0);
+    CU_ASSERT(call_scalar(mnet_jit_lookup(jit, "f"), 5, 0) == 10); /* back to the older */
+    CU_ASSERT(mnet_jit_lookup_unit(jit, u3, "f") == NULL);
+    int u4 = add_scaled(jit, g, 4); /* takes the freed slot */
+    CU_ASSERT(u4 == u3);
+    CU_ASSERT(call_scalar(mnet_jit_lookup(jit, "f"), 5, 0) == 20);
+    CU_ASSERT(mnet_jit_remove(jit, u2, NULL, 0) == 0);
+    CU_ASSERT(mnet_jit_remove(jit, u2, NULL, 0) == -1); /* twice */
+    mnet_jit_free(jit); /* u4 still in it */
+    mnet_jit_free(NULL);
+    ir_free(g);
+}
+
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+/* The REPL's pattern: recompile a model again and again in one process.
+ * Heap in use after round 10 and after round 50 must agree to 256 KiB (under
+ * AddressSanitizer mallinfo does not see the heap, and LeakSanitizer checks
+ * at exit instead). */
+static void test_repeat(void)
+{
+    emit_fixture fx;
+    CU_ASSERT_FATAL(build_fixture(&fx) == 0);
+    inputs v;
+    make_inputs(&v);
+    outputs first, again;
+    outputs_alloc(&first, &fx.fn[1]);
+    outputs_alloc(&again, &fx.fn[1]);
+    char err[512];
+    size_t at10 = 0, at50 = 0;
+    double t0 = now_s();
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    CU_ASSERT_FATAL(jit != NULL);
+    for (int round = 1; round <= 50; round++) {
+        int unit = mnet_jit_add(jit, fx.g, fx.nfn, fx.fn, 0, 2, err, sizeof(err));
+        CU_ASSERT_FATAL(unit >= 0);
+        void *entry = mnet_jit_lookup(jit, "mnet_vjp");
+        CU_ASSERT_FATAL(entry != NULL);
+        run_entry(entry, &fx.fn[1], 0, &v, round == 1 ? &first : &again);
+        if (round > 1)
+            CU_ASSERT(memcmp(first.a[0], again.a[0], sizeof(double) * 5 * LD) == 0);
+        CU_ASSERT(mnet_jit_remove(jit, unit, err, sizeof(err)) == 0);
+        if (round == 10)
+            at10 = heap_in_use();
+    }
+    at50 = heap_in_use();
+    mnet_jit_free(jit);
+    double t1 = now_s();
+    printf("\n  50 x add/lookup/call/remove in one JIT: %.2f s, heap round 10 -> 50: %+ld bytes\n",
+           t1 - t0, (long)at50 - (long)at10);
+    CU_ASSERT(labs((long)at50 - (long)at10) < 256 * 1024);
+
+    for (int round = 1; round <= 50; round++) {
+        jit = mnet_jit_new(err, sizeof(err));
+        CU_ASSERT_FATAL(jit != NULL);
+        CU_ASSERT_FATAL(mnet_jit_add(jit, fx.g, fx.nfn, fx.fn, 0, 2, err, sizeof(err)) >= 0);
+        void *entry = mnet_jit_lookup(jit, "mnet_vjp");
+        CU_ASSERT_FATAL(entry != NULL);
+        run_entry(entry, &fx.fn[1], 0, &v, &again);
+        CU_ASSERT(memcmp(first.a[0], again.a[0], sizeof(double) * 5 * LD) == 0);
+        mnet_jit_free(jit);
+        if (round == 10)
+            at10 = heap_in_use();
+    }
+    at50 = heap_in_use();
+    printf("  50 x new/add/lookup/call/free: %.2f s, heap round 10 -> 50: %+ld bytes\n",
+           now_s() - t1, (long)at50 - (long)at10);
+    CU_ASSERT(labs((long)at50 - (long)at10) < 256 * 1024);
+    outputs_free(&first);
+    outputs_free(&again);
+    ir_free(fx.g);
+}
+
+/*---------------------------------------------------------------------------
+ * Errors and text
+ *---------------------------------------------------------------------------*/
+
+static void test_errors(void)
+{
+    emit_fixture fx;
+    CU_ASSERT_FATAL(build_fixture(&fx) == 0);
+    char err[512];
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    CU_ASSERT_FATAL(jit != NULL);
+    ir_output o = {0, 0, 1 << 29};
+    struct {
+        ir_function f[2];
+        int n;
+        const char *says;
+    } cases[] = {
+        {{{"not an identifier", 1, 1, 0, NULL}}, 1, "not a C identifier"},
+        {{{"tanh", 1, 1, 0, NULL}}, 1, "libm"},
+        {{{"f", 1, 1, 0, NULL}, {"f", 1, 1, 0, NULL}}, 2, "twice"},
+        {{fx.fn[1]}, 1, "input arguments"}, /* n_in_args lowered below */
+        {{{"f", 1, 1, 1, &o}}, 1, "out of range"},
+    };
+    cases[3].f[0].n_in_args = 1; /* the vjp reads in1 */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+        CU_ASSERT(mnet_jit_add(jit, fx.g, cases[i].n, cases[i].f, 0, 2, err, sizeof(err)) == -1);
+        CU_ASSERT(strstr(err, cases[i].says) != NULL);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        CU_ASSERT_FATAL(m != NULL);
+        CU_ASSERT(ir_emit_llvm_ir(m, fx.g, cases[i].n, cases[i].f, 0) == -1);
+        fclose(m);
+        CU_ASSERT(len == 0); /* nothing written */
+        free(buf);
+    }
+    /* the JIT is still usable, and nothing was left behind */
+    CU_ASSERT(mnet_jit_lookup(jit, "f") == NULL);
+    int unit = mnet_jit_add(jit, fx.g, fx.nfn, fx.fn, 1, 2, err, sizeof(err));
+    CU_ASSERT(unit >= 0);
+    CU_ASSERT(mnet_jit_remove(jit, 99, err, sizeof(err)) == -1);
+    CU_ASSERT(mnet_jit_remove(jit, -1, err, sizeof(err)) == -1);
+    CU_ASSERT(mnet_jit_lookup_unit(jit, 99, "mnet_fwd") == NULL);
+    /* no functions at all is a valid unit */
+    CU_ASSERT(mnet_jit_add(jit, fx.g, 0, NULL, 0, 0, err, sizeof(err)) >= 0);
+    mnet_jit_free(jit);
+    ir_free(fx.g);
+}
+
+static char *emit_to_string(const ir_graph *g, int n, const ir_function *f, int single, int *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return NULL;
+    *rc = ir_emit_llvm_ir(m, g, n, f, single);
+    fclose(m);
+    return buf;
+}
+
+static void test_text(void)
+{
+    emit_fixture fx;
+    CU_ASSERT_FATAL(build_fixture(&fx) == 0);
+    int rc1 = -1, rc2 = -1, rc3 = -1;
+    char *a = emit_to_string(fx.g, fx.nfn, fx.fn, 0, &rc1);
+    char *b = emit_to_string(fx.g, fx.nfn, fx.fn, 0, &rc2);
+    char *s = emit_to_string(fx.g, fx.nfn, fx.fn, 1, &rc3);
+    CU_ASSERT_FATAL(a && b && s);
+    CU_ASSERT(rc1 == 0 && rc2 == 0 && rc3 == 0);
+    CU_ASSERT(strcmp(a, b) == 0); /* deterministic */
+    CU_ASSERT(strstr(a, "define void @mnet_fwd(i32 %n, i32 %ld, double** %in, double** %out, "
+                        "double* %params)") != NULL);
+    CU_ASSERT(strstr(a, "define internal void @mnet_fwd.body(") != NULL);
+    CU_ASSERT(strstr(a, "double* noalias nocapture readonly %in0") != NULL);
+    CU_ASSERT(strstr(a, "double* noalias nocapture writeonly %out0") != NULL);
+    CU_ASSERT(strstr(a, "alwaysinline") != NULL);
+    CU_ASSERT(strstr(a, "%flce_") != NULL);          /* the C emitter's names */
+    CU_ASSERT(strstr(a, "%v2_odd_name__") != NULL);
+    CU_ASSERT(strstr(a, "call double @llvm.exp.f64(") != NULL);
+    CU_ASSERT(strstr(a, "call double @tanh(") != NULL);
+    CU_ASSERT(strstr(a, "call double @pow(") != NULL && strstr(a, "nobuiltin") != NULL);
+    CU_ASSERT(strstr(a, "fast") == NULL && strstr(a, "contract") == NULL); /* no FMF */
+    CU_ASSERT(strstr(s, "call float @llvm.exp.f32(") != NULL);
+    CU_ASSERT(strstr(s, "call float @powf(") != NULL && strstr(s, "@tanhf(") != NULL);
+    CU_ASSERT(strstr(s, "double") == NULL);
+    free(a);
+    free(b);
+    free(s);
+    ir_free(fx.g);
+}
+
+static const mnet_test tests[] = {
+    {"text", test_text},
+    {"errors", test_errors},
+    {"equivalence", test_equivalence},
+    {"same_names", test_same_names},
+    {"repeat", test_repeat},
+    {"large", test_large},
+    {NULL, NULL},
+};
+
+int main(void)
+{
+    return mnet_test_main("ir_emit_llvm", tests);
+}
