@@ -1,0 +1,235 @@
+/* mnet_train.h - training a policy on a compiled effector by
+ * backpropagation through time: the observation pipeline (obs.c), the loss
+ * library (loss.c) and the episode arena with rollout, BPTT and one
+ * optimisation step (train.c).  One section per file.
+ *
+ * Shape letters: those of mnet_nn.h and mnet_task.h, plus
+ *   NS  sensed rows, model->n_sense = P + 2M     NL  load rows, P + D
+ *   LH  hidden rows of all layers (L*H)          ld  leading dimension of
+ *                                                    every (rows x ld) block
+ * Time series are (T x rows x ld): step t's block at a + t*rows*ld.
+ *
+ * One episode step (MotorNet's order, MODELS.md section 8):
+ *   obs_t   = [goal_t, go_t, vision, proprioception, last k actions] (+ noise)
+ *   y_t     = net(obs_t, h_{t-1})             (h_{-1} = 0)
+ *   a_t     = y_t + action noise              (the effector clamps)
+ *   load_t  = task load of s_t                (curl, channel: from s_t)
+ *   s_{t+1} = step(s_t, a_t, load_t)
+ *   sense(s_{t+1}) (+ noise) enters the delay buffers
+ * s_0 = init(joint0) is data: the gradient stops there.
+ */
+#ifndef MNET_TRAIN_H
+#define MNET_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnet_model.h"
+#include "mnet_nn.h"
+#include "mnet_optim.h"
+#include "mnet_task.h"
+
+/* Where the noise of a batch of episodes comes from: the draws of column b
+ * are at (seed, stream, element0 + b, step, index); on == 0: no noise at
+ * all (MotorNet's deterministic=True). */
+typedef struct mnet_noise_key {
+    uint64_t seed;
+    uint32_t element0;
+    int on;
+} mnet_noise_key;
+
+/* ==== obs.c: delay buffers, action frames, noise (forward and backward) ====
+ *
+ * The delay buffers are kept as a sense history (T+2 x NS x ld): slot j+1
+ * holds the noisy sensed values of state s_j, slot 0 the buffer's initial
+ * fill (the initial value with its own noise draw, as the reference fills
+ * its buffer with one draw and then shifts in another).  Step t reads, for
+ * each of vision (rows 0 .. P-1 of a slot) and proprioception (rows
+ * P .. P+2M-1), the state src = t - d + 1 (quirk) or t - d (exact), i.e.
+ * slot src + 1, or the fill slot 0 when src < 0.  Backward routes the
+ * gradient of each read to the slot it came from; sense_vjp then carries
+ * slot j+1's gradient to s_j. */
+typedef struct mnet_obs {
+    int space_dim, n_muscles, n_sense;  /* P, M, NS = P + 2M             */
+    int n_frames;                       /* k                             */
+    int d_vision, d_proprio;            /* delays in steps (>= 1)        */
+    int exact;                          /* 1: exact delays               */
+    int goal_row;                       /* 0: P rows                     */
+    int go_row;                         /* P (1 row), or -1 (none)       */
+    int vision_row;                     /* P rows; first noisy row       */
+    int proprio_row;                    /* 2M rows: length, velocity     */
+    int action_row;                     /* k*M rows, older frame first   */
+    int n_obs;                          /* I                             */
+    double sd_vision, sd_proprio, sd_obs;
+} mnet_obs;
+
+/* Fills o from the task configuration and the model's sizes and step. */
+int mnet_obs_setup(mnet_obs *o, const mnet_task_config *cfg, int space_dim, int n_muscles,
+                   double step, char *err, size_t err_size);
+
+/* The history slot read at step t through a delay of d steps. */
+int mnet_obs_slot(const mnet_obs *o, int d, int t);
+
+/* hist slot t+1 (NS x ld) = sensed (NS x ld) of state t + sensor noise of
+ * step t; at t == 0 also the fill slot 0 (its own draws).  n columns. */
+void mnet_obs_record(const mnet_obs *o, mnet_real *hist, int t, const mnet_real *sensed, int n,
+                     int ld, const mnet_noise_key *nz);
+
+/* obs (I x ld) of step t from the goal shown (P x ld), the go signal
+ * (1 x ld; NULL: none), the history (T+2 x NS x ld) and the noisy actions
+ * (T x M x ld) of steps t-k .. t-1 (zeros before step 0), plus observation
+ * noise on every row from vision_row on. */
+void mnet_obs_build(const mnet_obs *o, int t, const mnet_real *goal, const mnet_real *go,
+                    const mnet_real *hist, const mnet_real *actions, mnet_real *obs, int n,
+                    int ld, const mnet_noise_key *nz);
+
+/* Backward of mnet_obs_build: dobs (I x ld) is added to the history slots
+ * (g_hist, T+2 x NS x ld) and the actions (g_actions, T x M x ld) it read;
+ * goal and go rows are data. */
+void mnet_obs_backward(const mnet_obs *o, int t, const mnet_real *dobs, mnet_real *g_hist,
+                       mnet_real *g_actions, int n, int ld);
+
+/* ==== loss.c: the loss library (forward and backward) ====
+ * Term definitions in mnet_task.h (mnet_loss_kind). */
+typedef struct mnet_loss_ctx {
+    const mnet_model *m;
+    int T, n, ld;               /* steps, columns used, leading dimension  */
+    double step;                /* seconds per step                         */
+    const mnet_real *state;     /* (T+1 x S x ld)                           */
+    const mnet_real *target;    /* (T+1 x P x ld) position asked for        */
+    const mnet_nn *nn;          /* hidden states: layer l at step t is      */
+    const mnet_nn_acts *acts;   /* mnet_nn_state(nn, acts, t, l); NULL when
+                                   no HIDDEN_L2 term                          */
+    const double *act_scale;    /* (M) F_max / mean(F_max); NULL when no
+                                   ACTIVATION_L2 term                         */
+    mnet_real *scratch;         /* mnet_loss_scratch_size reals             */
+} mnet_loss_ctx;
+
+size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
+
+/* The loss: returns the total, writes each term's value to per_term (NULL:
+ * not written).  With g_state (T+1 x S x ld) and g_hidden (T x LH x ld)
+ * non-NULL it also ADDS the gradient of the total. */
+double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
+                 double *per_term, mnet_real *g_state, mnet_real *g_hidden);
+
+/* ==== train.c: the run's data object ====
+ *
+ * mnet_train_new allocates everything once: network parameters, gradient
+ * and Adam moments (one layout, mnet_nn_bind_params), the episode, and the
+ * arena for T steps of B columns (states, actions, loads, delay history,
+ * network activations, and the backward buffers).  Nothing is allocated
+ * while training.
+ *
+ * Curl and channel loads depend on the state, so their gradient needs
+ * d next / d load from the model: step_vjp is called with
+ * out = {g_state, g_action, g_load} and must write out[2] (n_load x ld)
+ * when those loads are on.  mnet_train_new probes this and fails with a
+ * message when the model leaves out[2] unwritten. */
+typedef struct mnet_train {
+    /* ---- constant ---- */
+    const mnet_model *model;
+    mnet_task_config cfg;
+    mnet_nn nn;
+    mnet_obs obs;
+    int T, B;                   /* steps, batch columns                     */
+    int S, M, P, D, NS, NL, I, LH;
+    int dynamic_load;           /* curl / channel on                        */
+    double *act_scale;          /* (M) F_max / mean(F_max)                  */
+    mnet_real *model_params;    /* (model->n_params) the effector's table   */
+
+    /* ---- parameters: n_params each, one layout ---- */
+    size_t n_params;
+    mnet_real *params;          /* network parameters (checkpoint these)    */
+    mnet_real *grad;            /* d loss / d params of the last backward   */
+    mnet_real *adam_m, *adam_v; /* Adam moments (checkpoint these)          */
+    mnet_nn_params p, g;        /* named pieces of params and grad          */
+    mnet_adam opt;              /* Adam state: opt.t updates made           */
+
+    /* ---- the episode and the arena (ld = B; n_cols columns in use) ---- */
+    mnet_episode ep;
+    int n_cols;                 /* columns of the last forward              */
+    mnet_noise_key noise;       /* noise of the last forward                */
+    mnet_real *state;           /* (T+1 x S x B)  s_0 .. s_T                */
+    mnet_real *action;          /* (T x M x B)    noisy actions a_t         */
+    mnet_real *load;            /* (T x NL x B)   loads of each step        */
+    mnet_real *hist;            /* (T+2 x NS x B) sense history (obs.c)     */
+    mnet_real *nn_arena;        /* T * mnet_nn_act_size(nn, B)              */
+    mnet_nn_acts acts;          /* bound to n_cols columns                  */
+    mnet_real *obs_buf;         /* (I x B)  observation of the current step */
+    mnet_real *y;               /* (M x B)  network output                  */
+    mnet_real *sensed;          /* (NS x B)                                 */
+    /* backward */
+    mnet_real *g_state_loss;    /* (T+1 x S x B) d loss / d s_t, direct     */
+    mnet_real *g_hidden;        /* (T x LH x B)  d loss / d h'_t, direct    */
+    mnet_real *g_action;        /* (T x M x B)   d loss / d a_t             */
+    mnet_real *g_hist;          /* (T+2 x NS x B)                           */
+    mnet_real *g_s, *g_s_next, *g_tmp; /* (S x B)                           */
+    mnet_real *g_act_tmp;       /* (M x B)                                  */
+    mnet_real *g_load;          /* (NL x B)                                 */
+    mnet_real *dobs;            /* (I x B)                                  */
+    mnet_real *dh;              /* (LH x B)                                 */
+    mnet_real *loss_scratch;
+
+    /* ---- results ---- */
+    double loss;                /* total of the last forward                */
+    double loss_terms[MNET_TASK_MAX_LOSSES]; /* each term's value          */
+    double grad_norm;           /* 2-norm of the last gradient (pre clip)   */
+    long n_skipped;             /* batches skipped for non-finite numbers   */
+    char err[256];              /* message of the last failure              */
+    void *mem;
+} mnet_train;
+
+/* Checks the model and configuration, sets the network up and initialises
+ * its parameters from cfg->seed (mnet_nn_init_params), allocates the
+ * arena.  params: the effector's parameter table (model->n_params; NULL:
+ * model->param_defaults), copied.  Returns NULL with a message in err. */
+mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
+                           const mnet_task_config *cfg, char *err, size_t err_size);
+void mnet_train_free(mnet_train *tr);
+
+/* One optimisation step on batch `batch_index`: the episodes and noise are
+ * those of (cfg.seed, episodes batch_index*B .. +B-1), so a batch is
+ * reproducible on its own.  Forward, BPTT, then - only when the loss and
+ * every gradient are finite - clipping and Adam.  Returns the loss, or NaN
+ * when the batch was skipped: the parameters and optimiser state are then
+ * unchanged, n_skipped counts it and err names the batch.  (Episode
+ * numbers are 32-bit: they wrap after 2^32 episodes.) */
+double mnet_train_batch(mnet_train *tr, long batch_index);
+
+/* The same with a status: 0, or -1 (message in tr->err); *loss gets the
+ * loss either way. */
+int mnet_train_step(mnet_train *tr, long batch_index, double *loss);
+
+/* Loss and gradient (tr->grad) of batch `batch_index` at the current
+ * parameters, no update.  0 or -1 (non-finite; message). */
+int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss);
+/* Loss only (forward). */
+int mnet_train_loss(mnet_train *tr, long batch_index, double *loss);
+
+/* The lower level: forward over columns 0 .. n-1 of tr->ep (already
+ * filled) with noise nz; fills the arena, tr->loss, tr->loss_terms.
+ * Backward after it: tr->grad = d loss / d params. */
+double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz);
+void mnet_train_backward(mnet_train *tr);
+
+/* Evaluation rollout of an episode set (any number of columns, T steps
+ * equal to the run's), B columns at a time.  Each output array may be
+ * NULL; all are (steps x rows x n) with n = ep->n_cols:
+ *   state  (T+1 x S x n)   action (T x M x n)   (noisy actions)
+ *   obs    (T x I x n)     hidden (T x LH x n)
+ * noise: the noise of column b is at element nz->element0 + b (nz NULL or
+ * nz->on == 0: deterministic).  *loss (may be NULL) gets the mean loss
+ * over the set.  0 or -1 (message in tr->err). */
+typedef struct mnet_rollout {
+    mnet_real *state, *action, *obs, *hidden;
+} mnet_rollout;
+int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
+                    mnet_rollout *out, double *loss);
+
+/* The network parameters and Adam moments (n_params each), for
+ * checkpoints; the optimiser's update count is tr->opt.t. */
+mnet_real *mnet_train_params(mnet_train *tr, size_t *n);
+const char *mnet_train_error(const mnet_train *tr);
+
+#endif

@@ -1,0 +1,570 @@
+/* train.c - the run's data object: the episode arena, the forward rollout,
+ * backpropagation through time and one optimisation step.  The step order
+ * and the layout are described in mnet_train.h. */
+#include "mnet_train.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnet_rng.h"
+
+static void msg(char *err, size_t n, const char *fmt, ...)
+{
+    if (!err || n == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- checks and setup ------------------------------------------------------ */
+
+static int check_model(const mnet_model *m, char *err, size_t n)
+{
+    const char *name = m && m->name ? m->name : "?";
+    if (!m) {
+        msg(err, n, "train: no model");
+        return -1;
+    }
+    if (m->abi != MNET_MODEL_ABI) {
+        msg(err, n, "train: model '%s' has ABI %d, this runtime expects %d (recompile it)", name,
+            m->abi, MNET_MODEL_ABI);
+        return -1;
+    }
+    if (m->real_size != (int)sizeof(mnet_real)) {
+        msg(err, n,
+            "train: model '%s' was built for %d-byte reals, this runtime uses %d "
+            "(link libmnetrt%s)",
+            name, m->real_size, (int)sizeof(mnet_real), m->real_size == 4 ? "_f" : "");
+        return -1;
+    }
+    if (!m->init || !m->step || !m->step_vjp || !m->sense || !m->sense_vjp) {
+        msg(err, n, "train: model '%s' lacks init, step, step_vjp, sense or sense_vjp", name);
+        return -1;
+    }
+    const int P = m->space_dim, M = m->n_muscles, D = m->n_dof;
+    if (M < 1 || m->n_muscle_rows < 1 || m->n_sense != P + 2 * M || m->n_load != P + D ||
+        m->cartesian_offset < 0 || m->cartesian_offset + 2 * P > m->n_state ||
+        m->muscle_offset < 0 || m->muscle_offset + m->n_muscle_rows * M > m->n_state ||
+        m->joint_offset < 0 || m->joint_offset + 2 * D > m->n_state) {
+        msg(err, n,
+            "train: model '%s' has inconsistent sizes (state %d, sense %d, load %d, "
+            "space_dim %d, dof %d, %d muscles x %d rows)",
+            name, m->n_state, m->n_sense, m->n_load, P, D, M, m->n_muscle_rows);
+        return -1;
+    }
+    if (!m->pos_lower || !m->pos_upper) {
+        msg(err, n, "train: model '%s' has no joint range", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int has_loss(const mnet_task_config *cfg, mnet_loss_kind k)
+{
+    for (int i = 0; i < cfg->n_losses; i++)
+        if (cfg->loss[i].kind == k && (cfg->loss[i].weight != 0 || cfg->loss[i].deriv_weight != 0))
+            return 1;
+    return 0;
+}
+
+/* F_max of muscle k: given, or the model parameter "<muscle>.<name>". */
+static int muscle_fmax(const mnet_train *tr, int k, double *out)
+{
+    static const char *const names[] = {"max_isometric_force", "max_iso_force", "fmax", "f_max",
+                                        "F_max"};
+    const mnet_model *m = tr->model;
+    if (tr->cfg.n_muscle_fmax > 0) {
+        *out = tr->cfg.muscle_fmax[k];
+        return 0;
+    }
+    if (!m->muscle_names || !m->param_names)
+        return -1;
+    for (size_t s = 0; s < sizeof names / sizeof names[0]; s++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s.%s", m->muscle_names[k], names[s]);
+        for (int i = 0; i < m->n_params; i++)
+            if (m->param_names[i] && !strcmp(m->param_names[i], full)) {
+                *out = (double)tr->model_params[i];
+                return 0;
+            }
+    }
+    return -1;
+}
+
+/* Carves the arena: with base NULL only counts.  Returns the reals used. */
+static size_t carve(mnet_train *tr, mnet_real *base)
+{
+    const size_t T = (size_t)tr->T, B = (size_t)tr->B, S = (size_t)tr->S, M = (size_t)tr->M;
+    const size_t NS = (size_t)tr->NS, NL = (size_t)tr->NL, I = (size_t)tr->I,
+                 LH = (size_t)tr->LH;
+    size_t off = 0;
+#define TAKE(ptr, count)                                                                   \
+    do {                                                                                   \
+        if (base)                                                                          \
+            (ptr) = base + off;                                                            \
+        off += (count);                                                                    \
+    } while (0)
+    TAKE(tr->model_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
+    TAKE(tr->params, tr->n_params);
+    TAKE(tr->grad, tr->n_params);
+    TAKE(tr->adam_m, tr->n_params);
+    TAKE(tr->adam_v, tr->n_params);
+    TAKE(tr->state, (T + 1) * S * B);
+    TAKE(tr->action, T * M * B);
+    TAKE(tr->load, T * NL * B);
+    TAKE(tr->hist, (T + 2) * NS * B);
+    TAKE(tr->nn_arena, T * mnet_nn_act_size(&tr->nn, tr->B));
+    TAKE(tr->obs_buf, I * B);
+    TAKE(tr->y, M * B);
+    TAKE(tr->sensed, NS * B);
+    TAKE(tr->g_state_loss, (T + 1) * S * B);
+    TAKE(tr->g_hidden, T * LH * B);
+    TAKE(tr->g_action, T * M * B);
+    TAKE(tr->g_hist, (T + 2) * NS * B);
+    TAKE(tr->g_s, S * B);
+    TAKE(tr->g_s_next, S * B);
+    TAKE(tr->g_tmp, S * B);
+    TAKE(tr->g_act_tmp, M * B);
+    TAKE(tr->g_load, NL * B);
+    TAKE(tr->dobs, I * B);
+    TAKE(tr->dh, LH * B);
+    TAKE(tr->loss_scratch, mnet_loss_scratch_size(tr->model, tr->LH, tr->B));
+#undef TAKE
+    return off;
+}
+
+/* Does the model's step_vjp write d/d load into out[2]?  One column from
+ * the middle of the joint range, zero seeds: out[2] must come back 0. */
+static int probe_load_vjp(mnet_train *tr)
+{
+    const mnet_model *m = tr->model;
+    const int B = tr->B, D = tr->D;
+    for (int j = 0; j < D; j++) {
+        tr->ep.joint0[j * B] = (mnet_real)((m->pos_lower[j] + m->pos_upper[j]) / 2);
+        tr->ep.joint0[(D + j) * B] = 0;
+    }
+    const mnet_real *in0[1] = {tr->ep.joint0};
+    mnet_real *const out0[1] = {tr->state};
+    m->init(1, B, in0, out0, tr->model_params);
+    for (int r = 0; r < tr->M; r++)
+        tr->action[r * B] = 0;
+    for (int r = 0; r < tr->NL; r++) {
+        tr->load[r * B] = 0;
+        tr->g_load[r * B] = (mnet_real)NAN;
+    }
+    for (int r = 0; r < tr->S; r++)
+        tr->g_s_next[r * B] = 0;
+    const mnet_real *in[4] = {tr->state, tr->action, tr->load, tr->g_s_next};
+    mnet_real *const out[3] = {tr->g_s, tr->g_act_tmp, tr->g_load};
+    m->step_vjp(1, B, in, out, tr->model_params);
+    for (int r = 0; r < tr->NL; r++)
+        if (!isfinite((double)tr->g_load[r * B]))
+            return -1;
+    return 0;
+}
+
+mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
+                           const mnet_task_config *cfg, char *err, size_t n)
+{
+    if (check_model(m, err, n) != 0 || mnet_task_check(cfg, m, err, n) != 0)
+        return NULL;
+    mnet_train *tr = calloc(1, sizeof *tr);
+    if (!tr) {
+        msg(err, n, "train: out of memory");
+        return NULL;
+    }
+    tr->model = m;
+    tr->cfg = *cfg;
+    tr->T = mnet_task_steps(cfg, m);
+    tr->B = cfg->batch_size;
+    tr->S = m->n_state;
+    tr->M = m->n_muscles;
+    tr->P = m->space_dim;
+    tr->D = m->n_dof;
+    tr->NS = m->n_sense;
+    tr->NL = m->n_load;
+    tr->dynamic_load = mnet_task_load_is_dynamic(cfg);
+    if ((double)tr->T * (double)tr->B >= 2147483647.0) {
+        msg(err, n, "train: %d steps x %d columns is too large (T*B must fit an int)", tr->T,
+            tr->B);
+        goto fail;
+    }
+    if (mnet_obs_setup(&tr->obs, cfg, tr->P, tr->M, m->step_size, err, n) != 0)
+        goto fail;
+    tr->I = tr->obs.n_obs;
+    mnet_nn_config nc = {cfg->cell,  tr->I,      cfg->n_hidden, cfg->n_layers,
+                         tr->M,      cfg->ortho, cfg->readout_bias};
+    if (mnet_nn_setup(&tr->nn, &nc, err, n) != 0)
+        goto fail;
+    tr->LH = cfg->n_layers * cfg->n_hidden;
+    tr->n_params = tr->nn.n_params;
+
+    /* one allocation: M doubles, then the reals */
+    size_t nreal = carve(tr, NULL);
+    size_t bytes = (size_t)tr->M * sizeof(double) + nreal * sizeof(mnet_real);
+    tr->mem = calloc(1, bytes);
+    if (!tr->mem) {
+        msg(err, n, "train: out of memory (%zu bytes for the arena)", bytes);
+        goto fail;
+    }
+    tr->act_scale = (double *)tr->mem;
+    carve(tr, (mnet_real *)(void *)(tr->act_scale + tr->M));
+    for (int i = 0; i < m->n_params; i++)
+        tr->model_params[i] = params ? params[i] : (mnet_real)m->param_defaults[i];
+
+    /* activation scaling F_max / mean(F_max) */
+    for (int k = 0; k < tr->M; k++)
+        tr->act_scale[k] = 1.0;
+    if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2)) {
+        double sum = 0;
+        for (int k = 0; k < tr->M; k++) {
+            if (muscle_fmax(tr, k, &tr->act_scale[k]) != 0) {
+                msg(err, n,
+                    "train: activation_l2 needs F_max of muscle '%s': set muscle_fmax in the "
+                    "task or name the parameter '%s.max_isometric_force'",
+                    m->muscle_names ? m->muscle_names[k] : "?",
+                    m->muscle_names ? m->muscle_names[k] : "?");
+                goto fail;
+            }
+            sum += tr->act_scale[k];
+        }
+        if (!(sum > 0) || !isfinite(sum)) {
+            msg(err, n, "train: F_max values sum to %g (need a positive finite sum)", sum);
+            goto fail;
+        }
+        for (int k = 0; k < tr->M; k++)
+            tr->act_scale[k] /= sum / tr->M;
+    }
+
+    mnet_nn_bind_params(&tr->nn, tr->params, &tr->p);
+    mnet_nn_bind_params(&tr->nn, tr->grad, &tr->g);
+    if (mnet_nn_init_params(&tr->nn, tr->params, cfg->seed) != 0) {
+        msg(err, n, "train: network initialisation failed (out of memory)");
+        goto fail;
+    }
+    mnet_adam_config ac = mnet_adam_default_config();
+    ac.lr = cfg->lr;
+    ac.beta1 = cfg->beta1;
+    ac.beta2 = cfg->beta2;
+    ac.eps = cfg->eps;
+    ac.weight_decay = cfg->weight_decay;
+    ac.decoupled = cfg->decoupled_decay;
+    ac.clip_norm = cfg->clip_norm;
+    ac.sched = cfg->sched;
+    mnet_adam_init(&tr->opt, &ac);
+
+    if (mnet_episode_alloc(&tr->ep, m, tr->B, tr->T, err, n) != 0)
+        goto fail;
+    if (tr->dynamic_load && probe_load_vjp(tr) != 0) {
+        msg(err, n,
+            "train: the curl field / force channel need d next / d load, but model '%s' "
+            "step_vjp leaves out[2] unwritten (rebuild it with a compiler that emits the load "
+            "gradient, or turn those loads off)",
+            m->name ? m->name : "?");
+        goto fail;
+    }
+    return tr;
+fail:
+    mnet_train_free(tr);
+    return NULL;
+}
+
+void mnet_train_free(mnet_train *tr)
+{
+    if (!tr)
+        return;
+    mnet_episode_free(&tr->ep);
+    free(tr->mem);
+    free(tr);
+}
+
+mnet_real *mnet_train_params(mnet_train *tr, size_t *n)
+{
+    if (n)
+        *n = tr->n_params;
+    return tr->params;
+}
+
+const char *mnet_train_error(const mnet_train *tr) { return tr->err; }
+
+/* ---- forward --------------------------------------------------------------- */
+
+static mnet_loss_ctx loss_ctx(mnet_train *tr)
+{
+    mnet_loss_ctx c;
+    c.m = tr->model;
+    c.T = tr->T;
+    c.n = tr->n_cols;
+    c.ld = tr->B;
+    c.step = tr->model->step_size;
+    c.state = tr->state;
+    c.target = tr->ep.target;
+    c.nn = &tr->nn;
+    c.acts = &tr->acts;
+    c.act_scale = tr->act_scale;
+    c.scratch = tr->loss_scratch;
+    return c;
+}
+
+/* sensed (NS x B) = sense(state) */
+static void sense(mnet_train *tr, const mnet_real *state, int n)
+{
+    const mnet_real *in[1] = {state};
+    mnet_real *const out[1] = {tr->sensed};
+    tr->model->sense(n, tr->B, in, out, tr->model_params);
+}
+
+double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
+{
+    const mnet_model *m = tr->model;
+    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, P = tr->P, NL = tr->NL;
+    const mnet_noise_key off = {0, 0, 0};
+    if (!nz)
+        nz = &off;
+    tr->n_cols = n;
+    tr->noise = *nz;
+    mnet_nn_bind_acts(&tr->nn, tr->nn_arena, T, n, &tr->acts);
+    const mnet_real *mp = tr->model_params;
+
+    /* s_0 = init(joint0); its sensed values fill the buffers */
+    {
+        const mnet_real *in[1] = {tr->ep.joint0};
+        mnet_real *const out[1] = {tr->state};
+        m->init(n, B, in, out, mp);
+    }
+    sense(tr, tr->state, n);
+    mnet_obs_record(&tr->obs, tr->hist, 0, tr->sensed, n, B, nz);
+
+    for (int t = 0; t < T; t++) {
+        mnet_real *s = tr->state + (size_t)t * S * B;      /* (S x B)  */
+        mnet_real *s1 = s + (size_t)S * B;                  /* (S x B)  */
+        mnet_real *a = tr->action + (size_t)t * M * B;      /* (M x B)  */
+        mnet_real *ld = tr->load + (size_t)t * NL * B;      /* (NL x B) */
+
+        mnet_obs_build(&tr->obs, t, tr->ep.goal_obs + (size_t)t * P * B,
+                       tr->ep.go_obs + (size_t)t * B, tr->hist, tr->action, tr->obs_buf, n, B,
+                       nz);
+        mnet_nn_noise hn = {tr->cfg.hidden_noise, nz->seed, MNET_STREAM_NOISE_HIDDEN,
+                            nz->element0, (uint32_t)t};
+        mnet_nn_forward(&tr->nn, &tr->p, &tr->acts, t, tr->obs_buf, NULL, a, B,
+                        nz->on ? &hn : NULL);
+        if (nz->on && tr->cfg.action_noise != 0)
+            mnet_rng_add_normal(a, M, n, B, tr->cfg.action_noise, nz->seed,
+                                MNET_STREAM_NOISE_ACTION, nz->element0, (uint32_t)t);
+        mnet_task_load(&tr->cfg, m, &tr->ep, s, ld, n, B);
+        const mnet_real *in[3] = {s, a, ld};
+        mnet_real *const out[1] = {s1};
+        m->step(n, B, in, out, mp);
+        sense(tr, s1, n);
+        mnet_obs_record(&tr->obs, tr->hist, t + 1, tr->sensed, n, B, nz);
+    }
+
+    mnet_loss_ctx c = loss_ctx(tr);
+    tr->loss = mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, tr->loss_terms, NULL, NULL);
+    return tr->loss;
+}
+
+/* ---- backward ------------------------------------------------------------- */
+
+static void add_cols(mnet_real *dst, const mnet_real *src, int rows, int n, int ld)
+{
+    for (int i = 0; i < rows; i++) {
+        mnet_real *d = dst + (size_t)i * ld;
+        const mnet_real *s = src + (size_t)i * ld;
+        for (int b = 0; b < n; b++)
+            d[b] += s[b];
+    }
+}
+
+void mnet_train_backward(mnet_train *tr)
+{
+    const mnet_model *m = tr->model;
+    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, NS = tr->NS, NL = tr->NL,
+              LH = tr->LH, n = tr->n_cols;
+    const mnet_real *mp = tr->model_params;
+
+    memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
+    memset(tr->g_state_loss, 0, (size_t)(T + 1) * S * B * sizeof(mnet_real));
+    memset(tr->g_hidden, 0, (size_t)T * LH * B * sizeof(mnet_real));
+    memset(tr->g_action, 0, (size_t)T * M * B * sizeof(mnet_real));
+    memset(tr->g_hist, 0, (size_t)(T + 2) * NS * B * sizeof(mnet_real));
+    memset(tr->dh, 0, (size_t)LH * B * sizeof(mnet_real));
+
+    /* direct gradients of the loss: d/d s_t (T+1 x S x B), d/d h'_t */
+    mnet_loss_ctx c = loss_ctx(tr);
+    mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, NULL, tr->g_state_loss, tr->g_hidden);
+
+    /* d loss / d s_T: the loss only (obs_T is never read) */
+    memcpy(tr->g_s_next, tr->g_state_loss + (size_t)T * S * B, (size_t)S * B * sizeof(mnet_real));
+
+    for (int t = T - 1; t >= 0; t--) {
+        const mnet_real *s = tr->state + (size_t)t * S * B;
+        const mnet_real *a = tr->action + (size_t)t * M * B;
+        const mnet_real *ld = tr->load + (size_t)t * NL * B;
+        mnet_real *ga = tr->g_action + (size_t)t * M * B; /* (M x B) d loss / d a_t */
+
+        /* s_{t+1} = step(s_t, a_t, load_t): g_s, g_a, g_load */
+        {
+            const mnet_real *in[4] = {s, a, ld, tr->g_s_next};
+            mnet_real *const out[3] = {tr->g_s, tr->g_act_tmp, tr->g_load};
+            m->step_vjp(n, B, in, out, mp);
+        }
+        add_cols(ga, tr->g_act_tmp, M, n, B);
+
+        /* a_t = net(obs_t) + noise: complete now (later observations read
+         * a_t through the action frames, and they are done) */
+        mnet_nn_backward(&tr->nn, &tr->p, &tr->g, &tr->acts, t, ga,
+                         tr->g_hidden + (size_t)t * LH * B, tr->dh, tr->dobs, B, 1);
+        mnet_obs_backward(&tr->obs, t, tr->dobs, tr->g_hist, tr->g_action, n, B);
+
+        if (t == 0)
+            break; /* s_0 is data */
+        /* the rest of d loss / d s_t: the loss, the load, the sensors (slot
+         * t+1 is complete: only observations at steps >= t read it) */
+        add_cols(tr->g_s, tr->g_state_loss + (size_t)t * S * B, S, n, B);
+        if (tr->dynamic_load)
+            mnet_task_load_vjp(&tr->cfg, m, &tr->ep, tr->g_load, tr->g_s, n, B);
+        {
+            const mnet_real *in[2] = {s, tr->g_hist + (size_t)(t + 1) * NS * B};
+            mnet_real *const out[1] = {tr->g_tmp};
+            m->sense_vjp(n, B, in, out, mp);
+        }
+        add_cols(tr->g_s, tr->g_tmp, S, n, B);
+        mnet_real *sw = tr->g_s;
+        tr->g_s = tr->g_s_next;
+        tr->g_s_next = sw;
+    }
+    mnet_nn_backward_weights(&tr->nn, &tr->g, &tr->acts, 0, T);
+}
+
+/* ---- one batch --------------------------------------------------------------- */
+
+static uint32_t element0_of(const mnet_train *tr, long batch_index)
+{
+    return (uint32_t)((uint64_t)batch_index * (uint64_t)tr->B);
+}
+
+static int prepare(mnet_train *tr, long batch_index)
+{
+    tr->err[0] = '\0';
+    return mnet_task_generate(&tr->cfg, tr->model, tr->model_params, 0, tr->cfg.seed,
+                              element0_of(tr, batch_index), tr->B, &tr->ep, tr->err,
+                              sizeof tr->err);
+}
+
+int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
+{
+    if (prepare(tr, batch_index) != 0)
+        return -1;
+    mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
+    double l = mnet_train_forward(tr, tr->B, &nz);
+    if (loss)
+        *loss = l;
+    if (!isfinite(l)) {
+        msg(tr->err, sizeof tr->err, "batch %ld: the loss is %g", batch_index, l);
+        return -1;
+    }
+    return 0;
+}
+
+int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
+{
+    if (mnet_train_loss(tr, batch_index, loss) != 0)
+        return -1;
+    mnet_train_backward(tr);
+    double ss = 0;
+    for (size_t i = 0; i < tr->n_params; i++)
+        ss += (double)tr->grad[i] * (double)tr->grad[i];
+    tr->grad_norm = sqrt(ss);
+    if (!isfinite(tr->grad_norm)) {
+        msg(tr->err, sizeof tr->err, "batch %ld: non-finite gradient (norm %g)", batch_index,
+            tr->grad_norm);
+        return -1;
+    }
+    return 0;
+}
+
+int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
+{
+    if (mnet_train_loss_grad(tr, batch_index, loss) != 0) {
+        tr->n_skipped++;
+        size_t len = strlen(tr->err);
+        if (len + 1 < sizeof tr->err)
+            snprintf(tr->err + len, sizeof tr->err - len, "; parameters unchanged");
+        return -1;
+    }
+    mnet_adam_step(&tr->opt, tr->params, tr->grad, tr->adam_m, tr->adam_v, tr->n_params);
+    return 0;
+}
+
+double mnet_train_batch(mnet_train *tr, long batch_index)
+{
+    double loss = NAN;
+    if (mnet_train_step(tr, batch_index, &loss) != 0)
+        return NAN;
+    return loss;
+}
+
+/* ---- evaluation ------------------------------------------------------------- */
+
+/* dst (rows x ldd) columns c0 .. c0+n-1 = src (rows x lds) columns 0 .. n-1 */
+static void put_cols(mnet_real *dst, int ldd, int c0, const mnet_real *src, long lds, int rows,
+                     int n)
+{
+    for (int i = 0; i < rows; i++)
+        memcpy(dst + (size_t)i * ldd + c0, src + (size_t)i * lds, (size_t)n * sizeof *dst);
+}
+
+int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
+                    mnet_rollout *out, double *loss)
+{
+    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, I = tr->I, H = tr->cfg.n_hidden;
+    tr->err[0] = '\0';
+    if (ep->T != T || ep->space_dim != tr->P || ep->n_dof != tr->D) {
+        msg(tr->err, sizeof tr->err,
+            "eval: the episodes have %d steps (space_dim %d, dof %d), the run %d (%d, %d)",
+            ep->T, ep->space_dim, ep->n_dof, T, tr->P, tr->D);
+        return -1;
+    }
+    const int N = ep->n_cols;
+    double total = 0;
+    for (int c0 = 0; c0 < N; c0 += B) {
+        int n = N - c0 < B ? N - c0 : B;
+        mnet_episode_copy_cols(&tr->ep, ep, c0, n);
+        mnet_noise_key key = {0, 0, 0};
+        if (nz && nz->on)
+            key = (mnet_noise_key){nz->seed, nz->element0 + (uint32_t)c0, 1};
+        total += mnet_train_forward(tr, n, &key) * n;
+        if (!out)
+            continue;
+        for (int t = 0; t <= T; t++) {
+            if (out->state)
+                put_cols(out->state + (size_t)t * S * N, N, c0,
+                         tr->state + (size_t)t * S * B, B, S, n);
+            if (t == T)
+                break;
+            if (out->action)
+                put_cols(out->action + (size_t)t * M * N, N, c0,
+                         tr->action + (size_t)t * M * B, B, M, n);
+            if (out->obs)
+                put_cols(out->obs + (size_t)t * I * N, N, c0, tr->acts.x + (size_t)t * n,
+                         tr->acts.ld, I, n);
+            if (out->hidden)
+                for (int l = 0; l < tr->cfg.n_layers; l++)
+                    put_cols(out->hidden + ((size_t)t * tr->LH + (size_t)l * H) * N, N, c0,
+                             mnet_nn_state(&tr->nn, &tr->acts, t, l), tr->acts.ld, H, n);
+        }
+    }
+    if (loss)
+        *loss = N > 0 ? total / N : 0;
+    if (N > 0 && !isfinite(total)) {
+        msg(tr->err, sizeof tr->err, "eval: the loss is %g", total / N);
+        return -1;
+    }
+    return 0;
+}

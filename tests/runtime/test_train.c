@@ -1,0 +1,686 @@
+/* test_train.c - the training core on the mock point-mass effector:
+ * the mock's VJPs against finite differences, the gradient of a whole
+ * episode loss (every loss kind, delays, action frames, curl / channel,
+ * noise) w.r.t. every network parameter against central differences,
+ * learning on the reaching task, bit-identical determinism, the
+ * non-finite guard, model checks, and the evaluation rollout. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnet_rng.h"
+#include "mnet_train.h"
+#include "mock_effector.h"
+#include "test_support.h"
+
+static mnet_real mock_params[MOCK_NPARAMS];
+
+static void load_mock_params(void)
+{
+    for (int i = 0; i < MOCK_NPARAMS; i++)
+        mock_params[i] = (mnet_real)mnet_mock_pm4.param_defaults[i];
+}
+
+/* ---- the mock effector's VJPs ------------------------------------------------ */
+
+/* <w, f(x + h e_i)> central differences vs the VJP, for one function. */
+static void test_mock_vjp(void)
+{
+    load_mock_params();
+    const mnet_model *m = &mnet_mock_pm4;
+    const int n = 3, ld = 4, S = MOCK_NSTATE;
+    mnet_rng r;
+    mnet_rng_seed(&r, 42);
+    mnet_real j0[4 * 4], s[S * 4], u[4 * 4], load[4 * 4], gnext[S * 4], gsense[MOCK_NSENSE * 4];
+    for (int i = 0; i < 4 * ld; i++)
+        j0[i] = (i / ld < 2 ? 0.4 : 0.5) * (2 * mnet_rng_uniform(&r) - 1);
+    const mnet_real *in_j[1] = {j0};
+    mnet_real *out_s[1] = {s};
+    m->init(n, ld, in_j, out_s, mock_params);
+    for (int k = 0; k < 4; k++) /* nonzero activations */
+        for (int b = 0; b < n; b++) {
+            s[(MOCK_MUSCLE + k) * ld + b] = 0.2 + 0.6 * mnet_rng_uniform(&r);
+            s[(MOCK_MUSCLE + 12 + k) * ld + b] =
+                s[(MOCK_MUSCLE + k) * ld + b] * mock_params[MOCK_P_MUSCLE + 3 * k];
+        }
+    for (int i = 0; i < 4 * ld; i++) {
+        u[i] = mnet_rng_uniform(&r);
+        load[i] = 2 * mnet_rng_uniform(&r) - 1;
+    }
+    for (int i = 0; i < S * ld; i++)
+        gnext[i] = 2 * mnet_rng_uniform(&r) - 1;
+    for (int i = 0; i < MOCK_NSENSE * ld; i++)
+        gsense[i] = 2 * mnet_rng_uniform(&r) - 1;
+
+    /* analytic */
+    mnet_real gs[S * 4], gu[4 * 4], gl[4 * 4], gj[4 * 4], gss[S * 4];
+    {
+        const mnet_real *in[4] = {s, u, load, gnext};
+        mnet_real *out[3] = {gs, gu, gl};
+        m->step_vjp(n, ld, in, out, mock_params);
+        const mnet_real *in2[2] = {j0, gnext};
+        mnet_real *out2[1] = {gj};
+        m->init_vjp(n, ld, in2, out2, mock_params);
+        const mnet_real *in3[2] = {s, gsense};
+        mnet_real *out3[1] = {gss};
+        m->sense_vjp(n, ld, in3, out3, mock_params);
+    }
+    /* numeric: perturb one input row of one column at a time */
+    const double h = 1e-6;
+    double err_step = 0, scale_step = 0, err_init = 0, scale_init = 0, err_sense = 0,
+           scale_sense = 0;
+    mnet_real next[S * 4], sen[MOCK_NSENSE * 4];
+    for (int b = 0; b < n; b++) {
+        /* step: state rows, actions, loads */
+        for (int arg = 0; arg < 3; arg++) {
+            mnet_real *x = arg == 0 ? s : arg == 1 ? u : load;
+            int rows = arg == 0 ? S : 4;
+            const mnet_real *ana = arg == 0 ? gs : arg == 1 ? gu : gl;
+            for (int i = 0; i < rows; i++) {
+                double f[2];
+                mnet_real x0 = x[i * ld + b];
+                for (int k = 0; k < 2; k++) {
+                    x[i * ld + b] = x0 + (k ? -h : h);
+                    const mnet_real *in[3] = {s, u, load};
+                    mnet_real *out[1] = {next};
+                    m->step(n, ld, in, out, mock_params);
+                    f[k] = 0;
+                    for (int q = 0; q < S; q++)
+                        f[k] += gnext[q * ld + b] * next[q * ld + b];
+                }
+                x[i * ld + b] = x0;
+                double fd = (f[0] - f[1]) / (2 * h);
+                err_step = fmax(err_step, fabs(fd - ana[i * ld + b]));
+                scale_step = fmax(scale_step, fabs(fd));
+            }
+        }
+        /* init */
+        for (int i = 0; i < 4; i++) {
+            double f[2];
+                mnet_real x0 = j0[i * ld + b];
+            for (int k = 0; k < 2; k++) {
+                j0[i * ld + b] = x0 + (k ? -h : h);
+                const mnet_real *in[1] = {j0};
+                mnet_real *out[1] = {next};
+                m->init(n, ld, in, out, mock_params);
+                f[k] = 0;
+                for (int q = 0; q < S; q++)
+                    f[k] += gnext[q * ld + b] * next[q * ld + b];
+            }
+            j0[i * ld + b] = x0;
+            double fd = (f[0] - f[1]) / (2 * h);
+            err_init = fmax(err_init, fabs(fd - gj[i * ld + b]));
+            scale_init = fmax(scale_init, fabs(fd));
+        }
+        /* sense */
+        for (int i = 0; i < S; i++) {
+            double f[2];
+                mnet_real x0 = s[i * ld + b];
+            for (int k = 0; k < 2; k++) {
+                s[i * ld + b] = x0 + (k ? -h : h);
+                const mnet_real *in[1] = {s};
+                mnet_real *out[1] = {sen};
+                m->sense(n, ld, in, out, mock_params);
+                f[k] = 0;
+                for (int q = 0; q < MOCK_NSENSE; q++)
+                    f[k] += gsense[q * ld + b] * sen[q * ld + b];
+            }
+            s[i * ld + b] = x0;
+            double fd = (f[0] - f[1]) / (2 * h);
+            err_sense = fmax(err_sense, fabs(fd - gss[i * ld + b]));
+            scale_sense = fmax(scale_sense, fabs(fd));
+        }
+    }
+    printf("\n    mock VJP vs FD: step %.2e, init %.2e, sense %.2e (max abs err / max |fd|)\n",
+           err_step / scale_step, err_init / scale_init, err_sense / scale_sense);
+    CU_ASSERT(err_step / scale_step <= 1e-7);
+    CU_ASSERT(err_init / scale_init <= 1e-7);
+    CU_ASSERT(err_sense / scale_sense <= 1e-7);
+}
+
+/* ---- the loss library by hand ------------------------------------------------ */
+
+/* Each kind's value from its definition (mnet_task.h), written out
+ * directly, and the gradient of the total against central differences. */
+static void test_loss_values(void)
+{
+    load_mock_params();
+    const mnet_model *m = &mnet_mock_pm4;
+    enum { T = 4, n = 2, ld = 3, S = MOCK_NSTATE, H = 2 };
+    const double dt = 0.01;
+    mnet_nn nn;
+    mnet_nn_config nc = {MNET_NN_GRU, 3, H, 1, 4, MNET_NN_ORTHO_STACKED, -5};
+    char err[200];
+    CU_ASSERT_FATAL(mnet_nn_setup(&nn, &nc, err, sizeof err) == 0);
+    mnet_real *arena = calloc((size_t)T * mnet_nn_act_size(&nn, n), sizeof *arena);
+    mnet_nn_acts acts;
+    mnet_nn_bind_acts(&nn, arena, T, n, &acts);
+    mnet_real state[(T + 1) * S * ld], target[(T + 1) * 2 * ld];
+    mnet_rng r;
+    mnet_rng_seed(&r, 17);
+    for (int i = 0; i < (T + 1) * S * ld; i++)
+        state[i] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
+    for (int i = 0; i < (T + 1) * 2 * ld; i++)
+        target[i] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < H; j++)
+            for (int b = 0; b < n; b++)
+                acts.layer[0].h[j * acts.ld + t * n + b] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
+    double scale[4] = {0.5, 1.5, 0.8, 1.2};
+    mnet_real *scratch = malloc(mnet_loss_scratch_size(m, H, ld) * sizeof *scratch);
+    mnet_loss_ctx c = {m, T, n, ld, dt, state, target, &nn, &acts, scale, scratch};
+#define ST(t, row, b) ((double)state[((t) * S + (row)) * ld + (b)])
+    mnet_loss_term terms[MNET_LOSS_N_KINDS];
+    double want[MNET_LOSS_N_KINDS], got[MNET_LOSS_N_KINDS];
+    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+        double w = 0.7 + k, wd = 1e-5 * (k + 1);
+        terms[k] = (mnet_loss_term){(mnet_loss_kind)k, w, wd};
+        double val = 0, der = 0;
+        int t0 = k == MNET_LOSS_JERK ? 2 : 0, t1 = k == MNET_LOSS_HIDDEN_L2 ? T - 1 : T;
+        int N = t1 - t0 + 1, R = k == MNET_LOSS_ACTIVATION_L2 || k == MNET_LOSS_MUSCLE_FORCE ? 4
+                                 : k == MNET_LOSS_HIDDEN_L2                           ? H
+                                                                                      : 2;
+        double q[T + 1][4][n];
+        for (int t = t0; t <= t1; t++)
+            for (int i = 0; i < R; i++)
+                for (int b = 0; b < n; b++) {
+                    double x;
+                    switch (k) {
+                    case MNET_LOSS_POSITION_L1:
+                    case MNET_LOSS_POSITION_L2:
+                        x = ST(t, MOCK_CART + i, b) - target[(t * 2 + i) * ld + b];
+                        break;
+                    case MNET_LOSS_SPEED: x = ST(t, MOCK_CART + 2 + i, b); break;
+                    case MNET_LOSS_JERK:
+                        x = (ST(t, MOCK_CART + 2 + i, b) - 2 * ST(t - 1, MOCK_CART + 2 + i, b) +
+                             ST(t - 2, MOCK_CART + 2 + i, b)) / (dt * dt);
+                        break;
+                    case MNET_LOSS_ACTIVATION_L2: x = ST(t, MOCK_MUSCLE + i, b) * scale[i]; break;
+                    case MNET_LOSS_MUSCLE_FORCE: x = ST(t, MOCK_MUSCLE + 12 + i, b); break;
+                    default: x = acts.layer[0].h[i * acts.ld + t * n + b];
+                    }
+                    q[t][i][b] = x;
+                    val += k == MNET_LOSS_POSITION_L1 ? fabs(x)
+                           : k == MNET_LOSS_MUSCLE_FORCE ? x
+                                                         : x * x;
+                    if (t > t0) {
+                        double d = (x - q[t - 1][i][b]) / dt;
+                        der += d * d;
+                    }
+                }
+        want[k] = w * val / (n * N) + wd * der / (n * (N - 1));
+    }
+#undef ST
+    double total = mnet_loss(&c, terms, MNET_LOSS_N_KINDS, got, NULL, NULL);
+    double worst = 0, sum = 0;
+    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+        worst = fmax(worst, fabs(got[k] - want[k]) / fabs(want[k]));
+        sum += got[k];
+    }
+    CU_ASSERT(worst <= 1e-13);
+    CU_ASSERT(total == sum);
+    /* the reference recipe: L1 over T+1 states including the initial */
+    mnet_loss_term l1 = {MNET_LOSS_POSITION_L1, 1, 0};
+    double by_hand = 0;
+    for (int t = 0; t <= T; t++)
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < 2; i++)
+                by_hand += fabs((double)state[(t * S + MOCK_CART + i) * ld + b] -
+                                target[(t * 2 + i) * ld + b]);
+    CU_ASSERT(fabs(mnet_loss(&c, &l1, 1, NULL, NULL, NULL) - by_hand / (n * (T + 1))) < 1e-15);
+
+    /* each term's gradient vs central differences over every state and
+     * hidden entry (per term: the scales differ by orders of magnitude) */
+    mnet_real *gs = malloc((size_t)(T + 1) * S * ld * sizeof *gs);
+    mnet_real *gh = malloc((size_t)T * H * ld * sizeof *gh);
+    double worst_g = 0;
+    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+        memset(gs, 0, (size_t)(T + 1) * S * ld * sizeof *gs);
+        memset(gh, 0, (size_t)T * H * ld * sizeof *gh);
+        mnet_loss(&c, &terms[k], 1, NULL, gs, gh);
+        double e = 0, sc = 0;
+        for (int which = 0; which < 2; which++) {
+            int cnt = which ? T * H * n : (T + 1) * S * ld;
+            for (int i = 0; i < cnt; i++) {
+                mnet_real *x, g;
+                if (which) {
+                    int t = i / (H * n), j = (i / n) % H, b = i % n;
+                    x = &acts.layer[0].h[j * acts.ld + t * n + b];
+                    g = gh[(t * H + j) * ld + b];
+                } else {
+                    if (i % ld >= n)
+                        continue;
+                    x = &state[i];
+                    g = gs[i];
+                }
+                mnet_real x0 = *x;
+                double h = 1e-6;
+                *x = x0 + h;
+                double fp = mnet_loss(&c, &terms[k], 1, NULL, NULL, NULL);
+                *x = x0 - h;
+                double fm = mnet_loss(&c, &terms[k], 1, NULL, NULL, NULL);
+                *x = x0;
+                double fd = (fp - fm) / (2 * h);
+                e = fmax(e, fabs(fd - g));
+                sc = fmax(sc, fabs(fd));
+            }
+        }
+        worst_g = fmax(worst_g, e / sc);
+    }
+    printf("\n    loss values vs definitions: max rel err %.1e; per-term gradient vs FD %.1e\n",
+           worst, worst_g);
+    CU_ASSERT(worst_g <= 1e-6);
+    free(gs);
+    free(gh);
+    free(scratch);
+    free(arena);
+}
+
+/* ---- configurations ----------------------------------------------------------- */
+
+static mnet_task_config small_config(void)
+{
+    mnet_task_config c = mnet_task_config_default();
+    c.duration = 0.06; /* T = 6 */
+    c.batch_size = 2;
+    c.n_hidden = 4;
+    c.n_layers = 1;
+    c.cell = MNET_NN_GRU;
+    c.readout_bias = -1.0;
+    c.proprio_delay = 0.02; /* 2 steps */
+    c.vision_delay = 0.03;  /* 3 steps */
+    c.action_frames = 2;
+    c.action_noise = 0.05;
+    c.proprio_noise = 0.01;
+    c.vision_noise = 0.01;
+    c.obs_noise = 0.02;
+    c.hidden_noise = 0.05;
+    c.curl = 8.0;
+    c.seed = 7;
+    c.n_losses = 7;
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3};
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3};
+    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8};
+    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02};
+    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 0.01, 1e-4};
+    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002};
+    return c;
+}
+
+/* Gradient of the episode loss w.r.t. every network parameter vs central
+ * differences.  Returns the max error (measure: max |g - fd| / max |fd|). */
+static double episode_fd(const mnet_task_config *cfg, const char *label, long batch)
+{
+    char err[256];
+    load_mock_params();
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, cfg, err, sizeof err);
+    if (!tr) {
+        printf("\n    %s: %s\n", label, err);
+        CU_FAIL("mnet_train_new");
+        return INFINITY;
+    }
+    /* perturb the initial parameters a little so no gradient vanishes by
+     * symmetry (biases start at 0) */
+    mnet_rng r;
+    mnet_rng_seed(&r, 99);
+    for (size_t i = 0; i < tr->n_params; i++)
+        tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+    double loss;
+    CU_ASSERT_FATAL(mnet_train_loss_grad(tr, batch, &loss) == 0);
+    const size_t np = tr->n_params;
+    double *g = malloc(np * sizeof *g), *fd = malloc(np * sizeof *fd);
+    for (size_t i = 0; i < np; i++)
+        g[i] = tr->grad[i];
+    const double h = 1e-6;
+    double worst_elem = 0;
+    for (size_t i = 0; i < np; i++) {
+        mnet_real p0 = tr->params[i];
+        double lp, lm;
+        tr->params[i] = p0 + h;
+        CU_ASSERT(mnet_train_loss(tr, batch, &lp) == 0);
+        tr->params[i] = p0 - h;
+        CU_ASSERT(mnet_train_loss(tr, batch, &lm) == 0);
+        tr->params[i] = p0;
+        fd[i] = (lp - lm) / (2 * h);
+        double e = fabs(g[i] - fd[i]) / fmax(fabs(fd[i]), 1e-4 * fabs(loss));
+        worst_elem = fmax(worst_elem, e);
+    }
+    double rel = mnet_max_rel_err(g, fd, (int)np);
+    double gmax = 0;
+    for (size_t i = 0; i < np; i++)
+        gmax = fmax(gmax, fabs(fd[i]));
+    printf("\n    %s: loss %.6f (", label, loss);
+    for (int k = 0; k < cfg->n_losses; k++)
+        printf("%s%.3g", k ? " " : "", tr->loss_terms[k]);
+    printf("), %zu params, max|fd| %.3g, max rel err %.2e (per element, floor 1e-4 loss: %.2e)\n",
+           np, gmax, rel, worst_elem);
+    free(g);
+    free(fd);
+    mnet_train_free(tr);
+    return rel;
+}
+
+static void test_episode_grad_gru(void)
+{
+    mnet_task_config c = small_config();
+    double rel = episode_fd(&c, "GRU H=4, T=6, B=2, delays 2/3, 2 frames, curl, noise", 3);
+    CU_ASSERT(rel <= 1e-6);
+}
+
+static void test_episode_grad_variants(void)
+{
+    /* exact delays, 2-layer RNN, centre-out (the goal jumps at the cue),
+     * force channel with a constant end point load */
+    mnet_task_config c = small_config();
+    c.kind = MNET_TASK_CENTRE_OUT;
+    c.centre_out.go_cue_lo = 0.01;
+    c.centre_out.go_cue_hi = 0.04;
+    c.centre_out.catch_fraction = 0.3;
+    c.duration = 0.07;
+    c.batch_size = 3;
+    c.exact_delays = 1;
+    c.cell = MNET_NN_RNN;
+    c.n_layers = 2;
+    c.n_hidden = 3;
+    c.curl = 0;
+    c.channel_stiffness = 50;
+    c.channel_damping = 3;
+    c.endpoint_load[0] = 0.5;
+    c.joint_load[1] = -0.3;
+    double rel = episode_fd(&c, "RNN 2x3, exact delays, centre-out, channel", 5);
+    CU_ASSERT(rel <= 1e-6);
+
+    /* delayed reach (go row), MLP, curl and channel together, 1-step delays */
+    c = small_config();
+    c.kind = MNET_TASK_DELAYED_REACH;
+    c.delayed.go_cue_lo = 0.02;
+    c.delayed.go_cue_hi = 0.05;
+    c.delayed.catch_fraction = 0.5;
+    c.cell = MNET_NN_MLP;
+    c.proprio_delay = 0;
+    c.vision_delay = 0.01;
+    c.action_frames = 3;
+    c.channel_stiffness = 20;
+    rel = episode_fd(&c, "MLP, delayed reach, 1-step delays, 3 frames, curl + channel", 1);
+    CU_ASSERT(rel <= 1e-6);
+}
+
+/* ---- learning ---------------------------------------------------------------------- */
+
+static mnet_task_config reach_config(void)
+{
+    mnet_task_config c = mnet_task_config_default();
+    c.duration = 0.4; /* 40 steps */
+    c.batch_size = 32;
+    c.n_hidden = 32;
+    c.lr = 3e-3;
+    c.seed = 11;
+    return c;
+}
+
+static void test_learning(void)
+{
+    char err[256];
+    load_mock_params();
+    mnet_task_config c = reach_config();
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    if (!tr)
+        printf("\n    %s\n", err);
+    CU_ASSERT_FATAL(tr != NULL);
+    const int N = 200;
+    double first = 0, last = 0;
+    printf("\n    loss (mean of 20 batches):");
+    double acc = 0;
+    for (int k = 0; k < N; k++) {
+        double l = mnet_train_batch(tr, k);
+        CU_ASSERT_FATAL(isfinite(l));
+        acc += l;
+        if (k % 20 == 19) {
+            printf(" %.4f", acc / 20);
+            if (k == 19)
+                first = acc / 20;
+            last = acc / 20;
+            acc = 0;
+        }
+    }
+    printf("\n    first 20: %.4f, last 20: %.4f (ratio %.2f), updates %ld, last |g| %.3g\n", first,
+           last, last / first, tr->opt.t, tr->grad_norm);
+    CU_ASSERT(last < 0.6 * first);
+    CU_ASSERT(tr->opt.t == N);
+    mnet_train_free(tr);
+}
+
+static void test_determinism(void)
+{
+    char err[256];
+    load_mock_params();
+    mnet_task_config c = small_config();
+    c.duration = 0.2;
+    c.batch_size = 8;
+    c.n_hidden = 16;
+    mnet_train *a = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    mnet_train *b = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(a && b);
+    double la[10], lb[10];
+    for (int k = 0; k < 10; k++)
+        la[k] = mnet_train_batch(a, k);
+    for (int k = 0; k < 10; k++)
+        lb[k] = mnet_train_batch(b, k);
+    CU_ASSERT(memcmp(la, lb, sizeof la) == 0);
+    CU_ASSERT(memcmp(a->params, b->params, a->n_params * sizeof(mnet_real)) == 0);
+    CU_ASSERT(memcmp(a->adam_m, b->adam_m, a->n_params * sizeof(mnet_real)) == 0);
+    CU_ASSERT(memcmp(a->adam_v, b->adam_v, a->n_params * sizeof(mnet_real)) == 0);
+    /* a batch is reproducible on its own: batch 5's loss at a's parameters
+     * from a fresh run with the same parameters */
+    mnet_train *d = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(d != NULL);
+    memcpy(d->params, a->params, a->n_params * sizeof(mnet_real));
+    double l1, l2;
+    CU_ASSERT(mnet_train_loss(a, 5, &l1) == 0);
+    CU_ASSERT(mnet_train_loss(d, 5, &l2) == 0);
+    CU_ASSERT(l1 == l2);
+    /* a different seed differs */
+    c.seed = 8;
+    mnet_train *e = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(e != NULL);
+    CU_ASSERT(mnet_train_batch(e, 0) != la[0]);
+    mnet_train_free(a);
+    mnet_train_free(b);
+    mnet_train_free(d);
+    mnet_train_free(e);
+}
+
+static void test_nonfinite(void)
+{
+    char err[256];
+    load_mock_params();
+    mnet_task_config c = small_config();
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    CU_ASSERT(isfinite(mnet_train_batch(tr, 0)));
+    tr->params[3] = (mnet_real)NAN;
+    size_t np = tr->n_params;
+    mnet_real *p = malloc(np * sizeof *p), *m = malloc(np * sizeof *m), *v = malloc(np * sizeof *v);
+    memcpy(p, tr->params, np * sizeof *p);
+    memcpy(m, tr->adam_m, np * sizeof *m);
+    memcpy(v, tr->adam_v, np * sizeof *v);
+    long t0 = tr->opt.t;
+    double l = mnet_train_batch(tr, 17);
+    CU_ASSERT(isnan(l));
+    CU_ASSERT(memcmp(p, tr->params, np * sizeof *p) == 0);
+    CU_ASSERT(memcmp(m, tr->adam_m, np * sizeof *m) == 0);
+    CU_ASSERT(memcmp(v, tr->adam_v, np * sizeof *v) == 0);
+    CU_ASSERT(tr->opt.t == t0);
+    CU_ASSERT(tr->n_skipped == 1);
+    CU_ASSERT(strstr(mnet_train_error(tr), "batch 17") != NULL);
+    CU_ASSERT(strstr(mnet_train_error(tr), "unchanged") != NULL);
+    printf("\n    %s\n", mnet_train_error(tr));
+    double loss;
+    CU_ASSERT(mnet_train_step(tr, 18, &loss) == -1);
+    CU_ASSERT(tr->n_skipped == 2);
+    free(p);
+    free(m);
+    free(v);
+    mnet_train_free(tr);
+}
+
+static void test_model_checks(void)
+{
+    char err[256] = "";
+    load_mock_params();
+    mnet_task_config c = small_config();
+    /* the load gradient probe */
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4_noload, mock_params, &c, err, sizeof err);
+    CU_ASSERT(tr == NULL);
+    CU_ASSERT(strstr(err, "out[2]") != NULL);
+    printf("\n    %s\n", err);
+    c.curl = 0;
+    tr = mnet_train_new(&mnet_mock_pm4_noload, mock_params, &c, err, sizeof err);
+    CU_ASSERT(tr != NULL);
+    mnet_train_free(tr);
+    /* precision */
+    mnet_model m = mnet_mock_pm4;
+    m.real_size = (int)sizeof(mnet_real) == 8 ? 4 : 8;
+    CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "reals") != NULL);
+    printf("    %s\n", err);
+    /* F_max lookup: given explicitly, or a model without the parameter */
+    m = mnet_mock_pm4;
+    const char *names[MOCK_NPARAMS];
+    for (int i = 0; i < MOCK_NPARAMS; i++)
+        names[i] = mnet_mock_pm4.param_names[i];
+    names[MOCK_P_MUSCLE + 3] = "ul.strength";
+    m.param_names = names;
+    CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "'ul'") != NULL);
+    printf("    %s\n", err);
+    c.n_muscle_fmax = 4;
+    for (int k = 0; k < 4; k++)
+        c.muscle_fmax[k] = 10 * (k + 1);
+    tr = mnet_train_new(&m, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    CU_ASSERT(fabs(tr->act_scale[0] - 0.4) < 1e-12 && fabs(tr->act_scale[3] - 1.6) < 1e-12);
+    mnet_train_free(tr);
+    /* from the model's parameter table: 20 30 25 35 -> mean 27.5 */
+    c.n_muscle_fmax = 0;
+    tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    CU_ASSERT(fabs(tr->act_scale[1] - 30 / 27.5) < 1e-12);
+    mnet_train_free(tr);
+    /* configuration errors name the field */
+    c = small_config();
+    c.duration = 0.001;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "duration") != NULL);
+    c = small_config();
+    c.vision_noise = -1;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "vision_noise") != NULL);
+    c = small_config();
+    c.n_hidden = 0;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "hidden") != NULL);
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+static void test_eval(void)
+{
+    char err[256];
+    load_mock_params();
+    mnet_task_config c = small_config();
+    c.batch_size = 4;
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    for (int k = 0; k < 5; k++)
+        mnet_train_batch(tr, k);
+    const int N = 10, T = tr->T, S = tr->S, I = tr->I, M = tr->M, LH = tr->LH;
+    mnet_episode ep, sub;
+    CU_ASSERT_FATAL(mnet_episode_alloc(&ep, &mnet_mock_pm4, N, T, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(mnet_episode_alloc(&sub, &mnet_mock_pm4, 4, T, err, sizeof err) == 0);
+    /* a fixed goal set: starts at 0, goals on a circle */
+    mnet_real joint0[4 * 10] = {0}, goal[2 * 10];
+    for (int b = 0; b < N; b++) {
+        joint0[b] = (mnet_real)(0.01 * b);
+        goal[b] = (mnet_real)(0.1 * cos(b * 0.6));
+        goal[N + b] = (mnet_real)(0.1 * sin(b * 0.6));
+    }
+    CU_ASSERT_FATAL(mnet_task_fixed(&c, &mnet_mock_pm4, mock_params, joint0, goal, N, N, &ep, err,
+                                    sizeof err) == 0);
+    CU_ASSERT(ep.n_cols == N);
+    mnet_real *st = calloc((size_t)(T + 1) * S * N, sizeof *st);
+    mnet_real *ac = calloc((size_t)T * M * N, sizeof *ac);
+    mnet_real *ob = calloc((size_t)T * I * N, sizeof *ob);
+    mnet_real *hd = calloc((size_t)T * LH * N, sizeof *hd);
+    mnet_rollout out = {st, ac, ob, hd};
+    for (int noisy = 0; noisy < 2; noisy++) {
+        mnet_noise_key nz = {123, 1000, noisy};
+        double loss_all, loss_sub;
+        CU_ASSERT_FATAL(mnet_train_eval(tr, &ep, &nz, &out, &loss_all) == 0);
+        CU_ASSERT(isfinite(loss_all));
+        /* the initial state, the goal shown */
+        for (int b = 0; b < N; b++) {
+            CU_ASSERT(st[MOCK_CART * N + b] == joint0[b]);
+            CU_ASSERT(ob[0 * N + b] == goal[b] && ob[1 * N + b] == goal[N + b]);
+        }
+        /* columns 4..7 evaluated alone (noise at element0 + 4) agree bit for bit */
+        mnet_episode_copy_cols(&sub, &ep, 4, 4);
+        mnet_real st2[(6 + 1) * MOCK_NSTATE * 4], hd2[6 * 4 * 4];
+        mnet_rollout o2 = {st2, NULL, NULL, hd2};
+        mnet_noise_key nz2 = {123, 1004, noisy};
+        CU_ASSERT_FATAL(T == 6 && LH == 4);
+        CU_ASSERT_FATAL(mnet_train_eval(tr, &sub, &nz2, &o2, &loss_sub) == 0);
+        int same = 1;
+        for (int t = 0; t <= T; t++)
+            for (int r = 0; r < S; r++)
+                for (int b = 0; b < 4; b++)
+                    same &= st2[(t * S + r) * 4 + b] == st[(t * S + r) * N + 4 + b];
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < LH; r++)
+                for (int b = 0; b < 4; b++)
+                    same &= hd2[(t * LH + r) * 4 + b] == hd[(t * LH + r) * N + 4 + b];
+        CU_ASSERT(same);
+        /* the actions reported are those the effector got: replay them */
+        mnet_real s[MOCK_NSTATE * 10], s1[MOCK_NSTATE * 10], load[4 * 10];
+        double replay_err = 0;
+        memcpy(s, st, sizeof s);
+        for (int t = 0; t < T; t++) {
+            mnet_task_load(&c, &mnet_mock_pm4, &ep, s, load, N, N);
+            const mnet_real *in[3] = {s, ac + (size_t)t * M * N, load};
+            mnet_real *o[1] = {s1};
+            mnet_mock_pm4.step(N, N, in, o, mock_params);
+            for (int i = 0; i < S * N; i++)
+                replay_err = fmax(replay_err, fabs(s1[i] - st[(size_t)(t + 1) * S * N + i]));
+            memcpy(s, s1, sizeof s);
+        }
+        CU_ASSERT(replay_err == 0);
+        printf("\n    eval (%s): loss %.5f over 10 fixed reaches; 4-column subset agrees; "
+               "replay err %g",
+               noisy ? "noisy" : "deterministic", loss_all, replay_err);
+    }
+    printf("\n");
+    free(st);
+    free(ac);
+    free(ob);
+    free(hd);
+    mnet_episode_free(&ep);
+    mnet_episode_free(&sub);
+    mnet_train_free(tr);
+}
+
+static const mnet_test tests[] = {
+    {"mock effector VJPs vs finite differences", test_mock_vjp},
+    {"loss library: values by hand, gradient vs FD", test_loss_values},
+    {"episode gradient vs FD (GRU, all losses, curl, noise)", test_episode_grad_gru},
+    {"episode gradient vs FD (RNN/MLP, centre-out/delayed, channel)", test_episode_grad_variants},
+    {"loss decreases on the reaching task", test_learning},
+    {"determinism", test_determinism},
+    {"non-finite guard", test_nonfinite},
+    {"model and configuration checks", test_model_checks},
+    {"evaluation rollout", test_eval},
+    {NULL, NULL},
+};
+
+int main(void) { return mnet_test_main("train", tests); }
