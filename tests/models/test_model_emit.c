@@ -1,0 +1,155 @@
+/* test_model_emit.c - every library model emitted as C in both precisions,
+ * compiled with gcc and clang under -Wall -Wextra -Werror, loaded and run:
+ * its functions must agree with the interpreter of the same graph. */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mnet_model.h"
+#include "model_util.h"
+#include "test_support.h"
+
+typedef void (*fn_f)(int n, int ld, const float *const *in, float *const *out, const float *params);
+
+static const struct {
+    const char *file, *effector;
+} models[] = {
+    {"models/ReluPointMass24.mnet", "ReluPointMass24"}, {"models/FreePointMass24.mnet", "FreePointMass24"},
+    {"models/RigidTendonArm26.mnet", "RigidTendonArm26"}, {"tests/models/golden_effectors.mnet", "arm26_mujoco"},
+    {"models/CompliantTendonArm26.mnet", "CompliantTendonArm26"}, {"models/Reacher.mnet", "Reacher"},
+    {"models/arm210.mnet", "arm210"},
+};
+
+static int have(const char *cc)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", cc);
+    return system(cmd) == 0;
+}
+
+/* Runs one function of the loaded model (double or float) on double data. */
+static void run(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
+                double *const *out, const int *out_rows, const double *params, int n_params)
+{
+    if (!single) {
+        f(B, B, in, out, params);
+        return;
+    }
+    float *fin[6], *fout[4], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
+    for (int i = 0; i < n_params; i++)
+        fp[i] = (float)params[i];
+    for (int a = 0; a < n_in; a++) {
+        fin[a] = malloc((size_t)in_rows[a] * B * sizeof(float));
+        for (int k = 0; k < in_rows[a] * B; k++)
+            fin[a][k] = (float)in[a][k];
+    }
+    for (int a = 0; a < n_out; a++)
+        fout[a] = calloc((size_t)out_rows[a] * B, sizeof(float));
+    ((fn_f)(void (*)(void))f)(B, B, (const float *const *)fin, fout, fp);
+    for (int a = 0; a < n_out; a++) {
+        for (int k = 0; k < out_rows[a] * B; k++)
+            out[a][k] = fout[a][k];
+        free(fout[a]);
+    }
+    for (int a = 0; a < n_in; a++)
+        free(fin[a]);
+    free(fp);
+}
+
+static void test_emit_compile_run(void)
+{
+    static const char *const compilers[] = {"gcc", "clang"};
+    char dir[] = "/tmp/mnet_emit_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        mnet_compilation *c = tm_compile_file(models[i].file, models[i].effector);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        const mnet_effector *e = c->eff;
+        const int B = 5;
+        int S = e->n_state, M = e->n_muscles;
+        unsigned long long seed = 12345 + i;
+        double *params = tm_params(e), *state = calloc((size_t)S * B, sizeof(double));
+        tm_random_state(e, params, B, 3, &seed, state);
+        double *act = malloc((size_t)M * B * sizeof(double)), *load = calloc((size_t)e->n_load * B, sizeof(double));
+        double *gnext = malloc((size_t)S * B * sizeof(double));
+        for (int k = 0; k < M * B; k++)
+            act[k] = tm_uniform(&seed, 0.1, 0.9);
+        for (int k = 0; k < S * B; k++)
+            gnext[k] = tm_uniform(&seed, -1, 1);
+        /* reference: the interpreter */
+        double *ref_next = calloc((size_t)S * B, sizeof(double)), *ref_gs = calloc((size_t)S * B, sizeof(double));
+        double *ref_ga = calloc((size_t)M * B, sizeof(double));
+        const double *sin_[] = {state, act, load}, *vin[] = {state, act, load, gnext};
+        double *sout[] = {ref_next}, *vout[] = {ref_gs, ref_ga};
+        tm_eval(e, &e->fn_step, B, sin_, sout, params);
+        tm_eval(e, &e->fn_step_vjp, B, vin, vout, params);
+        for (int single = 0; single <= 1; single++) {
+            char cpath[128];
+            snprintf(cpath, sizeof cpath, "%s/%s_%d.c", dir, e->name, single);
+            CU_ASSERT_FATAL(mnet_write_c(c, cpath, models[i].file, single) == 0);
+            for (int k = 0; k < 2; k++) {
+                if (!have(compilers[k])) {
+                    printf("\n  %s not installed: skipped", compilers[k]);
+                    continue;
+                }
+                char so[160], cmd[512];
+                snprintf(so, sizeof so, "%s/%s_%d_%s.so", dir, e->name, single, compilers[k]);
+                snprintf(cmd, sizeof cmd, "%s -std=c11 -Wall -Wextra -Werror -O1 -shared -fPIC -o %s %s -lm",
+                         compilers[k], so, cpath);
+                int rc = system(cmd);
+                CU_ASSERT_EQUAL(rc, 0);
+                if (rc != 0)
+                    continue;
+                void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+                CU_ASSERT_PTR_NOT_NULL(h);
+                if (!h)
+                    continue;
+                const mnet_model *const *pm = dlsym(h, "mnet_compiled_model");
+                CU_ASSERT_PTR_NOT_NULL_FATAL(pm);
+                const mnet_model *m = *pm;
+                CU_ASSERT_EQUAL(m->real_size, single ? 4 : 8);
+                CU_ASSERT_EQUAL(m->n_state, S);
+                CU_ASSERT_EQUAL(m->n_params, e->n_params);
+                double *next = calloc((size_t)S * B, sizeof(double)), *gs = calloc((size_t)S * B, sizeof(double));
+                double *ga = calloc((size_t)M * B, sizeof(double));
+                int sr[] = {S, M, e->n_load}, vr[] = {S, M, e->n_load, S}, o1[] = {S}, o2[] = {S, M};
+                double *so1[] = {next}, *so2[] = {gs, ga};
+                run(m->step, single, B, 3, sin_, sr, 1, so1, o1, params, e->n_params);
+                run(m->step_vjp, single, B, 4, vin, vr, 2, so2, o2, params, e->n_params);
+                double e1 = mnet_max_rel_err(next, ref_next, S * B), e2 = mnet_max_rel_err(gs, ref_gs, S * B);
+                double e3 = mnet_max_rel_err(ga, ref_ga, M * B), tol = single ? 1e-3 : 1e-12;
+                printf("\n  %-22s %-5s %-6s step %.1e  step_vjp %.1e %.1e", e->name, compilers[k],
+                       single ? "float" : "double", e1, e2, e3);
+                CU_ASSERT(e1 <= tol);
+                CU_ASSERT(e2 <= tol * (single ? 10 : 1));
+                CU_ASSERT(e3 <= tol * (single ? 10 : 1));
+                free(next);
+                free(gs);
+                free(ga);
+                dlclose(h);
+                remove(so);
+            }
+            remove(cpath);
+        }
+        free(params);
+        free(state);
+        free(act);
+        free(load);
+        free(gnext);
+        free(ref_next);
+        free(ref_gs);
+        free(ref_ga);
+        mnet_compilation_free(c);
+    }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    static const mnet_test tests[] = {{"emit, compile (gcc, clang, -Werror) and run", test_emit_compile_run},
+                                      {NULL, NULL}};
+    return mnet_test_main("model_emit", tests);
+}

@@ -1,0 +1,80 @@
+/* model_util.c - test helpers around compiled effectors. */
+#include "model_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+mnet_compilation *tm_compile_file(const char *rel_path, const char *effector)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", MNET_SOURCE_DIR, rel_path);
+    mnet_compilation *c = mnet_compile(path, effector, stderr);
+    if (c && !c->eff) {
+        mnet_compilation_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+mnet_compilation *tm_compile_text(const char *text, const char *effector)
+{
+    mnet_compilation *c = mnet_compile_text("<test>", text, effector, stderr);
+    if (c && !c->eff) {
+        mnet_compilation_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+double *tm_params(const mnet_effector *e)
+{
+    double *p = malloc((size_t)(e->n_params + 1) * sizeof(double));
+    for (int i = 0; p && i < e->n_params; i++)
+        p[i] = e->params[i].value;
+    return p;
+}
+
+void tm_eval(const mnet_effector *e, const ir_function *f, int B, const double *const *in, double *const *out,
+             const double *params)
+{
+    ir_eval(e->g, f, B, B, in, out, params);
+}
+
+double tm_uniform(unsigned long long *s, double lo, double hi)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return lo + (hi - lo) * (double)(*s >> 11) / 9007199254740992.0;
+}
+
+void tm_random_state(const mnet_effector *e, const double *params, int B, int steps, unsigned long long *seed,
+                     double *state)
+{
+    int dof = e->n_dof, M = e->n_muscles, S = e->n_state;
+    double *j0 = calloc((size_t)2 * dof * B, sizeof(double));
+    double *act = calloc((size_t)M * B, sizeof(double)), *load = calloc((size_t)e->n_load * B, sizeof(double));
+    double *next = calloc((size_t)S * B, sizeof(double));
+    for (int j = 0; j < dof; j++)
+        for (int b = 0; b < B; b++) {
+            double lo = e->pos_lo[j], hi = e->pos_hi[j], w = hi - lo;
+            j0[j * B + b] = tm_uniform(seed, lo + 0.3 * w, hi - 0.3 * w);
+            j0[(dof + j) * B + b] = tm_uniform(seed, -0.5, 0.5);
+        }
+    const double *in0[] = {j0};
+    double *out0[] = {state};
+    tm_eval(e, &e->fn_init, B, in0, out0, params);
+    for (int t = 0; t < steps; t++) {
+        for (int k = 0; k < M * B; k++)
+            act[k] = tm_uniform(seed, 0.1, 0.9);
+        const double *in[] = {state, act, load};
+        double *out[] = {next};
+        tm_eval(e, &e->fn_step, B, in, out, params);
+        memcpy(state, next, (size_t)S * B * sizeof(double));
+    }
+    free(j0);
+    free(act);
+    free(load);
+    free(next);
+}

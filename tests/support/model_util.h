@@ -1,0 +1,28 @@
+/* model_util.h - test helpers around compiled effectors: run the graph's
+ * functions through the interpreter on batches laid out (rows x B). */
+#ifndef MNET_MODEL_UTIL_H
+#define MNET_MODEL_UTIL_H
+
+#include "compile.h"
+
+/* Compiles a library model file (path relative to the source tree) or text.
+ * Returns NULL (after printing diagnostics) on failure. */
+mnet_compilation *tm_compile_file(const char *rel_path, const char *effector);
+mnet_compilation *tm_compile_text(const char *text, const char *effector);
+
+/* The default parameter table (malloc'd). */
+double *tm_params(const mnet_effector *e);
+
+/* Runs f on B elements: in/out arrays (rows x B). */
+void tm_eval(const mnet_effector *e, const ir_function *f, int B, const double *const *in, double *const *out,
+             const double *params);
+
+/* Deterministic uniform numbers in [lo, hi) (xorshift, seeded). */
+double tm_uniform(unsigned long long *state, double lo, double hi);
+
+/* A generic state: random joint states well inside the range, then `steps`
+ * steps with random actions in (0.1, 0.9).  state: (n_state x B). */
+void tm_random_state(const mnet_effector *e, const double *params, int B, int steps, unsigned long long *seed,
+                     double *state);
+
+#endif
