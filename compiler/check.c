@@ -19,7 +19,7 @@ static void check_muscle_model(mnet_ctx *ctx, const mnet_program *prog, const mn
     }
     ir_graph *g = ir_new();
     mnet_arena arena = {0};
-    eval_env E = {ctx, g, &arena, prog, NULL, 0};
+    eval_env E = {.ctx = ctx, .g = g, .arena = &arena, .prog = prog};
     ir_id params[256], rows[256], ders[256], out[256];
     int ok = g && mm.n_params < 256 && mm.n_rows < 256;
     /* parameters with defaults take them; the others are symbols */

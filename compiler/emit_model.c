@@ -50,9 +50,57 @@ static void print_doubles(FILE *out, const char *var, int n, const double *v)
     fputs("\n};\n", out);
 }
 
+char **effector_state_names(const mnet_effector *e)
+{
+    char **n = calloc((size_t)e->n_state, sizeof(char *));
+    if (!n)
+        return NULL;
+    int dof = e->n_dof, sp = e->space_dim, M = e->n_muscles;
+    char buf[256];
+    static const char *const axis[] = {"x", "y", "z"};
+    for (int r = 0; r < e->n_state; r++) {
+        int k;
+        if (r < e->cart_off) {
+            k = r - e->joint_off;
+            snprintf(buf, sizeof buf, "joint.%s%s", k < dof ? "" : "d", e->joint_names[k % dof]);
+        } else if (r < e->muscle_off) {
+            k = r - e->cart_off;
+            snprintf(buf, sizeof buf, "cartesian.%s%s", k < sp ? "" : "v", axis[k % sp]);
+        } else if (r < e->geom_off) {
+            k = r - e->muscle_off;
+            snprintf(buf, sizeof buf, "muscle.%s.%s", e->model.row_names[k / M], e->muscles[k % M].name);
+        } else {
+            k = r - e->geom_off;
+            int row = k / M;
+            if (row < 2)
+                snprintf(buf, sizeof buf, "geometry.%s.%s", row ? "v_mt" : "l_mt", e->muscles[k % M].name);
+            else
+                snprintf(buf, sizeof buf, "geometry.moment_arm_%s.%s", e->joint_names[row - 2],
+                         e->muscles[k % M].name);
+        }
+        n[r] = strdup(buf);
+    }
+    return n;
+}
+
+void effector_free_state_names(const mnet_effector *e, char **names)
+{
+    for (int r = 0; names && r < e->n_state; r++)
+        free(names[r]);
+    free(names);
+}
+
 int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const char *source_hash,
                  int single_precision)
 {
+    emit_options opt = {single_precision, 0};
+    return emit_model_c_opts(out, e, source, source_hash, &opt);
+}
+
+int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, const char *source_hash,
+                      const emit_options *opt)
+{
+    int single_precision = opt->single_precision;
     const char *nm = e->name;
     fprintf(out,
             "/* %s.c - effector '%s', compiled by mnetc from %s.\n"
@@ -76,13 +124,33 @@ int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const ch
     for (int i = 0; i < 6; i++) {
         ir_function f = *functions(e, i);
         char name[256];
-        snprintf(name, sizeof name, "mnet_%s_%s", nm, f.name);
+        snprintf(name, sizeof name, "mnet_%s_%s%s", nm, f.name,
+                 opt->check_finite && functions(e, i) == &e->fn_step ? "_unchecked" : "");
         f.name = name;
         fprintf(out, "/* %s */\nvoid %s(int n, int ld, const real *const *in, real *const *out, const real *params);\n",
                 functions(e, i)->name, name);
         if (ir_emit_c(out, e->g, &f, single_precision) != 0)
             return -1;
         fputs("\n", out);
+    }
+    if (opt->check_finite) {
+        fprintf(out,
+                "/* --check-finite: step checks every state it writes */\n"
+                "static int nonfinite_row = -1, nonfinite_batch = -1;\n\n"
+                "int mnet_%s_first_nonfinite(int *row, int *batch);\n"
+                "int mnet_%s_first_nonfinite(int *row, int *batch)\n{\n"
+                "    if (nonfinite_row < 0)\n        return 0;\n"
+                "    *row = nonfinite_row;\n    *batch = nonfinite_batch;\n"
+                "    nonfinite_row = nonfinite_batch = -1;\n    return 1;\n}\n\n"
+                "void mnet_%s_step(int n, int ld, const real *const *in, real *const *out, const real *params);\n"
+                "void mnet_%s_step(int n, int ld, const real *const *in, real *const *out, const real *params)\n{\n"
+                "    mnet_%s_step_unchecked(n, ld, in, out, params);\n"
+                "    for (int r = 0; r < %d && nonfinite_row < 0; r++)\n"
+                "        for (int b = 0; b < n; b++)\n"
+                "            if (!isfinite(out[0][r * ld + b])) {\n"
+                "                nonfinite_row = r;\n                nonfinite_batch = b;\n                break;\n"
+                "            }\n}\n\n",
+                nm, nm, nm, nm, nm, e->n_state);
     }
     /* tables */
     char **pnames = malloc((size_t)(e->n_params + 1) * sizeof(char *));
@@ -105,6 +173,11 @@ int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const ch
     print_doubles(out, "param_defaults", e->n_params, pvals);
     print_names(out, "muscle_names", e->n_muscles, (const char *const *)mnames);
     print_names(out, "muscle_row_names", e->model.n_rows, e->model.row_names);
+    char **snames = effector_state_names(e);
+    if (!snames)
+        return -1;
+    print_names(out, "state_names", e->n_state, (const char *const *)snames);
+    effector_free_state_names(e, snames);
     print_doubles(out, "pos_lower", e->n_dof, e->pos_lo);
     print_doubles(out, "pos_upper", e->n_dof, e->pos_hi);
     free(pnames);
@@ -121,12 +194,14 @@ int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const ch
             "    .n_load = %d, .n_sense = %d,\n    .step_size = %.17g, .n_ministeps = %d,\n"
             "    .n_params = %d, .param_names = param_names, .param_defaults = param_defaults,\n"
             "    .muscle_names = muscle_names, .muscle_row_names = muscle_row_names,\n"
-            "    .pos_lower = pos_lower, .pos_upper = pos_upper,\n",
+            "    .pos_lower = pos_lower, .pos_upper = pos_upper, .state_names = state_names,\n",
             e->n_dof, e->space_dim, e->n_muscles, e->model.n_rows, e->n_state, e->joint_off, e->cart_off,
             e->muscle_off, e->geom_off, e->n_load, e->n_sense, e->step, e->n_ministeps, e->n_params);
     static const char *const fields[] = {"init", "init_vjp", "step", "step_vjp", "sense", "sense_vjp"};
     for (int i = 0; i < 6; i++)
         fprintf(out, "    .%s = mnet_%s_%s,\n", fields[i], nm, fields[i]);
+    if (opt->check_finite)
+        fprintf(out, "    .first_nonfinite = mnet_%s_first_nonfinite,\n", nm);
     fprintf(out, "};\n\nconst mnet_model *mnet_compiled_model = &mnet_model_%s;\n", nm);
     return ferror(out) ? -1 : 0;
 }

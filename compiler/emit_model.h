@@ -13,6 +13,19 @@
 int emit_model_c(FILE *out, const mnet_effector *eff, const char *source, const char *source_hash,
                  int single_precision);
 
+/* Emission options beyond the defaults. */
+typedef struct {
+    int single_precision;
+    int check_finite;    /* step checks its outputs for NaN/Inf */
+} emit_options;
+int emit_model_c_opts(FILE *out, const mnet_effector *eff, const char *source, const char *source_hash,
+                      const emit_options *opt);
+
+/* Names of the state rows (n_state strings, malloc'd; free with
+ * effector_free_state_names). */
+char **effector_state_names(const mnet_effector *eff);
+void effector_free_state_names(const mnet_effector *eff, char **names);
+
 /* --stats: node counts of every function. */
 void effector_print_stats(const mnet_effector *eff, FILE *out);
 

@@ -211,7 +211,7 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
     task_spec t;
     task_spec_default(&t);
     mnet_arena arena = {0};
-    checker C = {ctx, {ctx, ir_new(), &arena, prog, NULL, 0}, 0};
+    checker C = {.ctx = ctx, .E = {.ctx = ctx, .g = ir_new(), .arena = &arena, .prog = prog}};
     if (!C.E.g)
         return 1;
     const ast_expr *x;

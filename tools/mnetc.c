@@ -7,6 +7,9 @@
  *     -o FILE.c            write the standalone C of the effector
  *     --precision P        float or double (default double)
  *     --effector NAME      which effector (default: the last one in FILE)
+ *     --check-finite       generated step checks every state for NaN/Inf and
+ *                          records the first offending row and batch element
+ *                          (mnet_model.first_nonfinite, state_names)
  *     -I DIR               add DIR to the import search path
  *
  * Exit status: 0 success, 1 errors in the input, 2 usage errors.
@@ -25,7 +28,7 @@
 static void usage(FILE *out)
 {
     fputs("usage: mnetc [--check | --dump-model | --stats] [-o FILE.c] [--precision float|double]\n"
-          "             [--effector NAME] [-I DIR] FILE.mnet\n",
+          "             [--effector NAME] [--check-finite] [-I DIR] FILE.mnet\n",
           out);
 }
 
@@ -56,7 +59,7 @@ static void add_env_path(mnet_ctx *ctx)
 int main(int argc, char **argv)
 {
     const char *file = NULL, *output = NULL, *effector = NULL;
-    int check = 0, dump = 0, stats = 0, single = 0;
+    int check = 0, dump = 0, stats = 0, single = 0, check_finite = 0;
     mnet_ctx *ctx = mnet_ctx_new();
     if (!ctx) {
         fputs("mnetc: out of memory\n", stderr);
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
             check = 1;
         } else if (!strcmp(a, "--dump-model")) {
             dump = 1;
+        } else if (!strcmp(a, "--check-finite")) {
+            check_finite = 1;
         } else if (!strcmp(a, "--stats")) {
             stats = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -135,7 +140,8 @@ int main(int argc, char **argv)
                     fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
                     status = 1;
                 } else {
-                    int bad = emit_model_c(f, eff, file, hash, single) != 0;
+                    emit_options opt = {single, check_finite};
+                    int bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
                     bad |= fclose(f) != 0;
                     if (bad || rename(tmp, output) != 0) {
                         fprintf(stderr, "mnetc: cannot write '%s'\n", output);

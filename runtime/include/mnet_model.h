@@ -71,6 +71,13 @@ typedef struct mnet_model {
     mnet_fn sense;
     /* in: state, g_sense            out: g_state                            */
     mnet_fn sense_vjp;
+
+    /* (n_state) "joint.q1", "muscle.force.biceps", "geometry.l_mt.biceps"... */
+    const char *const *state_names;
+    /* Compiled with `mnetc --check-finite`: step checks every state it writes;
+     * this returns 1 and the first non-finite row and batch element seen
+     * since the last call (then forgets them), or 0.  NULL otherwise. */
+    int (*first_nonfinite)(int *row, int *batch);
 } mnet_model;
 
 #endif
