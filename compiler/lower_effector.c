@@ -632,10 +632,10 @@ static int build_functions(builder *B)
 
     /* backward functions */
     int init_args[] = {0}, init_rows[] = {2 * dof};
-    int step_args[] = {ARG_STATE, ARG_ACTION}, step_rows[] = {e->n_state, M};
+    int step_args[] = {ARG_STATE, ARG_ACTION, ARG_LOAD}, step_rows[] = {e->n_state, M, sp + dof};
     int sense_args[] = {0}, sense_rows[] = {e->n_state};
     if (!make_vjp(B, &e->fn_init, 1, 1, init_args, init_rows, "init_vjp", &e->fn_init_vjp) ||
-        !make_vjp(B, &e->fn_step, ARG_GNEXT, 2, step_args, step_rows, "step_vjp", &e->fn_step_vjp) ||
+        !make_vjp(B, &e->fn_step, ARG_GNEXT, 3, step_args, step_rows, "step_vjp", &e->fn_step_vjp) ||
         !make_vjp(B, &e->fn_sense, 1, 1, sense_args, sense_rows, "sense_vjp", &e->fn_sense_vjp))
         return 0;
     /* The VJPs took their seeds from args 1 and 3; a gradient output of arg

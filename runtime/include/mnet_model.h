@@ -64,7 +64,7 @@ typedef struct mnet_model {
     mnet_fn init_vjp;
     /* in: state, action (M), load (n_load)   out: next state                */
     mnet_fn step;
-    /* in: state, action, load, g_next        out: g_state, g_action         */
+    /* in: state, action, load, g_next   out: g_state, g_action, g_load      */
     mnet_fn step_vjp;
     /* in: state    out: sense: end point position (space_dim), muscle
      * length / l_o (M), muscle velocity / vmax (M)                          */

@@ -259,7 +259,7 @@ int main(int argc, char **argv)
     report(cs, "loss", &loss, golden_array_get(gc, "loss"), state_tol);
     /* backward: g_state[t] = dL/ds_t; actions get step_vjp's second output */
     double *g = calloc((size_t)S * B, sizeof(double)), *gprev = calloc((size_t)S * B, sizeof(double));
-    double *gact = calloc((size_t)M * B, sizeof(double));
+    double *gact = calloc((size_t)M * B, sizeof(double)), *gload = calloc((size_t)(sp + dof) * B, sizeof(double));
     double *grad_actions = calloc((size_t)T * B * M, sizeof(double));
     for (int t = T; t >= 1; t--) {
         for (int b = 0; b < B; b++) {
@@ -272,9 +272,9 @@ int main(int argc, char **argv)
             for (int m = 0; m < M; m++)
                 act[m * B + b] = a_act->data[((long)(t - 1) * B + b) * M + m];
         const double *in[] = {st + (long)(t - 1) * S * B, act, load, g};
-        double *out[] = {gprev, gact};
-        int ir[] = {S, M, sp + dof, S}, orr[] = {S, M};
-        call(&r, F_STEP_VJP, B, B, 4, in, ir, 2, out, orr);
+        double *out[] = {gprev, gact, gload};
+        int ir[] = {S, M, sp + dof, S}, orr[] = {S, M, sp + dof};
+        call(&r, F_STEP_VJP, B, B, 4, in, ir, 3, out, orr);
         for (int b = 0; b < B; b++)
             for (int m = 0; m < M; m++)
                 grad_actions[((long)(t - 1) * B + b) * M + m] = gact[m * B + b];
@@ -306,6 +306,7 @@ int main(int argc, char **argv)
     free(g);
     free(gprev);
     free(gact);
+    free(gload);
     free(grad_actions);
     free(gj);
     free(grad_init);

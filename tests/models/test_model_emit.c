@@ -81,9 +81,9 @@ static void test_emit_compile_run(void)
             gnext[k] = tm_uniform(&seed, -1, 1);
         /* reference: the interpreter */
         double *ref_next = calloc((size_t)S * B, sizeof(double)), *ref_gs = calloc((size_t)S * B, sizeof(double));
-        double *ref_ga = calloc((size_t)M * B, sizeof(double));
+        double *ref_ga = calloc((size_t)M * B, sizeof(double)), *ref_gl = calloc((size_t)e->n_load * B, sizeof(double));
         const double *sin_[] = {state, act, load}, *vin[] = {state, act, load, gnext};
-        double *sout[] = {ref_next}, *vout[] = {ref_gs, ref_ga};
+        double *sout[] = {ref_next}, *vout[] = {ref_gs, ref_ga, ref_gl};
         tm_eval(e, &e->fn_step, B, sin_, sout, params);
         tm_eval(e, &e->fn_step_vjp, B, vin, vout, params);
         for (int single = 0; single <= 1; single++) {
@@ -114,11 +114,11 @@ static void test_emit_compile_run(void)
                 CU_ASSERT_EQUAL(m->n_state, S);
                 CU_ASSERT_EQUAL(m->n_params, e->n_params);
                 double *next = calloc((size_t)S * B, sizeof(double)), *gs = calloc((size_t)S * B, sizeof(double));
-                double *ga = calloc((size_t)M * B, sizeof(double));
-                int sr[] = {S, M, e->n_load}, vr[] = {S, M, e->n_load, S}, o1[] = {S}, o2[] = {S, M};
-                double *so1[] = {next}, *so2[] = {gs, ga};
+                double *ga = calloc((size_t)M * B, sizeof(double)), *gl = calloc((size_t)e->n_load * B, sizeof(double));
+                int sr[] = {S, M, e->n_load}, vr[] = {S, M, e->n_load, S}, o1[] = {S}, o2[] = {S, M, e->n_load};
+                double *so1[] = {next}, *so2[] = {gs, ga, gl};
                 run(m->step, single, B, 3, sin_, sr, 1, so1, o1, params, e->n_params);
-                run(m->step_vjp, single, B, 4, vin, vr, 2, so2, o2, params, e->n_params);
+                run(m->step_vjp, single, B, 4, vin, vr, 3, so2, o2, params, e->n_params);
                 double e1 = mnet_max_rel_err(next, ref_next, S * B), e2 = mnet_max_rel_err(gs, ref_gs, S * B);
                 double e3 = mnet_max_rel_err(ga, ref_ga, M * B), tol = single ? 1e-3 : 1e-12;
                 printf("\n  %-22s %-5s %-6s step %.1e  step_vjp %.1e %.1e", e->name, compilers[k],
@@ -126,6 +126,8 @@ static void test_emit_compile_run(void)
                 CU_ASSERT(e1 <= tol);
                 CU_ASSERT(e2 <= tol * (single ? 10 : 1));
                 CU_ASSERT(e3 <= tol * (single ? 10 : 1));
+                CU_ASSERT(mnet_max_rel_err(gl, ref_gl, e->n_load * B) <= tol * (single ? 10 : 1));
+                free(gl);
                 free(next);
                 free(gs);
                 free(ga);
@@ -142,6 +144,7 @@ static void test_emit_compile_run(void)
         free(ref_next);
         free(ref_gs);
         free(ref_ga);
+        free(ref_gl);
         mnet_compilation_free(c);
     }
     rmdir(dir);
