@@ -20,6 +20,8 @@ static const struct {
     {"models/CompliantTendonArm26.mnet", "CompliantTendonArm26"},
     {"models/Reacher.mnet", "Reacher"},
     {"models/arm210.mnet", "arm210"},
+    {"examples/user_muscle.mnet", "hill_point_mass"},
+    {"examples/three_link.mnet", "three_link_arm"},
 };
 
 /* Checks vjp(fwd) against central differences of fwd.  fwd reads n_in
