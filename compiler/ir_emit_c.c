@@ -15,7 +15,8 @@
  *   }
  *
  * One const local per reachable non-leaf node, in id order (topological);
- * leaves are read inline.  Each op prints exactly the expression that
+ * leaves are read inline.  Nodes that depend only on constants and
+ * parameters are computed once before the batch loop.  Each op prints exactly the expression that
  * ir_eval_op computes, so the interpreter is the reference for the output.
  * The caller emits `#include <math.h>` and `typedef double real;` (or float)
  * before the function.  Output arrays must not overlap input arrays (restrict
@@ -301,19 +302,38 @@ int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_pre
     if (!uses_ld)
         fputs("    (void)ld;\n", out);
 
-    fputs("    for (int b = 0; b < n; b++) {\n", out);
-    char name[TEMP_NAME_MAX];
+    /* Values that depend only on constants and parameters are the same for
+     * every batch element: computed once, before the batch loop (pass 0),
+     * the rest inside it (pass 1).  mark[id] becomes 2 for such values. */
     for (int id = 0; id < nnode; id++) {
-        const ir_node *n = ir_get(g, id);
-        if (!mark[id] || n->op == IR_CONST || n->op == IR_VAR || n->op == IR_PARAM)
+        if (!mark[id])
             continue;
-        temp_name(g, id, name);
-        fprintf(out, "        const real %s = ", name);
-        print_expr(out, g, n, single_precision);
-        if (ir_line(g, id) > 0)
-            fprintf(out, "; /* line %d */\n", ir_line(g, id));
-        else
-            fputs(";\n", out);
+        const ir_node *n = ir_get(g, id);
+        int invariant = n->op != IR_VAR;
+        ir_id ops[3] = {n->a, n->b, n->c};
+        for (int k = 0; k < 3 && invariant; k++)
+            invariant = ops[k] < 0 || mark[ops[k]] == 2;
+        if (invariant)
+            mark[id] = 2;
+    }
+    char name[TEMP_NAME_MAX];
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            fputs("    for (int b = 0; b < n; b++) {\n", out);
+        const char *indent = pass ? "        " : "    ";
+        for (int id = 0; id < nnode; id++) {
+            const ir_node *n = ir_get(g, id);
+            if (!mark[id] || (mark[id] == 2) != (pass == 0) || n->op == IR_CONST || n->op == IR_VAR ||
+                n->op == IR_PARAM)
+                continue;
+            temp_name(g, id, name);
+            fprintf(out, "%sconst real %s = ", indent, name);
+            print_expr(out, g, n, single_precision);
+            if (ir_line(g, id) > 0)
+                fprintf(out, "; /* line %d */\n", ir_line(g, id));
+            else
+                fputs(";\n", out);
+        }
     }
     for (int k = 0; k < f->n_outputs; k++) {
         const ir_output *o = &f->outputs[k];
