@@ -1,0 +1,158 @@
+/* mnet_run.c - from a .mnet file to a loaded model and a task config. */
+#include "mnet_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_config *c)
+{
+    *c = mnet_task_config_default();
+    c->kind = !strcmp(t->kind, "centre_out_reach") ? MNET_TASK_CENTRE_OUT
+              : !strcmp(t->kind, "delayed_reach")  ? MNET_TASK_DELAYED_REACH
+                                                   : MNET_TASK_RANDOM_REACH;
+    c->duration = t->duration;
+    c->proprio_delay = t->proprioception_delay < 0 ? 0 : t->proprioception_delay;
+    c->vision_delay = t->vision_delay < 0 ? 0 : t->vision_delay;
+    c->exact_delays = t->exact_delays;
+    c->action_frames = t->action_frames;
+    c->action_noise = t->noise_action;
+    c->proprio_noise = t->noise_proprioception;
+    c->vision_noise = t->noise_vision;
+    c->obs_noise = t->noise_observation;
+    c->hidden_noise = t->noise_hidden;
+    c->centre_out.go_cue_lo = c->delayed.go_cue_lo = t->go_cue[0];
+    c->centre_out.go_cue_hi = c->delayed.go_cue_hi = t->go_cue[1];
+    c->centre_out.catch_fraction = t->catch_fraction;
+    c->centre_out.distance = t->validation_distance;
+    c->centre_out.angle_step_deg = t->validation_every * 180 / 3.14159265358979323846;
+    for (int k = 0; k < MNET_TASK_MAX_SPACE && k < 3; k++)
+        c->endpoint_load[k] = t->endpoint_load[k];
+    for (int k = 0; k < MNET_TASK_MAX_DOF && k < 16; k++)
+        c->joint_load[k] = t->joint_load[k];
+    c->curl = t->curl;
+    c->channel_stiffness = t->channel_stiffness;
+    c->channel_damping = t->channel_damping;
+    static const struct {
+        const char *name;
+        mnet_loss_kind kind;
+    } losses[] = {
+        {"position_l1", MNET_LOSS_POSITION_L1}, {"position_l2", MNET_LOSS_POSITION_L2},
+        {"speed", MNET_LOSS_SPEED},             {"jerk", MNET_LOSS_JERK},
+        {"activation_l2", MNET_LOSS_ACTIVATION_L2}, {"muscle_force", MNET_LOSS_MUSCLE_FORCE},
+        {"hidden_l2", MNET_LOSS_HIDDEN_L2},
+    };
+    c->n_losses = 0;
+    for (int i = 0; i < t->n_losses && i < MNET_TASK_MAX_LOSSES; i++)
+        for (size_t k = 0; k < sizeof losses / sizeof losses[0]; k++)
+            if (!strcmp(losses[k].name, t->losses[i].name)) {
+                c->loss[c->n_losses].kind = losses[k].kind;
+                c->loss[c->n_losses].weight = t->losses[i].weight;
+                c->loss[c->n_losses].deriv_weight = t->losses[i].derivative_weight;
+                c->n_losses++;
+            }
+    /* F_max of each muscle, for the force-weighted activation loss */
+    c->n_muscle_fmax = 0;
+    for (int m = 0; eff && m < eff->n_muscles && m < MNET_TASK_MAX_MUSCLES; m++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.max_force", eff->muscles[m].name);
+        for (int i = 0; i < eff->n_params; i++)
+            if (!strcmp(eff->params[i].name, name)) {
+                c->muscle_fmax[m] = eff->params[i].value;
+                c->n_muscle_fmax = m + 1;
+            }
+    }
+    if (c->n_muscle_fmax != (eff ? eff->n_muscles : 0))
+        c->n_muscle_fmax = 0;
+    c->cell = !strcmp(t->policy, "rnn") ? MNET_NN_RNN : !strcmp(t->policy, "mlp") ? MNET_NN_MLP : MNET_NN_GRU;
+    c->n_hidden = t->hidden;
+    c->n_layers = t->layers;
+    c->batch_size = t->batch;
+    c->n_batches = t->batches;
+    c->lr = t->lr;
+    c->clip_norm = t->clip_norm;
+    c->weight_decay = t->weight_decay;
+    c->sched.kind = !strcmp(t->schedule, "cosine") ? MNET_SCHED_COSINE
+                    : !strcmp(t->schedule, "step") ? MNET_SCHED_STEP
+                                                   : MNET_SCHED_CONSTANT;
+    if (c->sched.kind == MNET_SCHED_COSINE) {
+        c->sched.t_max = t->batches;
+        c->sched.eta_min = 0;
+    } else if (c->sched.kind == MNET_SCHED_STEP) {
+        c->sched.step_size = t->batches / 3 > 0 ? t->batches / 3 : 1;
+        c->sched.gamma = 0.1;
+    }
+    c->seed = (uint64_t)t->seed;
+}
+
+int mnet_run_open(mnet_run *r, const char *path, const char *task, FILE *diag, char *err, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->comp = mnet_compile(path, NULL, NULL);
+    if (!r->comp) {
+        snprintf(err, n, "out of memory");
+        return 2;
+    }
+    mnet_ctx *ctx = r->comp->ctx;
+    mnet_program *prog = &r->comp->prog;
+    /* the task: named, or the last one of the file named on the command line */
+    if (ctx->n_errors == 0) {
+        for (int i = 0; i < prog->n_defs; i++) {
+            const mnet_def *d = &prog->defs[i];
+            if (d->kind != DEF_TASK)
+                continue;
+            if (task ? !strcmp(d->name, task) : d->loc.file == 0)
+                r->task_def = d;
+        }
+        if (!r->task_def)
+            mnet_error(ctx, mnet_no_loc(), task ? "no task named '%s' in %s" : "%s%s defines no task",
+                       task ? task : "", path);
+    }
+    if (ctx->n_errors == 0)
+        task_check(ctx, prog, r->task_def, &r->spec);
+    if (ctx->n_errors == 0) {
+        /* the effector the task names (the compilation lowered the last one) */
+        effector_free(r->comp->eff);
+        r->comp->eff = lower_effector(ctx, prog, r->spec.effector);
+    }
+    if (ctx->n_errors) {
+        if (diag)
+            mnet_print_diags(ctx, diag);
+        return 1;
+    }
+    mnet_run_config(&r->spec, r->comp->eff, &r->cfg);
+    char dir[] = "/tmp/mnet_run_XXXXXX", cpath[64];
+    if (!mkdtemp(dir)) {
+        snprintf(err, n, "cannot create a temporary directory");
+        return 2;
+    }
+    snprintf(cpath, sizeof cpath, "%s/model.c", dir);
+    int single = sizeof(mnet_real) == sizeof(float);
+    if (mnet_write_c(r->comp, cpath, path, single) != 0) {
+        snprintf(err, n, "cannot write the generated C to %s", cpath);
+        rmdir(dir);
+        return 2;
+    }
+    r->so = mnet_model_so_build(cpath, err, n);
+    remove(cpath);
+    rmdir(dir);
+    if (!r->so)
+        return 2;
+    r->model = mnet_model_so_get(r->so);
+    r->params = malloc((size_t)(r->model->n_params + 1) * sizeof(mnet_real));
+    if (!r->params) {
+        snprintf(err, n, "out of memory");
+        return 2;
+    }
+    for (int i = 0; i < r->model->n_params; i++)
+        r->params[i] = (mnet_real)r->model->param_defaults[i];
+    return 0;
+}
+
+void mnet_run_close(mnet_run *r)
+{
+    free(r->params);
+    mnet_model_so_free(r->so);
+    mnet_compilation_free(r->comp);
+    memset(r, 0, sizeof *r);
+}

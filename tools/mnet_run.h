@@ -1,0 +1,32 @@
+/* mnet_run.h - what the `mnet` driver and REPL share: a loaded model and
+ * task, from .mnet source to a trainer. */
+#ifndef MNET_RUN_H
+#define MNET_RUN_H
+
+#include <stdio.h>
+
+#include "compile.h"
+#include "mnet_model_so.h"
+#include "mnet_train.h"
+#include "task_check.h"
+
+typedef struct {
+    mnet_compilation *comp;     /* the compiled sources                  */
+    const mnet_def *task_def;   /* the task trained                      */
+    task_spec spec;             /* its settings as written               */
+    mnet_task_config cfg;       /* ... for the runtime                   */
+    mnet_model_so *so;          /* the model, compiled and loaded        */
+    const mnet_model *model;
+    mnet_real *params;          /* the model's parameter table           */
+} mnet_run;
+
+/* Compiles `path`, picks task `task` (NULL: the file's last task), builds
+ * the model through the C backend.  Diagnostics go to diag.  Returns 0, 1
+ * (errors in the input) or 2 (setup failure, message in err). */
+int mnet_run_open(mnet_run *r, const char *path, const char *task, FILE *diag, char *err, size_t n);
+void mnet_run_close(mnet_run *r);
+
+/* task_spec (as written) -> mnet_task_config (for the runtime). */
+void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_config *cfg);
+
+#endif
