@@ -17,7 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "mnet_run.h"
+#include "mnet_repl.h"
+#include "mnet_session.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -27,16 +28,11 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int usage(FILE *out, int status)
 {
     fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR]\n"
+          "       mnet                 (interactive prompt)\n"
+          "       mnet -c 'load FILE.mnet; train 100; eval'\n"
           "       mnet --version\n",
           out);
     return status;
@@ -96,87 +92,51 @@ static int cmd_train(int argc, char **argv)
     }
     if (!file)
         return usage(stderr, 2);
-    char err[1024];
-    mnet_run r;
-    int rc = mnet_run_open(&r, file, task, stderr, err, sizeof err);
-    if (rc) {
-        if (rc == 2)
-            fprintf(stderr, "mnet: %s\n", err);
-        mnet_run_close(&r);
+    mnet_session s;
+    session_init(&s);
+    if (session_load(&s, file, task, stderr, stdout) != 0) {
+        session_close(&s);
         return 1;
     }
     if (batches >= 0)
-        r.cfg.n_batches = batches;
+        s.run.cfg.n_batches = batches;
     if (seed >= 0)
-        r.cfg.seed = (uint64_t)seed;
-    mnet_train *tr = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
-    if (!tr) {
-        fprintf(stderr, "mnet: %s\n", err);
-        mnet_run_close(&r);
-        return 1;
-    }
+        s.run.cfg.seed = (uint64_t)seed;
     if (make_dir(out) != 0) {
         fprintf(stderr, "mnet: cannot create output directory '%s': %s\n", out, strerror(errno));
-        mnet_train_free(tr);
-        mnet_run_close(&r);
+        session_close(&s);
         return 1;
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/log.csv", out);
-    FILE *log = fopen(path, "w");
-    if (!log) {
+    s.log = fopen(path, "w");
+    if (!s.log) {
         fprintf(stderr, "mnet: cannot write '%s': %s\n", path, strerror(errno));
-        mnet_train_free(tr);
-        mnet_run_close(&r);
+        session_close(&s);
         return 1;
     }
-    fprintf(log, "batch,loss,grad_norm,ms\n");
+    fprintf(s.log, "batch,loss,grad_norm,ms\n");
     signal(SIGINT, on_sigint);
-    long N = r.cfg.n_batches, done = 0;
-    double *losses = calloc((size_t)(N > 0 ? N : 1), sizeof(double));
-    double t0 = now_ms(), last_print = t0;
-    int status = 0;
-    printf("mnet: training task '%s' on %s: %ld batches of %d, %d steps\n", r.task_def->name, r.model->name, N,
-           r.cfg.batch_size, mnet_task_steps(&r.cfg, r.model));
-    for (long b = 0; b < N && !interrupted; b++) {
-        double tb = now_ms(), loss;
-        if (mnet_train_step(tr, b, &loss) != 0) {
-            fprintf(stderr, "mnet: stopped at batch %ld: %s\n", b, mnet_train_error(tr));
-            status = 1;
-            break;
-        }
-        losses[b] = loss;
-        done = b + 1;
-        double t1 = now_ms();
-        fprintf(log, "%ld,%.9g,%.9g,%.3f\n", b, loss, tr->grad_norm, t1 - tb);
-        fflush(log);
-        if (t1 - last_print > 2000 || b + 1 == N) {
-            double rate = done / ((t1 - t0) / 1e3);
-            printf("batch %ld/%ld loss %.5f  %.1f batches/s  eta %.0f s\n", done, N, loss, rate,
-                   (N - done) / (rate > 0 ? rate : 1));
-            fflush(stdout);
-            last_print = t1;
-        }
-    }
-    double ms = done ? (now_ms() - t0) / done : 0, tail = 0;
-    long k0 = done > 100 ? done - 100 : 0;
-    for (long k = k0; k < done; k++)
-        tail += losses[k];
-    tail = done ? tail / (done - k0) : NAN;
-    if (interrupted)
-        printf("mnet: interrupted after %ld batches\n", done);
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f\n", done, tail, ms);
-    fclose(log);
-    free(losses);
-    mnet_train_free(tr);
-    mnet_run_close(&r);
+    long N = s.run.cfg.n_batches;
+    printf("mnet: training task '%s' on %s: %ld batches of %d episodes, %d steps each\n", s.run.task_def->name,
+           s.run.model->name, N, s.run.cfg.batch_size, mnet_task_steps(&s.run.cfg, s.run.model));
+    int status = session_train(&s, N, &interrupted, stdout);
+    long done = s.batches_done;
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f\n", done, session_loss_last(&s, 100),
+           done ? s.ms_total / done : 0.0);
+    session_close(&s);
     return status;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage(stderr, 2);
+        return mnet_repl_main(NULL);
+    if (!strcmp(argv[1], "-c")) {
+        if (argc != 3)
+            return usage(stderr, 2);
+        return mnet_repl_main(argv[2]);
+    }
     if (!strcmp(argv[1], "--version")) {
         printf("mnet 0.1.0\n");
         return 0;

@@ -1,0 +1,55 @@
+/* mnet_session.h - one interactive or batch training session: a loaded
+ * model and task, the trainer, and what has been done so far.  Shared by
+ * `mnet train` and the REPL so both behave the same. */
+#ifndef MNET_SESSION_H
+#define MNET_SESSION_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "mnet_run.h"
+
+typedef struct {
+    mnet_run run;
+    int loaded;
+    char path[4096];            /* the .mnet file loaded                  */
+    char task[128];             /* task name ("" = the file's last)       */
+    mnet_train *tr;             /* created on first training              */
+    long batches_done;
+    double *losses;             /* (cap) loss of each batch done          */
+    long cap;
+    double ms_total;            /* time spent in training batches        */
+    char out_dir[4096];         /* where logs go ("" = nowhere)           */
+    FILE *log;
+} mnet_session;
+
+void session_init(mnet_session *s);
+void session_close(mnet_session *s);
+
+/* Loads (or reloads) a model file; diagnostics to diag.  0 or 1. */
+int session_load(mnet_session *s, const char *path, const char *task, FILE *diag, FILE *out);
+
+/* Trains n more batches, printing progress to out (a bar on a terminal);
+ * stops early when *stop becomes non-zero (after the current batch).
+ * 0, or 1 when a batch failed (message printed). */
+int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *out);
+
+/* Mean loss of the last k batches (NaN when none). */
+double session_loss_last(const mnet_session *s, long k);
+
+/* set NAME VALUE: a model parameter (no recompile), or a task/training
+ * setting (the trainer is rebuilt, keeping the network when its shape is
+ * unchanged).  Says what it did.  0 or 1. */
+int session_set(mnet_session *s, const char *name, const char *value, FILE *out);
+
+/* Deterministic validation rollout: prints the mean loss.  0 or 1. */
+int session_eval(mnet_session *s, FILE *out);
+
+/* Prints the loaded model and task. */
+void session_show(const mnet_session *s, FILE *out);
+
+/* Names for completion: NULL-terminated, malloc'd array of strdup'd names
+ * (model parameters and settings). */
+char **session_names(const mnet_session *s);
+
+#endif
