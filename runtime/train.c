@@ -344,7 +344,7 @@ double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
         mnet_real *s = tr->state + (size_t)t * S * B;      /* (S x B)  */
         mnet_real *s1 = s + (size_t)S * B;                  /* (S x B)  */
         mnet_real *a = tr->action + (size_t)t * M * B;      /* (M x B)  */
-        mnet_real *ld = tr->load + (size_t)t * NL * B;      /* (NL x B) */
+        mnet_real *lt = tr->load + (size_t)t * NL * B;      /* (NL x B) */
 
         mnet_obs_build(&tr->obs, t, tr->ep.goal_obs + (size_t)t * P * B,
                        tr->ep.go_obs + (size_t)t * B, tr->hist, tr->action, tr->obs_buf, n, B,
@@ -356,8 +356,8 @@ double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
         if (nz->on && tr->cfg.action_noise != 0)
             mnet_rng_add_normal(a, M, n, B, tr->cfg.action_noise, nz->seed,
                                 MNET_STREAM_NOISE_ACTION, nz->element0, (uint32_t)t);
-        mnet_task_load(&tr->cfg, m, &tr->ep, s, ld, n, B);
-        const mnet_real *in[3] = {s, a, ld};
+        mnet_task_load(&tr->cfg, m, &tr->ep, s, lt, n, B);
+        const mnet_real *in[3] = {s, a, lt};
         mnet_real *const out[1] = {s1};
         m->step(n, B, in, out, mp);
         sense(tr, s1, n);
@@ -405,12 +405,12 @@ void mnet_train_backward(mnet_train *tr)
     for (int t = T - 1; t >= 0; t--) {
         const mnet_real *s = tr->state + (size_t)t * S * B;
         const mnet_real *a = tr->action + (size_t)t * M * B;
-        const mnet_real *ld = tr->load + (size_t)t * NL * B;
+        const mnet_real *lt = tr->load + (size_t)t * NL * B;
         mnet_real *ga = tr->g_action + (size_t)t * M * B; /* (M x B) d loss / d a_t */
 
         /* s_{t+1} = step(s_t, a_t, load_t): g_s, g_a, g_load */
         {
-            const mnet_real *in[4] = {s, a, ld, tr->g_s_next};
+            const mnet_real *in[4] = {s, a, lt, tr->g_s_next};
             mnet_real *const out[3] = {tr->g_s, tr->g_act_tmp, tr->g_load};
             m->step_vjp(n, B, in, out, mp);
         }

@@ -269,8 +269,9 @@ void mnet_episode_free(mnet_episode *ep);
 
 /* Draws n <= ep->B episodes (columns 0 .. n-1): column b is episode
  * element0 + b of the stream keyed by seed.  validation != 0 gives the
- * validation set of the kind (see mnet_task_kind).  params is the model
- * parameter table.  0 or -1 (message). */
+ * validation set of the kind (see mnet_task_kind; the random reach has
+ * none: it draws as in training, so give it its own seed or episode
+ * range).  params is the model parameter table.  0 or -1 (message). */
 int mnet_task_generate(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params,
                        int validation, uint64_t seed, uint32_t element0, int n,
                        mnet_episode *ep, char *err, size_t err_size);
