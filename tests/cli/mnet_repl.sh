@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Scripted REPL sessions: good and bad commands, bad files, exit status.
+# usage: mnet_repl.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$1
+src=$2
+mnet=$build/tools/mnet
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # description, condition result
+  if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
+}
+
+cat > "$tmp/pm.mnet" <<MNET
+import "ReluPointMass24.mnet";
+task pm {
+  effector ReluPointMass24;
+  duration 200 ms;
+  policy gru(hidden = 8);
+  train batch = 4, batches = 10, seed = 3;
+}
+MNET
+
+out=$("$mnet" -c "load $tmp/pm.mnet; train 3; set UpperLeft.max_force 400; set delay.vision 30 ms; train 2; eval; show; emit $tmp/m.c; quit" 2>&1)
+rc=$?
+check "a good script exits 0" $rc
+echo "$out" | grep -q "trained 5 batches in all"; check "training continues across set" $?
+echo "$out" | grep -q "no recompile"; check "set says no recompile" $?
+echo "$out" | grep -q "network and optimiser kept"; check "a delay change keeps the network" $?
+echo "$out" | grep -q "eval: "; check "eval prints a loss" $?
+[ -s "$tmp/m.c" ]; check "emit writes C" $?
+cc -std=c11 -Wall -Wextra -Werror -c "$tmp/m.c" -o "$tmp/m.o" 2>/dev/null; check "emitted C compiles with -Werror" $?
+
+out=$("$mnet" -c "frobnicate; load $tmp/pm.mnet; train 1" 2>&1)
+rc=$?
+[ $rc -eq 1 ]; check "an unknown command makes the script fail (rc=$rc)" $?
+echo "$out" | grep -q "unknown command 'frobnicate'"; check "unknown command is named" $?
+echo "$out" | grep -q "trained 1 batches"; check "the REPL goes on after an error" $?
+
+printf 'import "nothing.mnet";\n' > "$tmp/bad.mnet"
+out=$("$mnet" -c "load $tmp/bad.mnet; show" 2>&1)
+rc=$?
+[ $rc -eq 1 ]; check "a bad file fails the script" $?
+echo "$out" | grep -q "bad.mnet:1:8: error: cannot open"; check "a bad file gives a positioned error" $?
+echo "$out" | grep -q "no model loaded"; check "a failed load leaves no half model" $?
+
+out=$("$mnet" -c "load $tmp; train 0; train x; set; set a; emit" 2>&1)
+[ $? -eq 1 ]; check "bad arguments fail" $?
+echo "$out" | grep -q "is a directory"; check "a directory is refused" $?
+echo "$out" | grep -q "usage: train N"; check "train usage" $?
+
+out=$(printf 'load %s\ntrain 2\nquit\ntrain 100\n' "$tmp/pm.mnet" | "$mnet" 2>&1)
+[ $? -eq 0 ]; check "commands from a pipe" $?
+echo "$out" | grep -q "trained 2 batches in all"; check "pipe: train ran, quit stopped" $?
+
+"$mnet" --version | grep -q "mnet "; check "--version" $?
+"$mnet" train 2>/dev/null; [ $? -eq 2 ]; check "train without a file is a usage error" $?
+exit $fail
