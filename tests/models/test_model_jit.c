@@ -1,0 +1,164 @@
+/* test_model_jit.c - every library model through the LLVM JIT against the
+ * interpreter (which the C backend matches bit for bit, test_model_emit):
+ * init, step, step VJP, sense and sense VJP on random inputs, double and
+ * float.  In double the JIT computes the same operations in the same order
+ * with the same libm calls, so the results must be identical. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit_model.h"
+#include "model_util.h"
+#include "test_support.h"
+
+typedef void (*fn_f)(int n, int ld, const float *const *in, float *const *out, const float *params);
+
+static const struct {
+    const char *file, *effector;
+} models[] = {
+    {"models/ReluPointMass24.mnet", "ReluPointMass24"}, {"models/FreePointMass24.mnet", "FreePointMass24"},
+    {"models/RigidTendonArm26.mnet", "RigidTendonArm26"}, {"tests/models/golden_effectors.mnet", "arm26_thelen"},
+    {"tests/models/golden_effectors.mnet", "arm26_mujoco"}, {"tests/models/golden_effectors.mnet", "pm_path_rk4"},
+    {"models/CompliantTendonArm26.mnet", "CompliantTendonArm26"}, {"models/Reacher.mnet", "Reacher"},
+    {"models/arm210.mnet", "arm210"}, {"examples/user_muscle.mnet", "hill_point_mass"},
+    {"examples/three_link.mnet", "three_link_arm"},
+};
+
+/* Runs one table function on double data (converting for float tables). */
+static void run(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
+                double *const *out, const int *out_rows, const double *params, int n_params)
+{
+    if (!single) {
+        f(B, B, in, out, params);
+        return;
+    }
+    float *fin[6], *fout[4], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
+    for (int i = 0; i < n_params; i++)
+        fp[i] = (float)params[i];
+    for (int a = 0; a < n_in; a++) {
+        fin[a] = malloc((size_t)in_rows[a] * B * sizeof(float));
+        for (int k = 0; k < in_rows[a] * B; k++)
+            fin[a][k] = (float)in[a][k];
+    }
+    for (int a = 0; a < n_out; a++)
+        fout[a] = calloc((size_t)out_rows[a] * B, sizeof(float));
+    ((fn_f)(void (*)(void))f)(B, B, (const float *const *)fin, fout, fp);
+    for (int a = 0; a < n_out; a++) {
+        for (int k = 0; k < out_rows[a] * B; k++)
+            out[a][k] = fout[a][k];
+        free(fout[a]);
+    }
+    for (int a = 0; a < n_in; a++)
+        free(fin[a]);
+    free(fp);
+}
+
+static double worst_single = 0;
+
+/* Compares function `which` of the JIT table with the interpreter. */
+static int compare(const mnet_effector *e, const mnet_model *m, int single, const ir_function *f, mnet_fn jf,
+                   int n_in, const double *const *in, const int *in_rows, int n_out, const int *out_rows,
+                   const double *params, const char *what)
+{
+    const int B = 5;
+    double *ref[4], *got[4];
+    for (int a = 0; a < n_out; a++) {
+        ref[a] = calloc((size_t)out_rows[a] * B, sizeof(double));
+        got[a] = calloc((size_t)out_rows[a] * B, sizeof(double));
+    }
+    tm_eval(e, f, B, in, ref, params);
+    run(jf, single, B, n_in, in, in_rows, n_out, got, out_rows, params, m->n_params);
+    int ok = 1;
+    for (int a = 0; a < n_out; a++) {
+        if (!single) {
+            if (memcmp(ref[a], got[a], (size_t)out_rows[a] * B * sizeof(double)) != 0) {
+                printf("\n  %s %s: double results differ from the interpreter (max rel %.2e)", e->name, what,
+                       mnet_max_rel_err(got[a], ref[a], out_rows[a] * B));
+                ok = 0;
+            }
+        } else {
+            double err = mnet_max_rel_err(got[a], ref[a], out_rows[a] * B);
+            if (err > worst_single)
+                worst_single = err;
+            if (err > 1e-3) {
+                printf("\n  %s %s: float error %.2e", e->name, what, err);
+                ok = 0;
+            }
+        }
+        free(ref[a]);
+        free(got[a]);
+    }
+    return ok;
+}
+
+static void test_jit_equals_interpreter(void)
+{
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        mnet_compilation *c = tm_compile_file(models[i].file, models[i].effector);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        const mnet_effector *e = c->eff;
+        const int B = 5;
+        int S = e->n_state, M = e->n_muscles, dof = e->n_dof, L = e->n_load;
+        unsigned long long seed = 777 + i;
+        double *params = tm_params(e), *state = calloc((size_t)S * B, sizeof(double));
+        tm_random_state(e, params, B, 3, &seed, state);
+        double *act = malloc((size_t)M * B * sizeof(double)), *load = malloc((size_t)L * B * sizeof(double));
+        double *gs = malloc((size_t)S * B * sizeof(double)), *gsense = malloc((size_t)e->n_sense * B * sizeof(double));
+        double *j0 = malloc((size_t)2 * dof * B * sizeof(double));
+        for (int k = 0; k < M * B; k++)
+            act[k] = tm_uniform(&seed, 0.1, 0.9);
+        for (int k = 0; k < L * B; k++)
+            load[k] = tm_uniform(&seed, -1, 1);
+        for (int k = 0; k < S * B; k++)
+            gs[k] = tm_uniform(&seed, -1, 1);
+        for (int k = 0; k < e->n_sense * B; k++)
+            gsense[k] = tm_uniform(&seed, -1, 1);
+        for (int k = 0; k < 2 * dof * B; k++)
+            j0[k] = state[k]; /* joint rows first in the state */
+        for (int single = 0; single <= 1; single++) {
+            char err[512];
+            mnet_jit_model *jm = jit_model_build(e, c->source_hash, single, err, sizeof err);
+            CU_ASSERT_PTR_NOT_NULL(jm);
+            if (!jm) {
+                printf("\n  %s: %s", e->name, err);
+                continue;
+            }
+            const mnet_model *m = jit_model_get(jm);
+            CU_ASSERT_EQUAL(m->n_state, S);
+            CU_ASSERT_EQUAL(m->real_size, single ? 4 : 8);
+            const double *in_init[] = {j0}, *in_step[] = {state, act, load}, *in_vjp[] = {state, act, load, gs};
+            const double *in_ivjp[] = {j0, gs}, *in_sense[] = {state}, *in_svjp[] = {state, gsense};
+            int r_init[] = {2 * dof}, r_state[] = {S}, r_step[] = {S, M, L}, r_vjp[] = {S, M, L, S};
+            int r_ivjp[] = {2 * dof, S}, r_sense[] = {e->n_sense}, r_svjp[] = {S, e->n_sense}, r_vjpo[] = {S, M, L};
+            int ok = compare(e, m, single, &e->fn_init, m->init, 1, in_init, r_init, 1, r_state, params, "init");
+            ok &= compare(e, m, single, &e->fn_init_vjp, m->init_vjp, 2, in_ivjp, r_ivjp, 1, r_init, params,
+                          "init_vjp");
+            ok &= compare(e, m, single, &e->fn_step, m->step, 3, in_step, r_step, 1, r_state, params, "step");
+            ok &= compare(e, m, single, &e->fn_step_vjp, m->step_vjp, 4, in_vjp, r_vjp, 3, r_vjpo, params,
+                          "step_vjp");
+            ok &= compare(e, m, single, &e->fn_sense, m->sense, 1, in_sense, r_state, 1, r_sense, params, "sense");
+            ok &= compare(e, m, single, &e->fn_sense_vjp, m->sense_vjp, 2, in_svjp, r_svjp, 1, r_state, params,
+                          "sense_vjp");
+            CU_ASSERT(ok);
+            jit_model_free(jm);
+        }
+        printf("\n  %-22s JIT double identical to the interpreter: checked", e->name);
+        free(params);
+        free(state);
+        free(act);
+        free(load);
+        free(gs);
+        free(gsense);
+        free(j0);
+        mnet_compilation_free(c);
+    }
+    printf("\n  float: worst relative difference %.2e", worst_single);
+}
+
+int main(void)
+{
+    static const mnet_test tests[] = {{"JIT equals the interpreter on every library model", test_jit_equals_interpreter},
+                                      {NULL, NULL}};
+    return mnet_test_main("model_jit", tests);
+}
