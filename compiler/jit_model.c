@@ -67,7 +67,12 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     }
     const ir_function fns[6] = {e->fn_init, e->fn_init_vjp, e->fn_step, e->fn_step_vjp, e->fn_sense,
                                 e->fn_sense_vjp};
-    int unit = mnet_jit_add(jm->jit, e->g, 6, fns, single, 2, err, n);
+    /* O1 by default: the graph is already simplified and shared, and the big
+     * straight-line functions cost several times longer at O2 for little
+     * run-time gain (docs/compiler.md); MNET_JIT_OPT=0..3 overrides. */
+    const char *opt = getenv("MNET_JIT_OPT");
+    int level = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : 1;
+    int unit = mnet_jit_add(jm->jit, e->g, 6, fns, single, level, err, n);
     if (unit < 0) {
         jit_model_free(jm);
         return NULL;

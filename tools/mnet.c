@@ -30,7 +30,7 @@ static void on_sigint(int sig)
 
 static int usage(FILE *out, int status)
 {
-    fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR]\n"
+    fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR] [--backend jit|c]\n"
           "       mnet                 (interactive prompt)\n"
           "       mnet -c 'load FILE.mnet; train 100; eval'\n"
           "       mnet --version\n",
@@ -56,6 +56,7 @@ static int cmd_train(int argc, char **argv)
 {
     const char *file = NULL, *task = NULL, *out = "mnet_out";
     long batches = -1;
+    mnet_backend backend = MNET_BACKEND_JIT;
     double seed = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -80,6 +81,13 @@ static int cmd_train(int argc, char **argv)
                     return 2;
                 }
             }
+        } else if (!strcmp(a, "--backend") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (strcmp(v, "jit") && strcmp(v, "c")) {
+                fprintf(stderr, "mnet: --backend is jit or c, not '%s'\n", v);
+                return 2;
+            }
+            backend = v[0] == 'c' ? MNET_BACKEND_C : MNET_BACKEND_JIT;
         } else if (a[0] == '-') {
             fprintf(stderr, "mnet: unknown or incomplete option '%s'\n", a);
             return usage(stderr, 2);
@@ -94,6 +102,7 @@ static int cmd_train(int argc, char **argv)
         return usage(stderr, 2);
     mnet_session s;
     session_init(&s);
+    s.backend = backend;
     if (session_load(&s, file, task, stderr, stdout) != 0) {
         session_close(&s);
         return 1;

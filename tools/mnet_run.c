@@ -3,7 +3,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "jit_model.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_config *c)
 {
@@ -85,9 +95,12 @@ void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_con
     c->seed = (uint64_t)t->seed;
 }
 
-int mnet_run_open(mnet_run *r, const char *path, const char *task, FILE *diag, char *err, size_t n)
+int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
+                  size_t n)
 {
     memset(r, 0, sizeof *r);
+    double t0 = now_ms();
+    r->backend = backend;
     r->comp = mnet_compile(path, NULL, NULL);
     if (!r->comp) {
         snprintf(err, n, "out of memory");
@@ -121,24 +134,32 @@ int mnet_run_open(mnet_run *r, const char *path, const char *task, FILE *diag, c
         return 1;
     }
     mnet_run_config(&r->spec, r->comp->eff, &r->cfg);
-    char dir[] = "/tmp/mnet_run_XXXXXX", cpath[64];
-    if (!mkdtemp(dir)) {
-        snprintf(err, n, "cannot create a temporary directory");
-        return 2;
-    }
-    snprintf(cpath, sizeof cpath, "%s/model.c", dir);
     int single = sizeof(mnet_real) == sizeof(float);
-    if (mnet_write_c(r->comp, cpath, path, single) != 0) {
-        snprintf(err, n, "cannot write the generated C to %s", cpath);
+    if (backend == MNET_BACKEND_JIT) {
+        r->jit = jit_model_build(r->comp->eff, r->comp->source_hash, single, err, n);
+        if (!r->jit)
+            return 2;
+        r->model = jit_model_get(r->jit);
+    } else {
+        char dir[] = "/tmp/mnet_run_XXXXXX", cpath[64];
+        if (!mkdtemp(dir)) {
+            snprintf(err, n, "cannot create a temporary directory");
+            return 2;
+        }
+        snprintf(cpath, sizeof cpath, "%s/model.c", dir);
+        if (mnet_write_c(r->comp, cpath, path, single) != 0) {
+            snprintf(err, n, "cannot write the generated C to %s", cpath);
+            rmdir(dir);
+            return 2;
+        }
+        r->so = mnet_model_so_build(cpath, err, n);
+        remove(cpath);
         rmdir(dir);
-        return 2;
+        if (!r->so)
+            return 2;
+        r->model = mnet_model_so_get(r->so);
     }
-    r->so = mnet_model_so_build(cpath, err, n);
-    remove(cpath);
-    rmdir(dir);
-    if (!r->so)
-        return 2;
-    r->model = mnet_model_so_get(r->so);
+    r->ms_compile = now_ms() - t0;
     r->params = malloc((size_t)(r->model->n_params + 1) * sizeof(mnet_real));
     if (!r->params) {
         snprintf(err, n, "out of memory");
@@ -153,6 +174,7 @@ void mnet_run_close(mnet_run *r)
 {
     free(r->params);
     mnet_model_so_free(r->so);
+    jit_model_free(r->jit);
     mnet_compilation_free(r->comp);
     memset(r, 0, sizeof *r);
 }

@@ -10,12 +10,19 @@
 #include "mnet_train.h"
 #include "task_check.h"
 
+typedef enum { MNET_BACKEND_JIT, MNET_BACKEND_C } mnet_backend;
+
+typedef struct mnet_jit_model mnet_jit_model;
+
 typedef struct {
+    mnet_backend backend;       /* how the model was built               */
     mnet_compilation *comp;     /* the compiled sources                  */
     const mnet_def *task_def;   /* the task trained                      */
     task_spec spec;             /* its settings as written               */
     mnet_task_config cfg;       /* ... for the runtime                   */
-    mnet_model_so *so;          /* the model, compiled and loaded        */
+    mnet_model_so *so;          /* the model, compiled and loaded (C)    */
+    mnet_jit_model *jit;        /* ... or JIT-compiled                    */
+    double ms_compile;          /* front end + backend                    */
     const mnet_model *model;
     mnet_real *params;          /* the model's parameter table           */
 } mnet_run;
@@ -23,7 +30,8 @@ typedef struct {
 /* Compiles `path`, picks task `task` (NULL: the file's last task), builds
  * the model through the C backend.  Diagnostics go to diag.  Returns 0, 1
  * (errors in the input) or 2 (setup failure, message in err). */
-int mnet_run_open(mnet_run *r, const char *path, const char *task, FILE *diag, char *err, size_t n);
+int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
+                  size_t n);
 void mnet_run_close(mnet_run *r);
 
 /* task_spec (as written) -> mnet_task_config (for the runtime). */

@@ -45,7 +45,7 @@ int session_load(mnet_session *s, const char *path, const char *task, FILE *diag
     double t0 = now_ms();
     mnet_run r;
     char err[1024];
-    int rc = mnet_run_open(&r, path, task, diag, err, sizeof err);
+    int rc = mnet_run_open(&r, path, task, s->backend, diag, err, sizeof err);
     if (rc) {
         if (rc == 2)
             fprintf(diag, "mnet: %s\n", err);
@@ -60,9 +60,9 @@ int session_load(mnet_session *s, const char *path, const char *task, FILE *diag
     snprintf(s->path, sizeof s->path, "%s", path);
     snprintf(s->task, sizeof s->task, "%s", task ? task : "");
     if (out)
-        fprintf(out, "loaded %s: effector %s (%d muscles, %d state rows, %d parameters), task %s, in %.0f ms\n",
+        fprintf(out, "loaded %s: effector %s (%d muscles, %d state rows, %d parameters), task %s, in %.0f ms (%s)\n",
                 path, r.model->name, r.model->n_muscles, r.model->n_state, r.model->n_params,
-                r.task_def->name, now_ms() - t0);
+                r.task_def->name, now_ms() - t0, r.backend == MNET_BACKEND_JIT ? "LLVM JIT" : "C compiler");
     return 0;
 }
 

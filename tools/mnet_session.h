@@ -12,6 +12,7 @@
 typedef struct {
     mnet_run run;
     int loaded;
+    mnet_backend backend;       /* JIT (default) or the C compiler        */
     char path[4096];            /* the .mnet file loaded                  */
     char task[128];             /* task name ("" = the file's last)       */
     mnet_train *tr;             /* created on first training              */

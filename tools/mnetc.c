@@ -7,6 +7,7 @@
  *     -o FILE.c            write the standalone C of the effector
  *     --precision P        float or double (default double)
  *     --effector NAME      which effector (default: the last one in FILE)
+ *     --emit-llvm          write the functions as LLVM IR (-o FILE.ll) instead of C
  *     --check-finite       generated step checks every state for NaN/Inf and
  *                          records the first offending row and batch element
  *                          (mnet_model.first_nonfinite, state_names)
@@ -21,6 +22,7 @@
 
 #include "diag.h"
 #include "emit_model.h"
+#include "ir_llvm.h"
 #include "model.h"
 #include "program.h"
 #include "source.h"
@@ -28,7 +30,7 @@
 static void usage(FILE *out)
 {
     fputs("usage: mnetc [--check | --dump-model | --stats] [-o FILE.c] [--precision float|double]\n"
-          "             [--effector NAME] [--check-finite] [-I DIR] FILE.mnet\n",
+          "             [--effector NAME] [--check-finite] [--emit-llvm] [-I DIR] FILE.mnet\n",
           out);
 }
 
@@ -59,7 +61,7 @@ static void add_env_path(mnet_ctx *ctx)
 int main(int argc, char **argv)
 {
     const char *file = NULL, *output = NULL, *effector = NULL;
-    int check = 0, dump = 0, stats = 0, single = 0, check_finite = 0;
+    int check = 0, dump = 0, stats = 0, single = 0, check_finite = 0, emit_llvm = 0;
     mnet_ctx *ctx = mnet_ctx_new();
     if (!ctx) {
         fputs("mnetc: out of memory\n", stderr);
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
             check = 1;
         } else if (!strcmp(a, "--dump-model")) {
             dump = 1;
+        } else if (!strcmp(a, "--emit-llvm")) {
+            emit_llvm = 1;
         } else if (!strcmp(a, "--check-finite")) {
             check_finite = 1;
         } else if (!strcmp(a, "--stats")) {
@@ -141,7 +145,14 @@ int main(int argc, char **argv)
                     status = 1;
                 } else {
                     emit_options opt = {single, check_finite};
-                    int bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
+                    int bad;
+                    if (emit_llvm) {
+                        const ir_function fns[6] = {eff->fn_init, eff->fn_init_vjp, eff->fn_step,
+                                                    eff->fn_step_vjp, eff->fn_sense, eff->fn_sense_vjp};
+                        bad = ir_emit_llvm_ir(f, eff->g, 6, fns, single) != 0;
+                    } else {
+                        bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
+                    }
                     bad |= fclose(f) != 0;
                     if (bad || rename(tmp, output) != 0) {
                         fprintf(stderr, "mnetc: cannot write '%s'\n", output);

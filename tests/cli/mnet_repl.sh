@@ -55,5 +55,14 @@ out=$(printf 'load %s\ntrain 2\nquit\ntrain 100\n' "$tmp/pm.mnet" | "$mnet" 2>&1
 echo "$out" | grep -q "trained 2 batches in all"; check "pipe: train ran, quit stopped" $?
 
 "$mnet" --version | grep -q "mnet "; check "--version" $?
+
+# the JIT (default) and the C backend train identically
+j=$("$mnet" train "$tmp/pm.mnet" --batches 3 --out "$tmp/j" | tail -1 | sed 's/ ms_per_batch.*//')
+c=$("$mnet" train "$tmp/pm.mnet" --batches 3 --out "$tmp/c" --backend c | tail -1 | sed 's/ ms_per_batch.*//')
+[ -n "$j" ] && [ "$j" = "$c" ]; check "JIT and C backends give the same losses ($j | $c)" $?
+cut -d, -f2 "$tmp/j/log.csv" > "$tmp/jl"; cut -d, -f2 "$tmp/c/log.csv" > "$tmp/cl"
+cmp -s "$tmp/jl" "$tmp/cl"; check "per-batch losses identical across backends" $?
+"$build/tools/mnetc" --emit-llvm "$tmp/pm.mnet" -o "$tmp/m.ll"; check "mnetc --emit-llvm" $?
+grep -q "define void @step" "$tmp/m.ll"; check "the .ll defines step" $?
 "$mnet" train 2>/dev/null; [ $? -eq 2 ]; check "train without a file is a usage error" $?
 exit $fail
