@@ -30,7 +30,7 @@ static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE 
     return c;
 }
 
-static mnet_compilation *start(void)
+static mnet_compilation *start(const char *extra_dir)
 {
     mnet_compilation *c = calloc(1, sizeof *c);
     if (!c)
@@ -40,6 +40,8 @@ static mnet_compilation *start(void)
         free(c);
         return NULL;
     }
+    if (extra_dir)
+        mnet_ctx_add_search_dir(c->ctx, extra_dir);
     const char *p = getenv("MNET_PATH");
     if (p) {
         char *copy = strdup(p), *save = NULL;
@@ -54,7 +56,12 @@ static mnet_compilation *start(void)
 
 mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *diag)
 {
-    mnet_compilation *c = start();
+    return mnet_compile_ex(path, effector, diag, NULL);
+}
+
+mnet_compilation *mnet_compile_ex(const char *path, const char *effector, FILE *diag, const char *extra_dir)
+{
+    mnet_compilation *c = start(extra_dir);
     if (!c)
         return NULL;
     mnet_load_file(c->ctx, path, mnet_no_loc());
@@ -63,7 +70,7 @@ mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *dia
 
 mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag)
 {
-    mnet_compilation *c = start();
+    mnet_compilation *c = start(NULL);
     if (!c)
         return NULL;
     mnet_load_text(c->ctx, name, text, (long)strlen(text));

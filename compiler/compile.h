@@ -21,6 +21,9 @@ typedef struct {
  * Diagnostics are printed to `diag` when not NULL.  Never returns NULL
  * except when out of memory; check ->eff. */
 mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *diag);
+/* Same, searching `extra_dir` (when not NULL) for imports before the
+ * standard search path: a checkpoint's stored sources shadow the library. */
+mnet_compilation *mnet_compile_ex(const char *path, const char *effector, FILE *diag, const char *extra_dir);
 /* Same from text in memory (name is used in diagnostics). */
 mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag);
 void mnet_compilation_free(mnet_compilation *c);

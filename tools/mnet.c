@@ -1,10 +1,17 @@
 /* mnet - train and evaluate controllers of .mnet models.
  *
  *   mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR]
+ *              [--backend jit|c]
+ *   mnet train --resume --out DIR [--batches N]
+ *   mnet eval DIR
+ *   mnet                      the REPL (mnet_repl.c)
  *   mnet --version
  *
- * `train` compiles the file's effector (C backend, system compiler), trains
- * the task the file declares, and writes DIR/log.csv; it ends with one line
+ * `train` compiles the file's effector (LLVM JIT, or the system C compiler),
+ * trains the task the file declares and writes DIR/log.csv (a line per
+ * batch), DIR/checkpoint.mnetckpt (atomically, ten times per run and at the
+ * end; it carries the sources, so `eval` and `--resume` need nothing else),
+ * DIR/weights.safetensors and DIR/validation.csv; it ends with one line
  *   done batches=N loss_last100=X ms_per_batch=Y
  * Exit status: 0 success, 1 errors in the input or a failed run, 2 usage.
  */
@@ -31,6 +38,8 @@ static void on_sigint(int sig)
 static int usage(FILE *out, int status)
 {
     fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR] [--backend jit|c]\n"
+          "       mnet train --resume --out DIR [--batches N]\n"
+          "       mnet eval DIR\n"
           "       mnet                 (interactive prompt)\n"
           "       mnet -c 'load FILE.mnet; train 100; eval'\n"
           "       mnet --version\n",
@@ -57,6 +66,7 @@ static int cmd_train(int argc, char **argv)
     const char *file = NULL, *task = NULL, *out = "mnet_out";
     long batches = -1;
     mnet_backend backend = MNET_BACKEND_JIT;
+    int resume = 0;
     double seed = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -81,6 +91,8 @@ static int cmd_train(int argc, char **argv)
                     return 2;
                 }
             }
+        } else if (!strcmp(a, "--resume")) {
+            resume = 1;
         } else if (!strcmp(a, "--backend") && i + 1 < argc) {
             const char *v = argv[++i];
             if (strcmp(v, "jit") && strcmp(v, "c")) {
@@ -98,43 +110,76 @@ static int cmd_train(int argc, char **argv)
             file = a;
         }
     }
-    if (!file)
+    if (!file && !resume)
         return usage(stderr, 2);
     mnet_session s;
     session_init(&s);
     s.backend = backend;
-    if (session_load(&s, file, task, stderr, stdout) != 0) {
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", out);
+    if (resume) {
+        if (session_open(&s, ckpt, stderr, stdout) != 0) {
+            session_close(&s);
+            return 1;
+        }
+    } else if (session_load(&s, file, task, stderr, stdout) != 0) {
         session_close(&s);
         return 1;
     }
     if (batches >= 0)
         s.run.cfg.n_batches = batches;
-    if (seed >= 0)
+    if (seed >= 0 && !resume)
         s.run.cfg.seed = (uint64_t)seed;
     if (make_dir(out) != 0) {
         fprintf(stderr, "mnet: cannot create output directory '%s': %s\n", out, strerror(errno));
         session_close(&s);
         return 1;
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/log.csv", out);
-    s.log = fopen(path, "w");
-    if (!s.log) {
-        fprintf(stderr, "mnet: cannot write '%s': %s\n", path, strerror(errno));
+    if (session_open_log(&s, out, stderr) != 0) {
         session_close(&s);
         return 1;
     }
-    fprintf(s.log, "batch,loss,grad_norm,ms\n");
-    signal(SIGINT, on_sigint);
-    long N = s.run.cfg.n_batches;
-    printf("mnet: training task '%s' on %s: %ld batches of %d episodes, %d steps each\n", s.run.task_def->name,
-           s.run.model->name, N, s.run.cfg.batch_size, mnet_task_steps(&s.run.cfg, s.run.model));
-    int status = session_train(&s, N, &interrupted, stdout);
-    long done = s.batches_done;
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f\n", done, session_loss_last(&s, 100),
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    long N = s.run.cfg.n_batches, todo = N - s.batches_done;
+    printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each\n",
+           s.run.task_def->name, s.run.model->name, s.batches_done, N, s.run.cfg.batch_size,
+           mnet_task_steps(&s.run.cfg, s.run.model));
+    /* train in chunks, checkpointing between them, so a crash loses little */
+    long chunk = todo / 10 > 50 ? todo / 10 : 50;
+    int status = 0;
+    while (s.batches_done < N && !interrupted && status == 0) {
+        long k = N - s.batches_done < chunk ? N - s.batches_done : chunk;
+        status = session_train(&s, k, &interrupted, stdout);
+        /* a failed batch left the parameters as they were: that state is
+         * the last good checkpoint */
+        if (s.tr && session_save(&s, ckpt, stderr) != 0)
+            status = 1;
+    }
+    if (s.tr && status == 0)
+        status = session_write_outputs(&s, out, stdout);
+    long done = s.n_losses;
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f\n", s.batches_done, session_loss_last(&s, 100),
            done ? s.ms_total / done : 0.0);
     session_close(&s);
     return status;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-')
+        return usage(stderr, 2);
+    const char *dir = argv[0];
+    char ckpt[4200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", dir);
+    mnet_session s;
+    session_init(&s);
+    int status = session_open(&s, ckpt, stderr, stdout) || session_eval(&s, stdout) ||
+                 session_write_outputs(&s, dir, stdout);
+    session_close(&s);
+    return status ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -154,6 +199,8 @@ int main(int argc, char **argv)
         return usage(stdout, 0);
     if (!strcmp(argv[1], "train"))
         return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "eval"))
+        return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "mnet: unknown command '%s'\n", argv[1]);
     return usage(stderr, 2);
 }

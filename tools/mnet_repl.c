@@ -5,7 +5,7 @@
  *   echo 'load x.mnet' | mnet  commands from a pipe
  *
  * Commands: load FILE [TASK], show, set NAME VALUE, train N, eval,
- * emit FILE.c, help [CMD], quit.  An error never leaves the REPL; in
+ * save FILE, open FILE, emit FILE.c, help [CMD], quit.  An error never leaves the REPL; in
  * scripted use the exit status is 1 when any command failed.
  */
 #include "mnet_repl.h"
@@ -35,6 +35,8 @@ static const struct {
     {"set", "NAME VALUE", "change a model parameter (no recompile) or a task setting (e.g. set delay.vision 50 ms)"},
     {"train", "N", "train N batches (Ctrl-C stops after the current batch and keeps everything)"},
     {"eval", "", "run the validation set deterministically and print its loss"},
+    {"save", "FILE", "write a checkpoint: sources, network, optimiser, batch count (atomic)"},
+    {"open", "FILE", "continue from a checkpoint (needs nothing but the file)"},
     {"emit", "FILE.c", "write the loaded model's standalone C"},
     {"help", "[COMMAND]", "this list, or one command"},
     {"quit", "", "leave (also: exit, Ctrl-D)"},
@@ -175,6 +177,18 @@ static int run_command(mnet_session *s, char *line, FILE *out)
     }
     if (!strcmp(cmd, "eval"))
         return session_eval(s, out);
+    if (!strcmp(cmd, "save") || !strcmp(cmd, "open")) {
+        if (n != 2) {
+            fprintf(out, "usage: %s FILE\n", cmd);
+            return 1;
+        }
+        if (cmd[0] == 'o')
+            return session_open(s, w[1], out, out);
+        if (session_save(s, w[1], out) != 0)
+            return 1;
+        fprintf(out, "saved %s (%ld batches)\n", w[1], s->batches_done);
+        return 0;
+    }
     if (!strcmp(cmd, "emit")) {
         if (n != 2) {
             fprintf(out, "usage: emit FILE.c\n");

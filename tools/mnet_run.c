@@ -98,10 +98,16 @@ void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_con
 int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
                   size_t n)
 {
+    return mnet_run_open_ex(r, path, task, backend, NULL, diag, err, n);
+}
+
+int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backend backend, const char *search_first,
+                     FILE *diag, char *err, size_t n)
+{
     memset(r, 0, sizeof *r);
     double t0 = now_ms();
     r->backend = backend;
-    r->comp = mnet_compile(path, NULL, NULL);
+    r->comp = mnet_compile_ex(path, NULL, NULL, search_first);
     if (!r->comp) {
         snprintf(err, n, "out of memory");
         return 2;

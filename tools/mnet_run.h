@@ -32,6 +32,9 @@ typedef struct {
  * (errors in the input) or 2 (setup failure, message in err). */
 int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
                   size_t n);
+/* The same, with `search_first` searched for imports before the library. */
+int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backend backend, const char *search_first,
+                     FILE *diag, char *err, size_t n);
 void mnet_run_close(mnet_run *r);
 
 /* task_spec (as written) -> mnet_task_config (for the runtime). */

@@ -26,6 +26,7 @@ static void drop_trainer(mnet_session *s)
     mnet_train_free(s->tr);
     s->tr = NULL;
     s->batches_done = 0;
+    s->n_losses = 0;
     s->ms_total = 0;
 }
 
@@ -34,8 +35,8 @@ void session_close(mnet_session *s)
     drop_trainer(s);
     if (s->loaded)
         mnet_run_close(&s->run);
-    if (s->log)
-        fclose(s->log);
+    if (s->log.f)
+        mnet_trainlog_close(&s->log, NULL, 0);
     free(s->losses);
     memset(s, 0, sizeof *s);
 }
@@ -81,7 +82,7 @@ static int ensure_trainer(mnet_session *s, FILE *out)
 
 static int record_loss(mnet_session *s, double loss)
 {
-    if (s->batches_done >= s->cap) {
+    if (s->n_losses >= s->cap) {
         long cap = s->cap ? 2 * s->cap : 1024;
         double *p = realloc(s->losses, (size_t)cap * sizeof *p);
         if (!p)
@@ -89,7 +90,8 @@ static int record_loss(mnet_session *s, double loss)
         s->losses = p;
         s->cap = cap;
     }
-    s->losses[s->batches_done++] = loss;
+    s->losses[s->n_losses++] = loss;
+    s->batches_done++;
     return 0;
 }
 
@@ -128,10 +130,9 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
         }
         double t1 = now_ms();
         s->ms_total += t1 - tb;
-        if (s->log) {
-            fprintf(s->log, "%ld,%.9g,%.9g,%.3f\n", s->batches_done, loss, s->tr->grad_norm, t1 - tb);
-            fflush(s->log);
-        }
+        if (s->log.f)
+            mnet_trainlog_write(&s->log, s->batches_done, loss, s->tr->loss_terms, s->tr->grad_norm,
+                                s->tr->opt.last_lr, t1 - tb);
         if (record_loss(s, loss))
             return 1;
         smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
@@ -147,9 +148,30 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
     return 0;
 }
 
+static const char *loss_name(mnet_loss_kind k)
+{
+    static const char *const names[] = {"position_l1", "position_l2", "speed", "jerk",
+                                        "activation_l2", "muscle_force", "hidden_l2"};
+    return k >= 0 && k < MNET_LOSS_N_KINDS ? names[k] : "loss";
+}
+
+int session_open_log(mnet_session *s, const char *dir, FILE *out)
+{
+    char path[8192], err[1024];
+    const char *names[MNET_TASK_MAX_LOSSES];
+    for (int i = 0; i < s->run.cfg.n_losses; i++)
+        names[i] = loss_name(s->run.cfg.loss[i].kind);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    if (mnet_trainlog_open(&s->log, path, s->run.cfg.n_losses, names, s->batches_done, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 double session_loss_last(const mnet_session *s, long k)
 {
-    long n = s->batches_done, k0 = n > k ? n - k : 0;
+    long n = s->n_losses, k0 = n > k ? n - k : 0;
     if (n == 0)
         return NAN;
     double sum = 0;
@@ -270,10 +292,12 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
         long done = s->batches_done;
         mnet_train_free(s->tr);
         s->tr = nt;
-        if (!kept)
+        if (!kept) {
             s->batches_done = 0;
-        else
+            s->n_losses = 0;
+        } else {
             s->batches_done = done;
+        }
         fprintf(out, "task setting %s = %g: trainer rebuilt in %.1f ms, %s (no recompile)\n", name, v,
                 now_ms() - t0, kept ? "network and optimiser kept" : "network re-initialised");
         return 0;

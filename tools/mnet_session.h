@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "mnet_log.h"
 #include "mnet_run.h"
 
 typedef struct {
@@ -17,11 +18,11 @@ typedef struct {
     char task[128];             /* task name ("" = the file's last)       */
     mnet_train *tr;             /* created on first training              */
     long batches_done;
-    double *losses;             /* (cap) loss of each batch done          */
+    double *losses;             /* (n_losses) loss of each batch run here */
+    long n_losses;
     long cap;
     double ms_total;            /* time spent in training batches        */
-    char out_dir[4096];         /* where logs go ("" = nowhere)           */
-    FILE *log;
+    mnet_trainlog log;          /* OUT/log.csv when open (log.f)          */
 } mnet_session;
 
 void session_init(mnet_session *s);
@@ -34,6 +35,9 @@ int session_load(mnet_session *s, const char *path, const char *task, FILE *diag
  * stops early when *stop becomes non-zero (after the current batch).
  * 0, or 1 when a batch failed (message printed). */
 int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *out);
+
+/* Opens DIR/log.csv (continuing at the current batch when resuming).  0/1. */
+int session_open_log(mnet_session *s, const char *dir, FILE *out);
 
 /* Mean loss of the last k batches (NaN when none). */
 double session_loss_last(const mnet_session *s, long k);
@@ -54,3 +58,17 @@ void session_show(const mnet_session *s, FILE *out);
 char **session_names(const mnet_session *s);
 
 #endif
+
+/* ---- persistence (mnet_persist.c) ---- */
+
+/* Writes a self-contained checkpoint (sources, network, optimiser, batch
+ * count) atomically.  0 or 1 (message printed). */
+int session_save(mnet_session *s, const char *path, FILE *out);
+
+/* Opens a checkpoint: recompiles its stored sources (nothing else is
+ * needed), restores the network, optimiser and batch count.  0 or 1. */
+int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out);
+
+/* Writes DIR/weights.safetensors and DIR/validation.csv (validation
+ * trajectories of the current network).  0 or 1. */
+int session_write_outputs(mnet_session *s, const char *dir, FILE *out);

@@ -2,7 +2,7 @@
 # Scripted REPL sessions: good and bad commands, bad files, exit status.
 # usage: mnet_repl.sh BUILD_DIR SOURCE_DIR
 set -u
-build=$1
+build=$(cd "$1" && pwd)
 src=$2
 mnet=$build/tools/mnet
 tmp=$(mktemp -d)
@@ -55,6 +55,35 @@ out=$(printf 'load %s\ntrain 2\nquit\ntrain 100\n' "$tmp/pm.mnet" | "$mnet" 2>&1
 echo "$out" | grep -q "trained 2 batches in all"; check "pipe: train ran, quit stopped" $?
 
 "$mnet" --version | grep -q "mnet "; check "--version" $?
+
+# checkpoints: save, open in a fresh process (nothing but the file), continue
+out=$("$mnet" -c "load $tmp/pm.mnet; train 4; save $tmp/a.ckpt; train 3; show" 2>&1)
+check "save" $?
+l1=$(echo "$out" | grep "loss of the last 100" | tail -1)
+out=$(cd / && "$mnet" -c "open $tmp/a.ckpt; train 3; show" 2>&1)
+check "open a checkpoint from another directory" $?
+echo "$out" | grep -q "opened .*4 batches trained"; check "open restores the batch count" $?
+"$mnet" -c "load $tmp/pm.mnet; train 2; set UpperRight.max_force nan; train 3" > "$tmp/nan.txt" 2>&1
+[ $? -eq 1 ]; check "a NaN stops training with a failure" $?
+grep -q "stopped at batch 2" "$tmp/nan.txt"; check "the NaN batch is named" $?
+printf 'not a checkpoint' > "$tmp/bad.ckpt"
+out=$("$mnet" -c "open $tmp/bad.ckpt" 2>&1)
+[ $? -eq 1 ]; check "a foreign file is refused" $?
+echo "$out" | grep -qi "magic\|not an mnet checkpoint"; check "a foreign file gets a clear error ($out)" $?
+head -c 500 "$tmp/a.ckpt" > "$tmp/trunc.ckpt"
+out=$("$mnet" -c "open $tmp/trunc.ckpt" 2>&1)
+[ $? -eq 1 ]; check "a truncated checkpoint is refused" $?
+echo "$out" | grep -qi "truncat"; check "truncation is named ($out)" $?
+
+# mnet train: outputs, resume bit-identical, eval
+"$mnet" train "$tmp/pm.mnet" --batches 8 --out "$tmp/full" > /dev/null 2>&1; check "train to a directory" $?
+for f in log.csv checkpoint.mnetckpt weights.safetensors validation.csv; do
+  [ -s "$tmp/full/$f" ]; check "train writes $f" $?
+done
+"$mnet" train "$tmp/pm.mnet" --batches 4 --out "$tmp/half" > /dev/null 2>&1
+"$mnet" train --resume --out "$tmp/half" --batches 8 > /dev/null 2>&1; check "resume" $?
+cmp -s <(cut -d, -f1,2 "$tmp/full/log.csv") <(cut -d, -f1,2 "$tmp/half/log.csv"); check "a resumed run is bit-identical" $?
+"$mnet" eval "$tmp/full" | grep -q "eval: "; check "mnet eval DIR" $?
 
 # the JIT (default) and the C backend train identically
 j=$("$mnet" train "$tmp/pm.mnet" --batches 3 --out "$tmp/j" | tail -1 | sed 's/ ms_per_batch.*//')

@@ -1,0 +1,243 @@
+/* mnet_persist.c - sessions on disk: checkpoints, weights, trajectories. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mnet_checkpoint.h"
+#include "mnet_log.h"
+#include "mnet_safetensors.h"
+#include "mnet_session.h"
+
+int session_save(mnet_session *s, const char *path, FILE *out)
+{
+    if (!s->loaded || !s->tr) {
+        fprintf(out, "mnet: nothing to save: load a model and train first\n");
+        return 1;
+    }
+    const mnet_ctx *ctx = s->run.comp->ctx;
+    mnet_checkpoint_source *src = calloc((size_t)ctx->n_sources + 1, sizeof *src);
+    char *meta = malloc(16384);
+    if (!src || !meta) {
+        free(src);
+        free(meta);
+        fprintf(out, "mnet: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < ctx->n_sources; i++) {
+        src[i].name = ctx->sources[i].path;
+        src[i].text = ctx->sources[i].text;
+        src[i].len = (size_t)ctx->sources[i].len;
+    }
+    mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_def->name, &s->tr->nn.cfg,
+                                &s->run.cfg);
+    mnet_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.n_sources = ctx->n_sources;
+    ck.sources = src;
+    ck.source_hash = s->run.comp->source_hash;
+    ck.meta = meta;
+    ck.net = s->tr->nn.cfg;
+    ck.n_params = s->tr->n_params;
+    ck.params = s->tr->params;
+    ck.adam_m = s->tr->adam_m;
+    ck.adam_v = s->tr->adam_v;
+    ck.adam_t = s->tr->opt.t;
+    mnet_rng_seed(&ck.rng, s->run.cfg.seed);
+    ck.n_batches = s->batches_done;
+    char err[1024];
+    int rc = mnet_checkpoint_save(path, &ck, err, sizeof err);
+    free(src);
+    free(meta);
+    if (rc) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+    char tmp[8192];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fclose(f) != 0;
+    return bad ? -1 : 0;
+}
+
+/* Removes the private copy of the sources (depth-first). */
+static void remove_tree(const char *dir, const mnet_checkpoint *ck)
+{
+    char path[8192];
+    for (int i = 0; i < ck->n_sources; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, ck->sources[i].name);
+        remove(path);
+        /* and its now-empty parent directories up to dir */
+        for (char *slash = strrchr(path, '/'); slash && slash > path + strlen(dir); slash = strrchr(path, '/')) {
+            *slash = '\0';
+            if (rmdir(path) != 0)
+                break;
+        }
+    }
+    rmdir(dir);
+}
+
+int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
+{
+    mnet_checkpoint ck;
+    char err[1024];
+    if (mnet_checkpoint_load(path, &ck, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    if (ck.n_sources < 1) {
+        fprintf(out, "mnet: %s holds no model sources\n", path);
+        mnet_checkpoint_free(&ck);
+        return 1;
+    }
+    /* The sources go into a private directory under their original paths,
+     * so imports resolve among them (the copy of the library directory is
+     * searched before the installed one). */
+    char dir[] = "/tmp/mnet_ckpt_XXXXXX", file[8192], lib[8192], task[256] = "";
+    if (!mkdtemp(dir)) {
+        fprintf(out, "mnet: cannot create a temporary directory\n");
+        mnet_checkpoint_free(&ck);
+        return 1;
+    }
+    int bad = 0;
+    for (int i = 0; i < ck.n_sources && !bad; i++) {
+        snprintf(file, sizeof file, "%s/%s", dir, ck.sources[i].name);
+        bad = write_file(file, ck.sources[i].text, ck.sources[i].len) != 0;
+    }
+    snprintf(file, sizeof file, "%s/%s", dir, ck.sources[0].name);
+    snprintf(lib, sizeof lib, "%s/%s", dir, MNET_MODELS_DIR);
+    mnet_checkpoint_meta_get(ck.meta, "task", task, sizeof task);
+    mnet_run r;
+    int rc = bad ? 2 : mnet_run_open_ex(&r, file, task[0] ? task : NULL, s->backend, lib, diag, err, sizeof err);
+    remove_tree(dir, &ck);
+    if (bad || rc) {
+        fprintf(out, "mnet: cannot rebuild the model stored in %s%s%s\n", path, rc == 2 ? ": " : "",
+                rc == 2 ? err : "");
+        if (!bad)
+            mnet_run_close(&r);
+        mnet_checkpoint_free(&ck);
+        return 1;
+    }
+    if (ck.source_hash && strcmp(ck.source_hash, r.comp->source_hash) != 0)
+        fprintf(out, "mnet: warning: the rebuilt sources hash to %s, the checkpoint says %s\n",
+                r.comp->source_hash, ck.source_hash);
+    mnet_train *tr = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
+    if (!tr || tr->n_params != ck.n_params) {
+        fprintf(out, "mnet: %s\n", tr ? "the checkpoint's network does not fit its task" : err);
+        mnet_train_free(tr);
+        mnet_run_close(&r);
+        mnet_checkpoint_free(&ck);
+        return 1;
+    }
+    memcpy(tr->params, ck.params, ck.n_params * sizeof(mnet_real));
+    memcpy(tr->adam_m, ck.adam_m, ck.n_params * sizeof(mnet_real));
+    memcpy(tr->adam_v, ck.adam_v, ck.n_params * sizeof(mnet_real));
+    tr->opt.t = ck.adam_t;
+    /* replace the session's model and trainer */
+    mnet_train_free(s->tr);
+    if (s->loaded)
+        mnet_run_close(&s->run);
+    s->run = r;
+    s->loaded = 1;
+    s->tr = tr;
+    s->batches_done = ck.n_batches; /* the loss history starts over */
+    s->n_losses = 0;
+    s->ms_total = 0;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    if (out)
+        fprintf(out, "opened %s: effector %s, task %s, %ld batches trained\n", path, r.model->name,
+                r.task_def->name, s->batches_done);
+    mnet_checkpoint_free(&ck);
+    return 0;
+}
+
+int session_write_outputs(mnet_session *s, const char *dir, FILE *out)
+{
+    if (!s->loaded || !s->tr) {
+        fprintf(out, "mnet: nothing trained\n");
+        return 1;
+    }
+    char path[8192], err[1024];
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    if (mnet_safetensors_save_nn(path, &s->tr->nn, s->tr->params, NULL, MNET_ST_F32, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    /* validation trajectories */
+    const mnet_model *m = s->run.model;
+    int B = s->run.cfg.batch_size, T = s->tr->T, S = m->n_state, P = m->space_dim, M = m->n_muscles;
+    mnet_episode ep;
+    if (mnet_episode_alloc(&ep, m, B, T, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    mnet_real *state = calloc((size_t)(T + 1) * S * B, sizeof(mnet_real));
+    mnet_real *pos = calloc((size_t)(T + 1) * P * B, sizeof(mnet_real));
+    mnet_real *vel = calloc((size_t)(T + 1) * P * B, sizeof(mnet_real));
+    mnet_real *act = calloc((size_t)(T + 1) * M * B, sizeof(mnet_real));
+    mnet_real *force = calloc((size_t)(T + 1) * M * B, sizeof(mnet_real));
+    double loss = NAN;
+    int rc = !state || !pos || !vel || !act || !force;
+    if (!rc)
+        rc = mnet_task_generate(&s->run.cfg, m, s->run.params, 1, s->run.cfg.seed, 0, B, &ep, err, sizeof err);
+    if (!rc) {
+        mnet_rollout ro = {state, NULL, NULL, NULL};
+        rc = mnet_train_eval(s->tr, &ep, NULL, &ro, &loss);
+        if (rc)
+            snprintf(err, sizeof err, "%s", mnet_train_error(s->tr));
+    }
+    if (!rc) {
+        int fr = -1, ar = -1;
+        for (int r = 0; r < m->n_muscle_rows; r++) {
+            if (!strcmp(m->muscle_row_names[r], "force"))
+                fr = r;
+            if (!strcmp(m->muscle_row_names[r], "activation"))
+                ar = r;
+        }
+        for (int t = 0; t <= T; t++)
+            for (int b = 0; b < B; b++) {
+                const mnet_real *st = state + (long)t * S * B;
+                for (int k = 0; k < P; k++) {
+                    pos[((long)t * P + k) * B + b] = st[(m->cartesian_offset + k) * B + b];
+                    vel[((long)t * P + k) * B + b] = st[(m->cartesian_offset + P + k) * B + b];
+                }
+                for (int k = 0; k < M; k++) {
+                    act[((long)t * M + k) * B + b] = ar < 0 ? 0 : st[(m->muscle_offset + ar * M + k) * B + b];
+                    force[((long)t * M + k) * B + b] = fr < 0 ? 0 : st[(m->muscle_offset + fr * M + k) * B + b];
+                }
+            }
+        mnet_traj traj = {B, T + 1, P, M, m->step_size, pos, vel, ep.target, act, force, m->muscle_names};
+        snprintf(path, sizeof path, "%s/validation.csv", dir);
+        rc = mnet_traj_write_csv(path, &traj, err, sizeof err);
+    }
+    free(state);
+    free(pos);
+    free(vel);
+    free(act);
+    free(force);
+    mnet_episode_free(&ep);
+    if (rc) {
+        fprintf(out, "mnet: %s\n", err);
+        return 1;
+    }
+    fprintf(out, "validation: %d episodes, mean loss %.6f; wrote %s/weights.safetensors and %s/validation.csv\n", B,
+            loss, dir, dir);
+    return 0;
+}
