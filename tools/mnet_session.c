@@ -95,19 +95,6 @@ static int record_loss(mnet_session *s, double loss)
     return 0;
 }
 
-static void progress(FILE *out, int tty, long i, long n, double loss, double smooth, double rate)
-{
-    double eta = rate > 0 ? (n - i) / rate : 0;
-    if (tty) {
-        int width = 30, fill = n ? (int)(width * i / n) : width;
-        fprintf(out, "\r[%.*s%*s] %ld/%ld loss %.4f (avg %.4f) %.1f batch/s eta %.0fs ", fill,
-                "##############################", width - fill, "", i, n, loss, smooth, rate, eta);
-    } else {
-        fprintf(out, "batch %ld/%ld loss %.5f avg %.5f %.1f batches/s eta %.0f s\n", i, n, loss, smooth, rate, eta);
-    }
-    fflush(out);
-}
-
 int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *out)
 {
     if (!s->loaded) {
@@ -116,14 +103,15 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
     }
     if (ensure_trainer(s, out))
         return 1;
-    int tty = isatty(fileno(out));
-    double t0 = now_ms(), last = t0, smooth = NAN;
+    /* progress over this call's batches: a redrawn line on a terminal,
+     * plain lines otherwise (mnet_log.h) */
+    mnet_progress bar;
+    mnet_progress_init(&bar, out, 0, n, -1, 0);
     long start = s->batches_done, i;
     for (i = 0; i < n && !(stop && *stop); i++) {
         double tb = now_ms(), loss;
         if (mnet_train_step(s->tr, s->batches_done, &loss) != 0) {
-            if (tty)
-                fputc('\n', out);
+            mnet_progress_finish(&bar);
             fprintf(out, "mnet: stopped at batch %ld: %s (the parameters are those before it)\n", s->batches_done,
                     mnet_train_error(s->tr));
             return 1;
@@ -135,14 +123,9 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
                                 s->tr->opt.last_lr, t1 - tb);
         if (record_loss(s, loss))
             return 1;
-        smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
-        if (t1 - last > (tty ? 100 : 5000) || i + 1 == n) {
-            progress(out, tty, i + 1, n, loss, smooth, (i + 1) / ((t1 - t0) / 1e3));
-            last = t1;
-        }
+        mnet_progress_update(&bar, i, loss);
     }
-    if (tty)
-        fputc('\n', out);
+    mnet_progress_finish(&bar);
     if (stop && *stop)
         fprintf(out, "interrupted after %ld batches (kept)\n", s->batches_done - start);
     return 0;
