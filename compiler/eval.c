@@ -1,6 +1,7 @@
 /* eval.c - symbolic evaluation of expressions into the expression graph. */
 #include "eval.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,25 @@
 #include "program.h"
 
 enum { MAX_CALL_DEPTH = 64, MAX_VALUE_ELEMS = 1 << 16 };
+
+/* Expressions one lowering may evaluate.  Functions and lazy lets are
+ * expanded where they are used, so a chain of definitions each using the
+ * next twice costs 2^n: refuse that instead of running for hours. */
+static const long MAX_EVAL_STEPS = 20000000;
+enum { MAX_EVAL_DEPTH = 1000 };
+
+/* A user function being called (for recursion), and a constant's value in
+ * this graph (each constant is evaluated once per graph). */
+struct eval_frame {
+    const ast_stmt *fn;
+    const eval_frame *up;
+};
+struct eval_memo {
+    const ast_arg *def;
+    int busy;               /* being evaluated: a use now is a cycle */
+    value v;
+    eval_memo *next;
+};
 
 /* ---- units ------------------------------------------------------------- */
 
@@ -237,6 +257,7 @@ static value map_elems(eval_env *E, int n_ops, value *ops, src_loc loc, const ch
     if (out.kind == V_ERR)
         return out;
     int n = shape ? shape->rows * shape->cols : 1;
+    E->steps += n;
     ir_id *dst = elems(&out);
     for (int k = 0; k < n; k++) {
         ir_id x[3] = {-1, -1, -1};
@@ -361,8 +382,88 @@ static value eval_fn_body(eval_env *E, scope *s, const ast_stmt *fn)
     return value_error();
 }
 
+/* Values equal node for node (the graph is hash-consed, so equal nodes are
+ * equal expressions). */
+static int same_value(const value *a, const value *b)
+{
+    if (a->kind != b->kind || a->ndim != b->ndim || a->rows != b->rows || a->cols != b->cols ||
+        a->dim != b->dim)
+        return 0;
+    if (a->kind == V_STR || a->kind == V_NAME)
+        return a->str && b->str && strcmp(a->str, b->str) == 0;
+    if (a->kind != V_NUM)
+        return 0;
+    const ir_id *x = a->ndim ? a->v : &a->scalar, *y = b->ndim ? b->v : &b->scalar;
+    return memcmp(x, y, (size_t)a->rows * (size_t)a->cols * sizeof(ir_id)) == 0;
+}
+
+static unsigned value_hash(unsigned h, const value *v)
+{
+    h = (h ^ (unsigned)v->kind) * 16777619u;
+    if (v->kind == V_NUM) {
+        const ir_id *x = v->ndim ? v->v : &v->scalar;
+        for (int k = 0; k < v->rows * v->cols; k++)
+            h = (h ^ (unsigned)x[k]) * 16777619u;
+    }
+    return h;
+}
+
+/* A call's result in this graph: a function sees only its arguments and the
+ * constants, so equal arguments give the same value, and f(x) + f(x), or a
+ * chain of such, is evaluated once per distinct call (not 2^depth times). */
+typedef struct call_memo call_memo;
+struct call_memo {
+    const ast_stmt *fn;
+    unsigned hash;
+    const value *args;      /* (fn->nargs) in parameter order */
+    value result;
+    call_memo *next;
+};
+enum { CALL_BUCKETS = 1024 };
+struct eval_calls {
+    call_memo *bucket[CALL_BUCKETS];
+};
+
+static call_memo *find_call(eval_env *E, const ast_stmt *fn, const value *args, unsigned h)
+{
+    if (!E->calls)
+        return NULL;
+    for (call_memo *m = E->calls->bucket[h % CALL_BUCKETS]; m; m = m->next) {
+        if (m->fn != fn || m->hash != h)
+            continue;
+        int same = 1;
+        for (int i = 0; same && i < fn->nargs; i++)
+            same = same_value(&m->args[i], &args[i]);
+        if (same)
+            return m;
+    }
+    return NULL;
+}
+
+static void remember_call(eval_env *E, const ast_stmt *fn, const value *args, unsigned h, value r)
+{
+    if (!E->calls)
+        E->calls = arena_alloc(E->arena, sizeof *E->calls);
+    call_memo *m = E->calls ? arena_alloc(E->arena, sizeof *m) : NULL;
+    if (!m)
+        return; /* only a lost shortcut */
+    m->fn = fn;
+    m->hash = h;
+    m->args = args;
+    m->result = r;
+    m->next = E->calls->bucket[h % CALL_BUCKETS];
+    E->calls->bucket[h % CALL_BUCKETS] = m;
+}
+
 static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast_stmt *fn)
 {
+    for (const eval_frame *f = E->frames; f; f = f->up)
+        if (f->fn == fn) {
+            mnet_error(E->ctx, call->loc, "recursive call of '%s' (functions cannot call themselves)",
+                       call->name);
+            mnet_note(E->ctx, fn->loc, "'%s' is defined here", fn->head);
+            return value_error();
+        }
     if (E->call_depth >= MAX_CALL_DEPTH) {
         mnet_error(E->ctx, call->loc, "calls nested deeper than %d (does '%s' call itself?)",
                    MAX_CALL_DEPTH, call->name);
@@ -375,33 +476,65 @@ static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast
         mnet_note(E->ctx, fn->loc, "'%s' is defined here", fn->head);
         return value_error();
     }
-    /* Bind positional args in order, named args by parameter name. */
-    scope *inner = NULL; /* functions see only their parameters and globals */
-    const ast_arg *p = fn->args;
-    int ok = 1;
-    for (const ast_arg *a = call->args; a; a = a->next, p = p->next) {
-        const ast_arg *param = p;
+    /* Positional arg k binds parameter k, a named arg its parameter; each
+     * parameter exactly once. */
+    value *vals = arena_alloc(E->arena, (size_t)(nparams + 1) * sizeof *vals);
+    const ast_arg **bound = arena_alloc(E->arena, (size_t)(nparams + 1) * sizeof *bound);
+    if (!vals || !bound) {
+        mnet_error(E->ctx, call->loc, "out of memory");
+        return value_error();
+    }
+    int ok = 1, k = 0;
+    for (const ast_arg *a = call->args; a; a = a->next, k++) {
+        int i = k;
         if (a->name) {
-            param = NULL;
-            for (const ast_arg *q = fn->args; q; q = q->next)
-                if (strcmp(q->name, a->name) == 0)
-                    param = q;
-            if (!param) {
+            i = 0;
+            const ast_arg *q = fn->args;
+            while (q && strcmp(q->name, a->name) != 0)
+                q = q->next, i++;
+            if (!q) {
                 mnet_error(E->ctx, a->loc, "%s() has no parameter '%s'", call->name, a->name);
                 ok = 0;
                 continue;
             }
         }
-        value v = eval_expr(E, s, a->value);
-        if (v.kind == V_ERR)
+        if (bound[i]) {
+            const ast_arg *q = fn->args;
+            for (int j = 0; j < i; j++)
+                q = q->next;
+            mnet_error(E->ctx, a->loc, "%s(): '%s' is given twice", call->name, q->name);
             ok = 0;
-        inner = scope_bind(E, inner, param->name, v, a->loc);
+            continue;
+        }
+        bound[i] = a;
+        vals[i] = eval_expr(E, s, a->value);
+        if (vals[i].kind == V_ERR)
+            ok = 0;
     }
     if (!ok)
         return value_error();
+    /* functions see only their parameters and globals */
+    scope *inner = NULL;
+    unsigned h = (unsigned)(size_t)fn * 2654435761u;
+    int i = 0;
+    for (const ast_arg *p = fn->args; p; p = p->next, i++) {
+        inner = scope_bind(E, inner, p->name, vals[i], bound[i]->loc);
+        h = value_hash(h, &vals[i]);
+    }
+    /* der(x) inside the body depends on the update block: no memo there */
+    call_memo *m = E->ders ? NULL : find_call(E, fn, vals, h);
+    if (m)
+        return m->result;
+    eval_frame frame = {fn, E->frames};
+    E->frames = &frame;
     E->call_depth++;
     value r = fn->has_body ? eval_fn_body(E, inner, fn) : eval_expr(E, inner, fn->value);
     E->call_depth--;
+    E->frames = frame.up;
+    if (r.kind == V_NUM && r.ndim == 0)
+        r.v = NULL;
+    if (!E->ders)
+        remember_call(E, fn, vals, h, r);
     return r;
 }
 
@@ -483,6 +616,47 @@ static value eval_call(eval_env *E, scope *s, const ast_expr *e)
 
 /* ---- expressions ------------------------------------------------------- */
 
+/* The value of constant `def` (used at `use`): evaluated once per graph, in
+ * no scope and outside any update block, so it is the same everywhere. */
+static value const_value(eval_env *E, const ast_expr *use, const ast_arg *def)
+{
+    eval_memo *m = E->consts;
+    while (m && m->def != def)
+        m = m->next;
+    if (m && m->busy) {
+        mnet_error(E->ctx, use->loc, "constant '%s' is defined in terms of itself", def->name);
+        mnet_note(E->ctx, def->loc, "definition of '%s'", def->name);
+        return value_error();
+    }
+    if (m)
+        return m->v; /* an error was reported when it was first evaluated */
+    if (E->call_depth >= MAX_CALL_DEPTH) {
+        mnet_error(E->ctx, use->loc, "definitions nested deeper than %d levels (through '%s')",
+                   MAX_CALL_DEPTH, def->name);
+        return value_error();
+    }
+    m = arena_alloc(E->arena, sizeof *m);
+    if (!m) {
+        mnet_error(E->ctx, use->loc, "out of memory");
+        return value_error();
+    }
+    m->def = def;
+    m->busy = 1;
+    m->next = E->consts;
+    E->consts = m;
+    const der_table *ders = E->ders;
+    E->ders = NULL;
+    E->call_depth++;
+    value v = eval_expr(E, NULL, def->value);
+    E->call_depth--;
+    E->ders = ders;
+    if (v.kind == V_NUM && v.ndim == 0)
+        v.v = NULL;
+    m->v = v;
+    m->busy = 0;
+    return v;
+}
+
 static value eval_id(eval_env *E, scope *s, const ast_expr *e)
 {
     scope *b = scope_find(s, e->name);
@@ -500,9 +674,14 @@ static value eval_id(eval_env *E, scope *s, const ast_expr *e)
             mnet_note(E->ctx, b->loc, "definition of '%s'", e->name);
             return value_error();
         }
+        if (E->call_depth >= MAX_CALL_DEPTH) {
+            mnet_error(E->ctx, e->loc, "definitions nested deeper than %d levels (through '%s')",
+                       MAX_CALL_DEPTH, e->name);
+            return value_error();
+        }
         b->busy = 1;
         E->call_depth++;
-        value v = E->call_depth > MAX_CALL_DEPTH ? value_error() : eval_expr(E, s, b->expr);
+        value v = eval_expr(E, s, b->expr);
         E->call_depth--;
         b->busy = 0;
         b->memo_scope = s;
@@ -510,19 +689,10 @@ static value eval_id(eval_env *E, scope *s, const ast_expr *e)
         return v;
     }
     const mnet_def *d = E->prog ? program_find(E->prog, e->name) : NULL;
-    if (d && d->kind == DEF_CONST) {
+    if (d && d->kind == DEF_CONST)
         for (const ast_arg *a = d->stmt->args; a; a = a->next)
-            if (a->name && strcmp(a->name, e->name) == 0) {
-                if (E->call_depth >= MAX_CALL_DEPTH) {
-                    mnet_error(E->ctx, e->loc, "constant '%s' is defined in terms of itself", e->name);
-                    return value_error();
-                }
-                E->call_depth++;
-                value v = eval_expr(E, NULL, a->value);
-                E->call_depth--;
-                return v;
-            }
-    }
+            if (a->name && strcmp(a->name, e->name) == 0)
+                return const_value(E, e, a);
     if (d) {
         value v = value_error();
         v.kind = V_NAME;
@@ -605,10 +775,41 @@ static value eval_index(eval_env *E, scope *s, const ast_expr *e)
     return row;
 }
 
+static value eval_node(eval_env *E, scope *s, const ast_expr *e);
+
+/* Evaluation recurses through expressions, calls and lets: each expression
+ * is at most MNET_MAX_EXPR_DEPTH deep, but calls nest them, so the whole
+ * depth is bounded too (the stack is finite, and smaller under sanitizers). */
 value eval_expr(eval_env *E, scope *s, const ast_expr *e)
 {
     if (!e)
         return value_error();
+    if (E->depth >= MAX_EVAL_DEPTH) {
+        if (!E->depth_reported)
+            mnet_error(E->ctx, e->loc,
+                       "expressions nested deeper than %d levels through function calls and lets",
+                       MAX_EVAL_DEPTH);
+        E->depth_reported = 1;
+        return value_error();
+    }
+    E->depth++;
+    value v = eval_node(E, s, e);
+    if (--E->depth == 0)
+        E->depth_reported = 0;
+    return v;
+}
+
+static value eval_node(eval_env *E, scope *s, const ast_expr *e)
+{
+    if (++E->steps > MAX_EVAL_STEPS) {
+        if (E->steps < LONG_MAX / 4) /* once: then every evaluation fails */
+            mnet_error(E->ctx, e->loc,
+                       "too much to evaluate (more than %ld steps): do definitions use each other "
+                       "many times over?",
+                       MAX_EVAL_STEPS);
+        E->steps = LONG_MAX / 2;
+        return value_error();
+    }
     switch (e->kind) {
     case EX_NUM: {
         double factor = 1;
@@ -693,4 +894,146 @@ int eval_const(eval_env *E, scope *s, const ast_expr *e, const char *what, doubl
     }
     *out = n->value;
     return 1;
+}
+
+/* ---- checking a function without calling it ------------------------------ */
+
+/* Arguments a built-in takes, or -1 for a name that is not one. */
+static int builtin_arity(const char *name)
+{
+    for (size_t i = 0; i < sizeof unary_builtins / sizeof unary_builtins[0]; i++)
+        if (strcmp(name, unary_builtins[i].name) == 0)
+            return 1;
+    static const struct {
+        const char *name;
+        int arity;
+    } others[] = {{"min", 2}, {"max", 2}, {"clamp", 3}, {"sum", 1}, {"norm", 1}, {"dot", 2}, {"der", 1}};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (strcmp(name, others[i].name) == 0)
+            return others[i].arity;
+    return -1;
+}
+
+typedef struct {
+    eval_env *E;
+    const ast_stmt *fn;     /* the function checked                    */
+    const char **names;     /* (n) parameters and the lets made so far */
+    int n;
+} fn_names;
+
+static int is_local(const fn_names *L, const char *name)
+{
+    for (int i = 0; i < L->n; i++)
+        if (strcmp(L->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reports what evaluating e in the function would report whatever the
+ * arguments: unknown names and functions, wrong argument counts. */
+static void check_names(fn_names *L, const ast_expr *e)
+{
+    eval_env *E = L->E;
+    if (!e)
+        return;
+    if (e->kind == EX_ID) {
+        if (!is_local(L, e->name) && !program_find(E->prog, e->name) && strcmp(e->name, "pi") != 0)
+            mnet_error(E->ctx, e->loc, "unknown name '%s'", e->name);
+        return;
+    }
+    if (e->kind == EX_MEMBER) {
+        mnet_error(E->ctx, e->loc, "'.%s': member access is not allowed in this expression", e->name);
+        return;
+    }
+    if (e->kind == EX_CALL) {
+        int arity = builtin_arity(e->name);
+        const mnet_def *d = arity < 0 ? program_find(E->prog, e->name) : NULL;
+        if (arity >= 0) {
+            check_positional(E, e, arity, arity);
+            if (strcmp(e->name, "der") == 0)
+                return; /* a state of the update block it is used in */
+        } else if (d && d->kind == DEF_FN) {
+            const ast_stmt *fn = d->stmt;
+            if (fn == L->fn) {
+                mnet_error(E->ctx, e->loc, "recursive call of '%s' (functions cannot call themselves)",
+                           e->name);
+                mnet_note(E->ctx, fn->loc, "'%s' is defined here", fn->head);
+            } else if (e->nargs != fn->nargs) {
+                mnet_error(E->ctx, e->loc, "%s() takes %d argument%s, got %d", e->name, fn->nargs,
+                           fn->nargs == 1 ? "" : "s", e->nargs);
+                mnet_note(E->ctx, fn->loc, "'%s' is defined here", fn->head);
+            }
+            for (const ast_arg *a = e->args; a; a = a->next) {
+                const ast_arg *q = fn->args;
+                while (a->name && q && strcmp(q->name, a->name) != 0)
+                    q = q->next;
+                if (a->name && !q)
+                    mnet_error(E->ctx, a->loc, "%s() has no parameter '%s'", e->name, a->name);
+            }
+        } else if (d) {
+            mnet_error(E->ctx, e->loc, "'%s' is a %s, not a function", e->name, def_kind_name(d->kind));
+        } else {
+            mnet_error(E->ctx, e->loc, "unknown function '%s'", e->name);
+        }
+    }
+    check_names(L, e->a);
+    check_names(L, e->b);
+    check_names(L, e->c);
+    for (const ast_arg *a = e->args; a; a = a->next)
+        check_names(L, a->value);
+}
+
+int eval_check_fn(mnet_ctx *ctx, const mnet_program *prog, const ast_stmt *fn)
+{
+    int before = ctx->n_errors;
+    eval_env E;
+    memset(&E, 0, sizeof E);
+    E.ctx = ctx;
+    E.prog = prog;
+    int cap = fn->nargs + 1;
+    for (const ast_stmt *st = fn->body; st; st = st->next)
+        cap += st->nargs;
+    fn_names L = {&E, fn, malloc((size_t)cap * sizeof(char *)), 0};
+    if (!L.names) {
+        mnet_error(ctx, fn->loc, "out of memory");
+        return 1;
+    }
+    for (const ast_arg *p = fn->args; p; p = p->next) {
+        for (const ast_arg *q = fn->args; q != p; q = q->next)
+            if (strcmp(q->name, p->name) == 0)
+                mnet_error(ctx, p->loc, "parameter '%s' of '%s' is named twice", p->name, fn->head);
+        L.names[L.n++] = p->name;
+    }
+    if (!fn->has_body) {
+        check_names(&L, fn->value);
+    } else {
+        int returned = 0;
+        for (const ast_stmt *st = fn->body; st && !returned; st = st->next) {
+            if (st->kind == ST_SETTING && !strcmp(st->head, "let") && !st->has_body) {
+                for (const ast_arg *a = st->args; a; a = a->next) {
+                    if (!a->name || !a->value) {
+                        mnet_error(ctx, a->loc, "let expects 'name = expr'");
+                        continue;
+                    }
+                    check_names(&L, a->value);
+                    L.names[L.n++] = a->name;
+                }
+            } else if (st->kind == ST_SETTING && !strcmp(st->head, "return") && !st->has_body) {
+                if (st->nargs != 1 || st->args->name)
+                    mnet_error(ctx, st->loc, "return expects one expression");
+                else
+                    check_names(&L, st->args->value);
+                if (st->next)
+                    mnet_error(ctx, st->next->loc, "statement after return in '%s'", fn->head);
+                returned = 1;
+            } else {
+                mnet_error(ctx, st->loc,
+                           "a function body holds 'let name = expr;' and ends with 'return expr;'");
+            }
+        }
+        if (!returned)
+            mnet_error(ctx, fn->loc, "function '%s' has no return statement", fn->head);
+    }
+    free(L.names);
+    return ctx->n_errors - before;
 }

@@ -63,7 +63,11 @@ typedef struct {
 } der_table;
 
 typedef struct mnet_program mnet_program;
+typedef struct eval_frame eval_frame;
+typedef struct eval_memo eval_memo;
+typedef struct eval_calls eval_calls;
 
+/* The fields after call_depth are eval.c's own; users zero-initialise them. */
 typedef struct {
     mnet_ctx *ctx;
     ir_graph *g;
@@ -71,6 +75,11 @@ typedef struct {
     const mnet_program *prog;   /* user functions and constants           */
     const der_table *ders;      /* NULL outside update blocks             */
     int call_depth;
+    const eval_frame *frames;   /* user functions being called, innermost */
+    eval_memo *consts;          /* constants evaluated into g (memo)      */
+    eval_calls *calls;          /* function results in g (memo)           */
+    long steps;                 /* expressions evaluated, bounded         */
+    int depth, depth_reported;  /* eval_expr nesting, bounded             */
 } eval_env;
 
 value eval_expr(eval_env *E, scope *s, const ast_expr *e);
@@ -78,6 +87,11 @@ value eval_expr(eval_env *E, scope *s, const ast_expr *e);
 ir_id eval_scalar(eval_env *E, scope *s, const ast_expr *e, const char *what);
 /* Evaluates to a compile-time constant scalar; returns 0 and reports if not. */
 int eval_const(eval_env *E, scope *s, const ast_expr *e, const char *what, double *out);
+
+/* Checks a function's body without calling it: names, functions and
+ * argument counts (shapes and units are checked where it is called).
+ * Returns the number of errors. */
+int eval_check_fn(mnet_ctx *ctx, const mnet_program *prog, const ast_stmt *fn);
 
 scope *scope_bind(eval_env *E, const scope *parent, const char *name, value v, src_loc loc);
 scope *scope_bind_lazy(eval_env *E, const scope *parent, const char *name, const ast_expr *e);

@@ -454,6 +454,12 @@ static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
             mnet_error(E->ctx, s->loc, "muscle expects NAME(params) { geometry }");
             return 1;
         }
+        for (int k = 0; k < i; k++)
+            if (!strcmp(e->muscles[k].name, mc->name)) {
+                mnet_error(E->ctx, mc->loc, "muscle '%s' is defined twice", mc->name);
+                mnet_note(E->ctx, e->muscles[k].loc, "first defined here");
+                return 1;
+            }
         model_muscle *m = &e->muscles[i];
         m->name = strdup(mc->name);
         m->loc = mc->loc;
@@ -847,7 +853,8 @@ mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const cha
                 if (prog->defs[i].kind == DEF_EFFECTOR)
                     def = &prog->defs[i];
         if (!def) {
-            mnet_error(ctx, mnet_no_loc(), "no effector is defined");
+            src_loc top = {0, 1, 1}; /* the start of the main file */
+            mnet_error(ctx, ctx->n_sources > 0 ? top : mnet_no_loc(), "no effector is defined");
             return NULL;
         }
     }

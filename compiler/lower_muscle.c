@@ -246,8 +246,12 @@ scope *muscle_param_scope(eval_env *E, const muscle_model *mm, const ir_id *para
     for (int i = 0; i < mm->n_params; i++)
         s = scope_bind(E, s, mm->param_names[i], value_scalar(param_nodes[i], mm->loc), mm->loc);
     for (const ast_stmt *l = mm->lets; l; l = l->next)
-        for (const ast_arg *a = l->args; a; a = a->next)
-            s = scope_bind_lazy(E, s, a->name, a->value);
+        for (const ast_arg *a = l->args; a; a = a->next) {
+            scope *lazy = scope_bind_lazy(E, s, a->name, a->value);
+            if (lazy != s)
+                lazy->loc = a->loc; /* a note on a cycle names the let */
+            s = lazy;
+        }
     return s;
 }
 

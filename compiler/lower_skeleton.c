@@ -387,6 +387,8 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
  *     body upper_arm(origin = [0, 0], angle = q1);
  *   }
  */
+enum { MAX_USER_JOINTS = 64 }; /* the mass matrix is solved symbolically */
+
 static int lower_user_skeleton(eval_env *E, mnet_effector *eff, const mnet_def *def,
                                const ast_expr *call)
 {
@@ -421,6 +423,11 @@ static int lower_user_skeleton(eval_env *E, mnet_effector *eff, const mnet_def *
     if (!n_joints || !mass_matrix || !bias || !endpoint) {
         mnet_error(ctx, def->loc, "skeleton '%s' needs joint, mass_matrix, bias and endpoint statements",
                    def->name);
+        return 1;
+    }
+    if (n_joints > MAX_USER_JOINTS) {
+        mnet_error(ctx, def->loc, "skeleton '%s' has %d joints; at most %d are supported", def->name,
+                   n_joints, MAX_USER_JOINTS);
         return 1;
     }
     eff->skeleton = SKEL_USER;
@@ -480,7 +487,10 @@ static int lower_user_skeleton(eval_env *E, mnet_effector *eff, const mnet_def *
                     mnet_error(ctx, a->loc, "let expects 'name = expr'");
                     return 1;
                 }
-                run = scope_bind_lazy(E, run, a->name, a->value);
+                scope *lazy = scope_bind_lazy(E, run, a->name, a->value);
+                if (lazy != run)
+                    lazy->loc = a->loc; /* a note on a cycle names the let */
+                run = lazy;
             }
     int n = eff->n_dof, sp = eff->space_dim;
     value M = eval_expr(E, run, mass_matrix), C = eval_expr(E, run, bias), P = eval_expr(E, run, endpoint);

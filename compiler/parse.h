@@ -17,8 +17,12 @@ typedef struct {
     int file;                   /* source index                          */
     ast_stmt *items;            /* result: top-level statements          */
     int nesting;                /* brackets open now (lexer)             */
+    src_loc open_at[MNET_MAX_NESTING]; /* where each open bracket is     */
+    char open_ch[MNET_MAX_NESTING];
     int nesting_reported;       /* the nesting error was given: stop     */
     int depth_reported;         /* expression-depth error in this stmt   */
+    int lex_error;              /* a lexical error in this statement:
+                                   the syntax error it causes is not news */
     int line, col;              /* lexer position of the next byte       */
 } mnet_parse_state;
 

@@ -41,7 +41,20 @@ static void yyerror(YYLTYPE *l, mnet_parse_state *st, void *scanner, const char 
     (void)scanner;
     if (st->nesting_reported)
         return; /* the nesting error already explains why parsing stopped */
+    if (strcmp(msg, "memory exhausted") == 0) {
+        /* Only a chain of prefix or right-associative operators (- - - x,
+         * not not x, a ^ b ^ c, if .. then if ..) fills bison's stack; the
+         * parse stops here. */
+        mnet_error(st->ctx, loc_of(st, *l), "expression nested deeper than %d levels",
+                   MNET_MAX_EXPR_DEPTH);
+        return;
+    }
+    if (st->lex_error)
+        return; /* the lexical error in this statement explains it */
     mnet_error(st->ctx, loc_of(st, *l), "%s", msg);
+    if (st->nesting > 0 && strstr(msg, "unexpected end of file"))
+        mnet_note(st->ctx, st->open_at[st->nesting - 1], "this '%c' is not closed",
+                  st->open_ch[st->nesting - 1]);
 }
 
 /* Bounds expression depth so later recursive passes stay shallow. */
@@ -103,31 +116,31 @@ stmt
     : IDENT args ';' {
           $$ = ast_stmt_new(A, ST_SETTING, L(@1), $1);
           if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); }
-          st->depth_reported = 0;
+          st->depth_reported = st->lex_error = 0;
       }
     | IDENT args '{' stmts '}' {
           $$ = ast_stmt_new(A, ST_SETTING, L(@1), $1);
           if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); $$->has_body = 1; $$->body = $4; }
-          st->depth_reported = 0;
+          st->depth_reported = st->lex_error = 0;
       }
     | IDENT '=' expr ';' {
           $$ = ast_stmt_new(A, ST_ASSIGN, L(@1), $1);
           if ($$) $$->value = $3;
-          st->depth_reported = 0;
+          st->depth_reported = st->lex_error = 0;
       }
     | FN IDENT '(' names ')' '=' expr ';' {
           $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
           if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->value = $7; }
-          st->depth_reported = 0;
+          st->depth_reported = st->lex_error = 0;
       }
     | FN IDENT '(' names ')' '{' stmts '}' {
           $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
           if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = $7; }
-          st->depth_reported = 0;
+          st->depth_reported = st->lex_error = 0;
       }
-    | ';'                   { $$ = NULL; }
-    | error ';'             { $$ = NULL; st->depth_reported = 0; yyerrok; }
-    | error '}'             { $$ = NULL; st->depth_reported = 0; yyerrok; }
+    | ';'                   { $$ = NULL; st->lex_error = 0; }
+    | error ';'             { $$ = NULL; st->depth_reported = st->lex_error = 0; yyerrok; }
+    | error '}'             { $$ = NULL; st->depth_reported = st->lex_error = 0; yyerrok; }
     ;
 
 names

@@ -19,6 +19,7 @@
 typedef struct import_frame {
     const char *real;
     const char *path;
+    src_loc from;                       /* the import that loaded it */
     const struct import_frame *up;
 } import_frame;
 
@@ -157,6 +158,30 @@ static void follow_imports(mnet_ctx *ctx, int file, const import_frame *frame)
     }
 }
 
+/* `top` imports `path`, which is `first` again: names the chain
+ * first -> ... -> top -> first, and notes where each link is imported. */
+static void report_cycle(mnet_ctx *ctx, const import_frame *first, const import_frame *top,
+                         const char *path, src_loc from)
+{
+    const import_frame *chain[64];
+    int n = 0;
+    for (const import_frame *g = top; g && n < 64; g = g->up) {
+        chain[n++] = g;
+        if (g == first)
+            break;
+    }
+    char msg[768] = "";
+    size_t len = 0;
+    for (int i = n - 1; i >= 0 && len < sizeof msg; i--)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "'%s' -> ", chain[i]->path);
+    if (len < sizeof msg)
+        snprintf(msg + len, sizeof msg - len, "'%s'", path);
+    mnet_error(ctx, from, "import cycle: %s", msg);
+    for (int i = n - 2; i >= 0; i--)
+        if (chain[i]->from.file >= 0)
+            mnet_note(ctx, chain[i]->from, "'%s' is imported here", chain[i]->path);
+}
+
 static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_frame *up)
 {
     char real[PATH_MAX];
@@ -166,12 +191,7 @@ static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_fram
     }
     for (const import_frame *f = up; f; f = f->up) {
         if (strcmp(f->real, real) == 0) {
-            mnet_error(ctx, from, "import cycle: '%s' imports itself", path);
-            for (const import_frame *g = up; g; g = g->up) {
-                mnet_note(ctx, mnet_no_loc(), "  imported by '%s'", g->path);
-                if (g == f)
-                    break;
-            }
+            report_cycle(ctx, f, up, path, from);
             return -1;
         }
     }
@@ -192,7 +212,7 @@ static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_fram
     if (check_text(ctx, idx))
         return idx;
     mnet_parse(ctx, idx);
-    import_frame frame = {ctx->sources[idx].real, ctx->sources[idx].path, up};
+    import_frame frame = {ctx->sources[idx].real, ctx->sources[idx].path, from, up};
     follow_imports(ctx, idx, &frame);
     return idx;
 }
@@ -210,7 +230,7 @@ int mnet_load_text(mnet_ctx *ctx, const char *name, const char *text, long len)
     if (check_text(ctx, idx))
         return idx;
     mnet_parse(ctx, idx);
-    import_frame frame = {"", name, NULL};
+    import_frame frame = {"", name, mnet_no_loc(), NULL};
     follow_imports(ctx, idx, &frame);
     return idx;
 }

@@ -51,7 +51,7 @@ static int whole(checker *C, const ast_expr *e, const char *what, double lo, dou
     if (!num(C, e, what, &v))
         return 0;
     if (v != floor(v) || v < lo || v > hi) {
-        mnet_error(C->ctx, e->loc, "%s must be a whole number from %g to %g", what, lo, hi);
+        mnet_error(C->ctx, e->loc, "%s must be a whole number from %.15g to %.15g", what, lo, hi);
         C->errors++;
         return 0;
     }
@@ -100,7 +100,10 @@ static void named_args(checker *C, const ast_stmt *s, const char *const *keys, n
                 if (k[1])
                     strncat(list, ", ", sizeof list - strlen(list) - 1);
             }
-            mnet_error(C->ctx, a->loc, "%s takes %s", s->head, list);
+            if (a->name)
+                mnet_error(C->ctx, a->loc, "%s has no setting '%s' (expected %s)", s->head, a->name, list);
+            else
+                mnet_error(C->ctx, a->loc, "%s takes named values: %s", s->head, list);
             C->errors++;
             continue;
         }
@@ -157,7 +160,8 @@ static void on_load(checker *C, const ast_arg *a, task_spec *t)
     value v = eval_expr(&C->E, NULL, a->value);
     if (v.kind != V_NUM || v.ndim != 1 || v.rows > (a->name[0] == 'e' ? 3 : 16)) {
         if (v.kind != V_ERR)
-            mnet_error(C->ctx, a->value->loc, "%s load must be a vector", a->name);
+            mnet_error(C->ctx, a->value->loc, "%s load must be a vector of at most %d", a->name,
+                       a->name[0] == 'e' ? 3 : 16);
         C->errors++;
         return;
     }
@@ -215,6 +219,7 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
     if (!C.E.g)
         return 1;
     const ast_expr *x;
+    int named_effector = 0;
     for (const ast_stmt *s = def->stmt->body; s; s = s->next) {
         const char *h = s->head;
         if (s->kind != ST_SETTING || s->has_body) {
@@ -225,9 +230,12 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
         for (const ast_stmt *p = def->stmt->body; p != s; p = p->next)
             if (p->kind == ST_SETTING && !strcmp(p->head, h) && strcmp(h, "loss") != 0) {
                 mnet_error(ctx, s->loc, "'%s' is given twice in task '%s'", h, def->name);
+                mnet_note(ctx, p->loc, "first given here");
                 C.errors++;
+                break;
             }
         if (!strcmp(h, "effector")) {
+            named_effector = 1;
             if ((x = one_value(&C, s))) {
                 const mnet_def *e = x->kind == EX_ID ? program_find(prog, x->name) : NULL;
                 if (!e || e->kind != DEF_EFFECTOR) {
@@ -339,7 +347,7 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
             C.errors++;
         }
     }
-    if (!t.effector) {
+    if (!named_effector) {
         mnet_error(ctx, def->loc, "task '%s' names no effector (add 'effector NAME;')", def->name);
         C.errors++;
     }
