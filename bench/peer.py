@@ -93,23 +93,38 @@ class ReluMuscle:
         return torch.stack([a, geom[:, 0], geom[:, 1], torch.zeros_like(a)], dim=1)
 
 
-class RigidHillMuscle:
-    """3.2: Kistemaker, Wong & Gribble 2010, rigid tendon."""
+class KistemakerMuscle:
+    """What the Hill muscles of Kistemaker et al. 2010 (3.2, 3.5) share."""
     n_rows = 7
     s_as, f_iso_n_den, q_crit, min_flce = 0.001, 0.66 ** 2, 0.3, 0.01
+    a_min = None                                   # set by each model
 
     def __init__(self, fmax, l_s, l_o, dtype, nu=1.4):
         self.fmax, self.l_s, self.l_o = _row(fmax, dtype), _row(l_s, dtype), _row(l_o, dtype)
-        self.a_min, self.tau_act, self.tau_deact = 0.001, 0.015, 0.05
+        self.tau_act, self.tau_deact = 0.015, 0.05
         self.l_pe = nu * self.l_o
         self.k_pe = 1.0 / (1.66 - self.l_pe / self.l_o) ** 2
         self.vmax = 10.0 * self.l_o
+
+    def flce(self, l_n):
+        """Force-length relation of the contractile element."""
+        return (1.0 + (-l_n ** 2 + 2.0 * l_n - 1.0) / self.f_iso_n_den).clamp_min(self.min_flce)
+
+    def b_rel(self, a):
+        q_crit = self.q_crit
+        return torch.where(a < q_crit, 5.2 * (1.0 - 0.9 * (a - q_crit) / (0.005 - q_crit)) ** 2,
+                           torch.full_like(a, 5.2))
+
+
+class RigidHillMuscle(KistemakerMuscle):
+    """3.2: Kistemaker, Wong & Gribble 2010, rigid tendon."""
+    a_min = 0.001
 
     def ode(self, u, ms):
         return activation_rate(u, ms[:, 0], self.a_min, self.tau_act, self.tau_deact)[:, None]
 
     def integrate(self, dt, d, ms, geom):
-        s_as, q_crit = self.s_as, self.q_crit
+        s_as = self.s_as
         a = (ms[:, 0] + dt * d[:, 0]).clamp(self.a_min, 1.0)
         l_mt, v_mt = geom[:, 0], geom[:, 1]
         l_m = (l_mt - self.l_s).clamp_min(0.0)
@@ -117,10 +132,9 @@ class RigidHillMuscle:
         v_n = v_mt / self.vmax
         strain = ((l_m - self.l_pe) / self.l_o).clamp_min(0.0)
         flpe = self.k_pe * strain ** 2
-        flce = (1.0 + (-l_n ** 2 + 2.0 * l_n - 1.0) / self.f_iso_n_den).clamp_min(self.min_flce)
+        flce = self.flce(l_n)
         a_rel = torch.where(l_n > 1.0, 0.41 * flce, torch.full_like(flce, 0.41))
-        b_rel = torch.where(a < q_crit, 5.2 * (1.0 - 0.9 * (a - q_crit) / (0.005 - q_crit)) ** 2,
-                            torch.full_like(a, 5.2))
+        b_rel = self.b_rel(a)
         dfdv0 = a * (flce + a_rel) / b_rel
         fxa = flce * a
         p1 = -(fxa / 2.0) / (s_as - 2.0 * dfdv0)
@@ -140,25 +154,16 @@ class RigidHillMuscle:
         return self.integrate(step, torch.zeros_like(ms[:, :1]), ms, geom)
 
 
-class CompliantHillMuscle:
+class CompliantHillMuscle(KistemakerMuscle):
     """3.5: Kistemaker et al. 2010, compliant tendon; fibre length is a state."""
-    n_rows = 7
-    s_as, f_iso_n_den, q_crit, min_flce = 0.001, 0.66 ** 2, 0.3, 0.01
+    a_min = 0.01
     k_se = 1.0 / 0.04 ** 2
 
-    def __init__(self, fmax, l_s, l_o, dtype, nu=1.4):
-        self.fmax, self.l_s, self.l_o = _row(fmax, dtype), _row(l_s, dtype), _row(l_o, dtype)
-        self.a_min, self.tau_act, self.tau_deact = 0.01, 0.015, 0.05
-        self.l_pe = nu * self.l_o
-        self.k_pe = 1.0 / (1.66 - self.l_pe / self.l_o) ** 2
-        self.vmax = 10.0 * self.l_o
-
     def fibre_velocity(self, l_n, a, f_a):
-        s_as, q_crit = self.s_as, self.q_crit
-        flce = (1.0 + (-l_n ** 2 + 2.0 * l_n - 1.0) / self.f_iso_n_den).clamp_min(self.min_flce)
+        s_as = self.s_as
+        flce = self.flce(l_n)
         a_rel = torch.where(l_n < 1.0, 0.41 * flce, torch.full_like(flce, 0.41))  # quirk
-        b_rel = torch.where(a < q_crit, 5.2 * (1.0 - 0.9 * (a - q_crit) / (0.005 - q_crit)) ** 2,
-                            torch.full_like(a, 5.2))
+        b_rel = self.b_rel(a)
         fxa = flce * a
         dfdv0 = (fxa + a * a_rel) / b_rel
         p1 = -(fxa / 2.0) / (s_as - 2.0 * dfdv0)
