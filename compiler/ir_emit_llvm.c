@@ -1,9 +1,8 @@
 /* ir_emit_llvm.c - the LLVM backend: functions of the expression graph as an
  * LLVM module (through the LLVM C API), printed as textual IR or compiled
- * in-process by ORC LLJIT.
+ * in-process and linked by ORC LLJIT.
  *
- * Each ir_function NAME becomes two LLVM functions (docs/compiler.md, "LLVM
- * backend"):
+ * Each ir_function NAME becomes (docs/compiler.md, "LLVM backend"):
  *
  *   define void @NAME(i32 %n, i32 %ld, double** %in, double** %out, double* %params)
  *     loads in[a] and out[a] for the arguments the function uses and calls
@@ -13,14 +12,25 @@
  *     parameters become scoped alias metadata when inlined), as the C
  *     emitter's `const real *restrict in0 = in[0];` locals say:
  *
- *   entry:   br (n > 0) ? pre : exit
- *   pre:     row pointers in_a + row*ld and out_a + row*ld, params[i] loads
- *   loop:    b = phi [0, pre], [b + 1, loop]
- *            one instruction group per reachable non-leaf node in id order,
- *            VAR leaves loaded where they first come in id order,
- *            then the stores of the outputs in output order
- *            br (b + 1 < n) ? loop : exit
- *   exit:    ret void
+ *     entry:  br (n > 0) ? pre : exit
+ *     pre:    out_a + row*ld for each output
+ *     loop:   b = phi [0, pre], [b + 1, loop]
+ *             the function's reachable non-leaf nodes in id order, one
+ *             instruction group each; a leaf is loaded (in_a[row*ld + b],
+ *             params[i]) where it is first used; then the stores of the
+ *             outputs in output order
+ *             br (b + 1 < n) ? loop : exit
+ *     exit:   ret void
+ *
+ * A function of more than PART_NODES nodes is cut, in id order, into parts
+ *   define internal void @NAME.partP(i64 %b, i64 %ld, double* %in0, ...,
+ *                                    double* %params, double* %scratch)  noinline
+ * that each compute one batch element's nodes of their range; the loop calls
+ * them in order and then stores the outputs.  A value read by a later part
+ * goes through `scratch`, an alloca of the body (one slot per value live
+ * across a part boundary, slots reused once their last reader has run).
+ * LLVM's instruction selection and register allocation are superlinear in
+ * the size of a basic block; parts keep compile time linear in the graph.
  *
  * Every op is the expression ir_emit_c prints and ir_eval_op computes, with
  * no fast-math flags, so the JIT and the C backend agree bit for bit:
@@ -29,10 +39,11 @@
  *                      llvm.exp/log/sqrt/sin/cos/fabs (exp, log, sin, cos
  *                      lower to the libm calls the C code makes; sqrt and
  *                      fabs to the instructions gcc uses for them)
- *   pow                a call of libm pow/powf marked `nobuiltin`: without
- *                      it LLVM rewrites pow(x, 0.5) as sqrt, which gcc does
- *                      not do without -ffast-math and which can differ in
- *                      the last bit
+ *   pow                a call of libm pow/powf marked `nobuiltin`: LLVM
+ *                      rewrites llvm.pow(x, 0.5) as sqrt and pow(2, x) as
+ *                      exp2 even without fast-math flags, and glibc's pow
+ *                      differs from those in the last bit for about 1 in
+ *                      1000 arguments; gcc keeps the pow call
  *   tanh               a call of libm tanh/tanhf (LLVM has no intrinsic)
  *   sigmoid            1 / (1 + exp(-x))
  *   min, max           select((a < b) | (a uno a), a, b); the NaN test is
@@ -41,8 +52,6 @@
  *   comparisons        fcmp olt/ole/ogt/oge/oeq/une, uitofp to real
  *   and, or, not       fcmp une 0 (oeq 0 for not), and/or, uitofp
  *   select             select(fcmp une c, 0, a, b)
- * Params are loaded once before the loop (C loads them every iteration; the
- * same values, because outputs may not overlap the parameter table).
  */
 #include "ir_llvm.h"
 
@@ -97,8 +106,9 @@ static int is_identifier(const char *s)
     return 1;
 }
 
-/* The libm functions the emitted code calls: a function of the same name
- * would replace them (text output) or shadow them (C output), so refuse it. */
+/* The libm functions the emitted code calls.  A function of one of these
+ * names would, compiled from the text output, be what the calls reach; the
+ * JIT's prefixed symbols could not clash, but the rule is the same for both. */
 static int is_libm_name(const char *s)
 {
     static const char *const names[] = {"exp", "expf", "log", "logf", "sqrt", "sqrtf",
@@ -176,22 +186,41 @@ static int check_functions(const ir_graph *g, int n_fns, const ir_function *fns,
  * Emitting a module
  *---------------------------------------------------------------------------*/
 
+/* Reachable non-leaf nodes per part function.  One basic block of 25k nodes
+ * takes 15 s to compile at -O2 and one of 120k over 2 minutes; in parts of
+ * 1000 the cost is linear, about 35 us a node at -O0 and 140 us at -O2, and
+ * the scratch traffic costs about 6% of run time (test_ir_emit_llvm). */
+enum { PART_NODES = 1000 };
+
 typedef struct {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef bld;
-    int single;                  /* float instead of double             */
-    int named;                   /* value names for text output         */
+    int single;                  /* float instead of double              */
+    int named;                   /* value names for text output          */
     LLVMTypeRef real, i1, i32, i64, void_ty;
     LLVMTypeRef real_ptr, real_ptr_ptr;
-    LLVMTypeRef fn1, fn2;        /* real(real), real(real, real)        */
-    LLVMValueRef math[IR_NOPS];  /* the function each math op calls     */
-    LLVMAttributeRef nobuiltin, noalias, nocapture, readonly, writeonly,
-        nounwind, alwaysinline;
-    /* scratch, (nnode) each, reused by every function */
-    unsigned char *mark;
-    LLVMValueRef *value;         /* the value of each node this iteration */
-    LLVMValueRef *row_ptr;       /* VAR nodes: in_arg + row*ld          */
+    LLVMTypeRef fn1, fn2;        /* real(real), real(real, real)         */
+    LLVMValueRef math[IR_NOPS];  /* the function each math op calls      */
+    LLVMAttributeRef nobuiltin, noalias, nocapture, readonly, writeonly, nounwind,
+        alwaysinline, noinline;
+
+    /* per node, (nnode) each, reused by every function */
+    unsigned char *mark;         /* reachable from the function's outputs */
+    LLVMValueRef *value;         /* its value in the LLVM function being written */
+    int *value_in;               /* the part `value` belongs to, -1 none  */
+    int *part;                   /* the part that computes it (non-leaf)  */
+    int *last_use;               /* the last part that reads it; n_parts:
+                                    the output stores                     */
+    int *slot;                   /* scratch slot when it crosses parts    */
+    int *next;                   /* links of the lists by last_use        */
+
+    /* the LLVM function being written */
+    int cur;                     /* its part                              */
+    LLVMValueRef b, ld;          /* batch element and leading dim (i64)   */
+    LLVMValueRef *in;            /* (n_in_args) input arrays, NULL unused */
+    LLVMValueRef params;         /* parameter table, NULL when unused     */
+    LLVMValueRef scratch;        /* values crossing parts (one element)   */
 } llvm_emitter;
 
 static LLVMAttributeRef enum_attr(LLVMContextRef ctx, const char *name)
@@ -215,7 +244,7 @@ static LLVMValueRef libm_function(llvm_emitter *e, const char *name, LLVMTypeRef
     return fn;
 }
 
-/* Types, attributes and math declarations; mod and ctx already set. */
+/* Types, attributes, math declarations, scratch; mod and ctx already set. */
 static int emitter_init(llvm_emitter *e, int nnode)
 {
     LLVMContextRef c = e->ctx;
@@ -237,6 +266,7 @@ static int emitter_init(llvm_emitter *e, int nnode)
     e->writeonly = enum_attr(c, "writeonly");
     e->nounwind = enum_attr(c, "nounwind");
     e->alwaysinline = enum_attr(c, "alwaysinline");
+    e->noinline = enum_attr(c, "noinline");
     e->math[IR_EXP] = intrinsic(e, "llvm.exp");
     e->math[IR_SIGMOID] = e->math[IR_EXP];
     e->math[IR_LOG] = intrinsic(e, "llvm.log");
@@ -246,10 +276,18 @@ static int emitter_init(llvm_emitter *e, int nnode)
     e->math[IR_ABS] = intrinsic(e, "llvm.fabs");
     e->math[IR_POW] = libm_function(e, "pow", e->fn2);
     e->math[IR_TANH] = libm_function(e, "tanh", e->fn1);
-    e->mark = malloc((size_t)nnode + 1);
-    e->value = calloc((size_t)nnode + 1, sizeof(*e->value));
-    e->row_ptr = calloc((size_t)nnode + 1, sizeof(*e->row_ptr));
-    return e->bld && e->mark && e->value && e->row_ptr ? 0 : -1;
+    size_t n = (size_t)nnode + 1;
+    e->mark = malloc(n);
+    e->value = calloc(n, sizeof(*e->value));
+    e->value_in = malloc(n * sizeof(int));
+    e->part = malloc(n * sizeof(int));
+    e->last_use = malloc(n * sizeof(int));
+    e->slot = malloc(n * sizeof(int));
+    e->next = malloc(n * sizeof(int));
+    return e->bld && e->mark && e->value && e->value_in && e->part && e->last_use &&
+                   e->slot && e->next
+               ? 0
+               : -1;
 }
 
 /* Frees the builder and scratch; not the module or the context. */
@@ -259,7 +297,11 @@ static void emitter_free(llvm_emitter *e)
         LLVMDisposeBuilder(e->bld);
     free(e->mark);
     free(e->value);
-    free(e->row_ptr);
+    free(e->value_in);
+    free(e->part);
+    free(e->last_use);
+    free(e->slot);
+    free(e->next);
 }
 
 /* The C emitter's name of a non-leaf node (temp_name in ir_emit_c.c), so the
@@ -282,6 +324,54 @@ static void temp_name(const ir_graph *g, ir_id id, char *buf)
     snprintf(buf, TEMP_NAME_MAX, "%s_%d", stem, id);
 }
 
+static int is_leaf(const ir_node *n)
+{
+    return n->op == IR_CONST || n->op == IR_VAR || n->op == IR_PARAM;
+}
+
+static LLVMValueRef index_i64(llvm_emitter *e, long long v)
+{
+    return LLVMConstInt(e->i64, (unsigned long long)v, 1);
+}
+
+/* The value of node id in the function being written, made on first use:
+ * constants inline, in_arg[row*ld + b], params[index], or, for a node of an
+ * earlier part, its scratch slot. */
+static LLVMValueRef operand(llvm_emitter *e, const ir_graph *g, ir_id id)
+{
+    if (e->value_in[id] == e->cur)
+        return e->value[id];
+    LLVMBuilderRef B = e->bld;
+    const ir_node *n = ir_get(g, id);
+    char name[TEMP_NAME_MAX] = "";
+    LLVMValueRef v;
+    if (n->op == IR_CONST) {
+        v = LLVMConstReal(e->real, n->value);
+    } else if (n->op == IR_VAR) {
+        LLVMValueRef at = e->in[n->arg];
+        if (n->row > 0) {
+            LLVMValueRef off = LLVMBuildNSWMul(B, index_i64(e, n->row), e->ld, "");
+            at = LLVMBuildInBoundsGEP2(B, e->real, at, &off, 1, "");
+        }
+        at = LLVMBuildInBoundsGEP2(B, e->real, at, &e->b, 1, "");
+        if (e->named)
+            snprintf(name, sizeof(name), "in%d_%d", n->arg, n->row);
+        v = LLVMBuildLoad2(B, e->real, at, name);
+    } else {
+        LLVMValueRef base = n->op == IR_PARAM ? e->params : e->scratch;
+        LLVMValueRef idx = index_i64(e, n->op == IR_PARAM ? n->row : e->slot[id]);
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(B, e->real, base, &idx, 1, "");
+        if (e->named && n->op == IR_PARAM)
+            snprintf(name, sizeof(name), "p%d", n->row);
+        else if (e->named)
+            temp_name(g, id, name);
+        v = LLVMBuildLoad2(B, e->real, at, name);
+    }
+    e->value[id] = v;
+    e->value_in[id] = e->cur;
+    return v;
+}
+
 static LLVMValueRef call1(llvm_emitter *e, LLVMValueRef fn, LLVMValueRef x, const char *name)
 {
     return LLVMBuildCall2(e->bld, e->fn1, fn, &x, 1, name);
@@ -302,9 +392,9 @@ static LLVMValueRef emit_op(llvm_emitter *e, const ir_graph *g, const ir_node *n
                             const char *name)
 {
     LLVMBuilderRef B = e->bld;
-    LLVMValueRef a = e->value[n->a];
-    LLVMValueRef b = n->b >= 0 ? e->value[n->b] : NULL;
-    LLVMValueRef c = n->c >= 0 ? e->value[n->c] : NULL;
+    LLVMValueRef a = operand(e, g, n->a);
+    LLVMValueRef b = n->b >= 0 ? operand(e, g, n->b) : NULL;
+    LLVMValueRef c = n->c >= 0 ? operand(e, g, n->c) : NULL;
     LLVMRealPredicate cmp = LLVMRealPredicateFalse;
     switch (n->op) {
     case IR_NEG: return LLVMBuildFNeg(B, a, name);
@@ -368,115 +458,274 @@ static LLVMValueRef emit_op(llvm_emitter *e, const ir_graph *g, const ir_node *n
     return NULL;
 }
 
-static void add_param_attrs(llvm_emitter *e, LLVMValueRef fn, unsigned index, int written)
+/* The nodes of part p in id order, at the builder's position; a value read
+ * by a later part is stored to its scratch slot.  -1 on an unknown op. */
+static int emit_part(llvm_emitter *e, const ir_graph *g, int p)
+{
+    char name[TEMP_NAME_MAX] = "";
+    for (int id = 0; id < ir_count(g); id++) {
+        const ir_node *n = ir_get(g, id);
+        if (!e->mark[id] || is_leaf(n) || e->part[id] != p)
+            continue;
+        if (e->named)
+            temp_name(g, id, name);
+        LLVMValueRef v = emit_op(e, g, n, name);
+        if (!v)
+            return -1;
+        e->value[id] = v;
+        e->value_in[id] = e->cur;
+        if (e->slot[id] >= 0) {
+            LLVMValueRef idx = index_i64(e, e->slot[id]);
+            LLVMBuildStore(e->bld, v, LLVMBuildInBoundsGEP2(e->bld, e->real, e->scratch, &idx,
+                                                            1, ""));
+        }
+    }
+    return 0;
+}
+
+/* Cuts the function's reachable non-leaf nodes (marked) into parts of
+ * PART_NODES in id order and gives each value read by a later part (or by the
+ * output stores) a scratch slot, reusing the slots of values whose last
+ * reader has run.  Returns the number of parts (1: no scratch) and sets
+ * *n_slots, or -1 on allocation failure. */
+static int plan_parts(llvm_emitter *e, const ir_graph *g, const ir_function *f, int *n_slots)
+{
+    const int nnode = ir_count(g);
+    int count = 0;
+    for (int id = 0; id < nnode; id++) {
+        e->slot[id] = -1;
+        e->last_use[id] = -1;
+        e->part[id] = -1;
+        if (e->mark[id] && !is_leaf(ir_get(g, id)))
+            e->part[id] = count++ / PART_NODES;
+    }
+    *n_slots = 0;
+    int n_parts = count > PART_NODES ? (count + PART_NODES - 1) / PART_NODES : 1;
+    if (n_parts == 1) {
+        for (int id = 0; id < nnode; id++)
+            e->part[id] = e->part[id] >= 0 ? 0 : -1;
+        return 1;
+    }
+    for (int id = 0; id < nnode; id++) {
+        const ir_node *n = ir_get(g, id);
+        if (e->part[id] < 0)
+            continue;
+        ir_id ops[3] = {n->a, n->b, n->c};
+        for (int k = 0; k < 3; k++)
+            if (ops[k] >= 0 && e->part[ops[k]] >= 0 && e->last_use[ops[k]] < e->part[id])
+                e->last_use[ops[k]] = e->part[id];
+    }
+    for (int k = 0; k < f->n_outputs; k++)
+        if (e->part[f->outputs[k].node] >= 0)
+            e->last_use[f->outputs[k].node] = n_parts;
+    /* lists of the crossing values by their last reader */
+    int *head = malloc(sizeof(int) * ((size_t)n_parts + 1));
+    int *free_slots = malloc(sizeof(int) * ((size_t)count + 1));
+    if (!head || !free_slots) {
+        free(head);
+        free(free_slots);
+        return -1;
+    }
+    for (int p = 0; p <= n_parts; p++)
+        head[p] = -1;
+    for (int id = nnode - 1; id >= 0; id--)
+        if (e->part[id] >= 0 && e->last_use[id] > e->part[id]) {
+            e->next[id] = head[e->last_use[id]];
+            head[e->last_use[id]] = id;
+        }
+    /* After part p: slots for its crossing values first, then free the
+     * slots of values last read in p (they were read during p, so the two
+     * sets must not share a slot). */
+    int n_free = 0, id = 0;
+    for (int p = 0; p < n_parts; p++) {
+        for (; id < nnode && (e->part[id] < 0 || e->part[id] <= p); id++)
+            if (e->part[id] == p && e->last_use[id] > p)
+                e->slot[id] = n_free > 0 ? free_slots[--n_free] : (*n_slots)++;
+        for (int k = head[p]; k >= 0; k = e->next[k])
+            free_slots[n_free++] = e->slot[k];
+    }
+    free(head);
+    free(free_slots);
+    return n_parts;
+}
+
+static void add_param_attrs(llvm_emitter *e, LLVMValueRef fn, unsigned index, LLVMAttributeRef rw)
 {
     LLVMAddAttributeAtIndex(fn, index, e->noalias);
     LLVMAddAttributeAtIndex(fn, index, e->nocapture);
-    LLVMAddAttributeAtIndex(fn, index, written ? e->writeonly : e->readonly);
+    if (rw)
+        LLVMAddAttributeAtIndex(fn, index, rw);
+}
+
+static void name_value(LLVMValueRef v, const char *fmt, int k)
+{
+    char name[TEMP_NAME_MAX];
+    snprintf(name, sizeof(name), fmt, k);
+    LLVMSetValueName2(v, name, strlen(name));
+}
+
+/* A part function: void SYMBOL.partP(i64 b, i64 ld, real *in.., real *params,
+ * real *scratch), one batch element.  in_used: (n_in_args). */
+static int emit_part_function(llvm_emitter *e, const ir_graph *g, const ir_function *f,
+                              const char *symbol, const unsigned char *in_used, int uses_params,
+                              int p, LLVMValueRef *fn_out)
+{
+    int n_used = 0;
+    for (int a = 0; a < f->n_in_args; a++)
+        n_used += in_used[a];
+    LLVMTypeRef *t = malloc(sizeof(*t) * ((size_t)n_used + 4));
+    size_t len = strlen(symbol) + 24;
+    char *name = malloc(len);
+    if (!t || !name) {
+        free(t);
+        free(name);
+        return -1;
+    }
+    unsigned np = 0;
+    t[np++] = e->i64;
+    t[np++] = e->i64;
+    for (int a = 0; a < n_used; a++)
+        t[np++] = e->real_ptr;
+    if (uses_params)
+        t[np++] = e->real_ptr;
+    t[np++] = e->real_ptr;
+    snprintf(name, len, "%s.part%d", symbol, p);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->void_ty, t, np, 0));
+    free(name);
+    free(t);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->noinline);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->nounwind);
+    unsigned k = 0;
+    e->b = LLVMGetParam(fn, k++);
+    e->ld = LLVMGetParam(fn, k++);
+    LLVMSetValueName2(e->b, "b", 1);
+    LLVMSetValueName2(e->ld, "ld", 2);
+    for (int a = 0; a < f->n_in_args; a++) {
+        e->in[a] = NULL;
+        if (in_used[a]) {
+            add_param_attrs(e, fn, k + 1, e->readonly);
+            e->in[a] = LLVMGetParam(fn, k++);
+            name_value(e->in[a], "in%d", a);
+        }
+    }
+    e->params = NULL;
+    if (uses_params) {
+        add_param_attrs(e, fn, k + 1, e->readonly);
+        e->params = LLVMGetParam(fn, k++);
+        LLVMSetValueName2(e->params, "params", 6);
+    }
+    add_param_attrs(e, fn, k + 1, NULL);
+    e->scratch = LLVMGetParam(fn, k);
+    LLVMSetValueName2(e->scratch, "scratch", 7);
+    e->cur = p;
+    LLVMPositionBuilderAtEnd(e->bld, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    if (emit_part(e, g, p) != 0)
+        return -1;
+    LLVMBuildRetVoid(e->bld);
+    *fn_out = fn;
+    return 0;
 }
 
 /* in[arg] / out[arg] in the wrapper */
-static LLVMValueRef load_array(llvm_emitter *e, LLVMValueRef arrays, int arg, const char *name)
+static LLVMValueRef load_array(llvm_emitter *e, LLVMValueRef arrays, int arg)
 {
-    LLVMValueRef idx = LLVMConstInt(e->i64, (unsigned long long)arg, 0);
+    LLVMValueRef idx = index_i64(e, arg);
     LLVMValueRef slot = LLVMBuildInBoundsGEP2(e->bld, e->real_ptr, arrays, &idx, 1, "");
-    return LLVMBuildLoad2(e->bld, e->real_ptr, slot, name);
+    return LLVMBuildLoad2(e->bld, e->real_ptr, slot, "");
 }
 
-/* base + row*ld, in the block the builder is in */
-static LLVMValueRef row_pointer(llvm_emitter *e, LLVMValueRef base, int row, LLVMValueRef ld64,
-                                const char *name)
-{
-    if (row == 0)
-        return base;
-    LLVMValueRef off = LLVMBuildNSWMul(e->bld, LLVMConstInt(e->i64, (unsigned long long)row, 0),
-                                       ld64, "");
-    return LLVMBuildInBoundsGEP2(e->bld, e->real, base, &off, 1, name);
-}
-
-/* Emits function f as `symbol` (and `symbol.body`).  f has been checked. */
+/* Emits function f as `symbol`, with `symbol.body` and its parts.  f has
+ * been checked.  Returns 0, or -1 on allocation failure. */
 static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *f,
                          const char *symbol)
 {
     const int nnode = ir_count(g);
     LLVMBuilderRef B = e->bld;
     int status = -1;
-    int *in_param = malloc(sizeof(int) * ((size_t)f->n_in_args + 1));   /* body param, -1 unused */
-    int *out_param = malloc(sizeof(int) * ((size_t)f->n_out_args + 1));
+    unsigned char *in_used = calloc((size_t)f->n_in_args + 1, 1);
+    unsigned char *out_used = calloc((size_t)f->n_out_args + 1, 1);
     ir_id *roots = malloc(sizeof(*roots) * ((size_t)f->n_outputs + 1));
     LLVMValueRef *out_row = malloc(sizeof(*out_row) * ((size_t)f->n_outputs + 1));
     unsigned n_body = 2 + (unsigned)f->n_in_args + (unsigned)f->n_out_args + 1;
     LLVMTypeRef *body_types = malloc(sizeof(*body_types) * n_body);
-    LLVMValueRef *call_args = malloc(sizeof(*call_args) * n_body);
+    LLVMValueRef *args = malloc(sizeof(*args) * n_body);   /* calls' arguments */
+    LLVMValueRef *body_in = calloc((size_t)f->n_in_args + 1, sizeof(*body_in));
+    LLVMValueRef *body_out = calloc((size_t)f->n_out_args + 1, sizeof(*body_out));
+    LLVMValueRef *parts = NULL;
+    e->in = calloc((size_t)f->n_in_args + 1, sizeof(*e->in));
     size_t symlen = strlen(symbol);
     char *body_name = malloc(symlen + sizeof(".body"));
-    if (!in_param || !out_param || !roots || !out_row || !body_types || !call_args || !body_name)
+    if (!in_used || !out_used || !roots || !out_row || !body_types || !args || !body_in ||
+        !body_out || !e->in || !body_name)
         goto done;
     memcpy(body_name, symbol, symlen);
     memcpy(body_name + symlen, ".body", sizeof(".body"));
 
-    /* which arrays and whether params are used */
-    for (int a = 0; a < f->n_in_args; a++)
-        in_param[a] = -1;
-    for (int a = 0; a < f->n_out_args; a++)
-        out_param[a] = -1;
+    /* which arrays the function uses, whether it reads params, the parts */
     for (int k = 0; k < f->n_outputs; k++) {
         roots[k] = f->outputs[k].node;
-        out_param[f->outputs[k].arg] = 0;
+        out_used[f->outputs[k].arg] = 1;
     }
     ir_mark_reachable(g, f->n_outputs, roots, e->mark);
     int uses_params = 0;
     for (int id = 0; id < nnode; id++) {
-        if (!e->mark[id])
-            continue;
+        e->value_in[id] = -1;
         const ir_node *n = ir_get(g, id);
-        if (n->op == IR_VAR)
-            in_param[n->arg] = 0;
-        uses_params |= n->op == IR_PARAM;
+        if (e->mark[id] && n->op == IR_VAR)
+            in_used[n->arg] = 1;
+        uses_params |= e->mark[id] && n->op == IR_PARAM;
     }
+    int n_slots = 0;
+    int n_parts = plan_parts(e, g, f, &n_slots);
+    if (n_parts < 0)
+        goto done;
+    if (n_parts > 1) {
+        if (!(parts = malloc(sizeof(*parts) * (size_t)n_parts)))
+            goto done;
+        for (int p = 0; p < n_parts; p++)
+            if (emit_part_function(e, g, f, symbol, in_used, uses_params, p, &parts[p]) != 0)
+                goto done;
+    }
+
+    /* the body: noalias arrays, the batch loop */
     n_body = 0;
     body_types[n_body++] = e->i32;
     body_types[n_body++] = e->i32;
     for (int a = 0; a < f->n_in_args; a++)
-        if (in_param[a] == 0) {
-            in_param[a] = (int)n_body;
+        if (in_used[a])
             body_types[n_body++] = e->real_ptr;
-        }
     for (int a = 0; a < f->n_out_args; a++)
-        if (out_param[a] == 0) {
-            out_param[a] = (int)n_body;
+        if (out_used[a])
             body_types[n_body++] = e->real_ptr;
-        }
-    int params_param = uses_params ? (int)n_body : -1;
     if (uses_params)
         body_types[n_body++] = e->real_ptr;
-
-    /* the body: noalias arrays, the batch loop */
     LLVMValueRef body = LLVMAddFunction(e->mod, body_name,
                                         LLVMFunctionType(e->void_ty, body_types, n_body, 0));
     LLVMSetLinkage(body, LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, e->alwaysinline);
     LLVMAddAttributeAtIndex(body, LLVMAttributeFunctionIndex, e->nounwind);
-    char name[TEMP_NAME_MAX];
-    LLVMSetValueName2(LLVMGetParam(body, 0), "n", 1);
-    LLVMSetValueName2(LLVMGetParam(body, 1), "ld", 2);
+    unsigned k = 0;
+    LLVMValueRef n32 = LLVMGetParam(body, k++), ld32 = LLVMGetParam(body, k++);
+    LLVMSetValueName2(n32, "n", 1);
+    LLVMSetValueName2(ld32, "ld", 2);
     for (int a = 0; a < f->n_in_args; a++)
-        if (in_param[a] >= 0) {
-            LLVMValueRef p = LLVMGetParam(body, (unsigned)in_param[a]);
-            snprintf(name, sizeof(name), "in%d", a);
-            LLVMSetValueName2(p, name, strlen(name));
-            add_param_attrs(e, body, (unsigned)in_param[a] + 1, 0);
+        if (in_used[a]) {
+            add_param_attrs(e, body, k + 1, e->readonly);
+            body_in[a] = LLVMGetParam(body, k++);
+            name_value(body_in[a], "in%d", a);
         }
     for (int a = 0; a < f->n_out_args; a++)
-        if (out_param[a] >= 0) {
-            LLVMValueRef p = LLVMGetParam(body, (unsigned)out_param[a]);
-            snprintf(name, sizeof(name), "out%d", a);
-            LLVMSetValueName2(p, name, strlen(name));
-            add_param_attrs(e, body, (unsigned)out_param[a] + 1, 1);
+        if (out_used[a]) {
+            add_param_attrs(e, body, k + 1, e->writeonly);
+            body_out[a] = LLVMGetParam(body, k++);
+            name_value(body_out[a], "out%d", a);
         }
+    LLVMValueRef body_params = NULL;
     if (uses_params) {
-        LLVMSetValueName2(LLVMGetParam(body, (unsigned)params_param), "params", 6);
-        add_param_attrs(e, body, (unsigned)params_param + 1, 0);
+        add_param_attrs(e, body, k + 1, e->readonly);
+        body_params = LLVMGetParam(body, k++);
+        LLVMSetValueName2(body_params, "params", 6);
     }
 
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, body, "entry");
@@ -484,69 +733,61 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
     LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, body, "loop");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, body, "exit");
     LLVMPositionBuilderAtEnd(B, entry);
-    LLVMValueRef n32 = LLVMGetParam(body, 0);
+    LLVMValueRef scratch = NULL;
+    if (n_slots > 0) /* one element's values that cross parts */
+        scratch = LLVMBuildArrayAlloca(B, e->real, LLVMConstInt(e->i32, (unsigned)n_slots, 0),
+                                       "scratch");
     LLVMValueRef any = LLVMBuildICmp(B, LLVMIntSGT, n32, LLVMConstInt(e->i32, 0, 0), "any");
     LLVMBuildCondBr(B, any, pre, exit);
 
-    /* pre: everything that does not change with b */
+    /* pre: what does not change with b */
     LLVMPositionBuilderAtEnd(B, pre);
     LLVMValueRef n64 = LLVMBuildSExt(B, n32, e->i64, "n64");
-    LLVMValueRef ld64 = LLVMBuildSExt(B, LLVMGetParam(body, 1), e->i64, "ld64");
-    for (int id = 0; id < nnode; id++) {
-        if (!e->mark[id])
-            continue;
-        const ir_node *n = ir_get(g, id);
-        if (n->op == IR_CONST) {
-            e->value[id] = LLVMConstReal(e->real, n->value);
-        } else if (n->op == IR_VAR) {
-            LLVMValueRef base = LLVMGetParam(body, (unsigned)in_param[n->arg]);
-            e->row_ptr[id] = row_pointer(e, base, n->row, ld64, "");
-        } else if (n->op == IR_PARAM) {
-            LLVMValueRef idx = LLVMConstInt(e->i64, (unsigned long long)n->row, 0);
-            LLVMValueRef params = LLVMGetParam(body, (unsigned)params_param);
-            LLVMValueRef slot = LLVMBuildInBoundsGEP2(B, e->real, params, &idx, 1, "");
-            if (e->named)
-                snprintf(name, sizeof(name), "p%d", n->row);
-            e->value[id] = LLVMBuildLoad2(B, e->real, slot, e->named ? name : "");
+    LLVMValueRef ld64 = LLVMBuildSExt(B, ld32, e->i64, "ld64");
+    for (int o = 0; o < f->n_outputs; o++) {
+        const ir_output *out = &f->outputs[o];
+        out_row[o] = body_out[out->arg];
+        if (out->row > 0) {
+            LLVMValueRef off = LLVMBuildNSWMul(B, index_i64(e, out->row), ld64, "");
+            out_row[o] = LLVMBuildInBoundsGEP2(B, e->real, out_row[o], &off, 1, "");
         }
-    }
-    for (int k = 0; k < f->n_outputs; k++) {
-        const ir_output *o = &f->outputs[k];
-        out_row[k] = row_pointer(e, LLVMGetParam(body, (unsigned)out_param[o->arg]), o->row,
-                                 ld64, "");
     }
     LLVMBuildBr(B, loop);
 
-    /* loop: one batch element */
+    /* loop: one batch element; the nodes, or calls of the parts */
     LLVMPositionBuilderAtEnd(B, loop);
     LLVMValueRef bi = LLVMBuildPhi(B, e->i64, "b");
-    for (int id = 0; id < nnode; id++) {
-        if (!e->mark[id])
-            continue;
-        const ir_node *n = ir_get(g, id);
-        if (n->op == IR_CONST || n->op == IR_PARAM)
-            continue;
-        if (e->named && n->op == IR_VAR)
-            snprintf(name, sizeof(name), "in%d_%d", n->arg, n->row);
-        else if (e->named)
-            temp_name(g, id, name);
-        else
-            name[0] = '\0';
-        if (n->op == IR_VAR) {
-            LLVMValueRef at = LLVMBuildInBoundsGEP2(B, e->real, e->row_ptr[id], &bi, 1, "");
-            e->value[id] = LLVMBuildLoad2(B, e->real, at, name);
-        } else {
-            e->value[id] = emit_op(e, g, n, name);
-            if (!e->value[id])
-                goto done;
+    e->b = bi;
+    e->ld = ld64;
+    for (int a = 0; a < f->n_in_args; a++)
+        e->in[a] = body_in[a];
+    e->params = body_params;
+    e->scratch = scratch;
+    if (n_parts == 1) {
+        e->cur = 0;
+        if (emit_part(e, g, 0) != 0)
+            goto done;
+    } else {
+        e->cur = n_parts; /* the output stores read the scratch */
+        for (int p = 0; p < n_parts; p++) {
+            unsigned na = 0;
+            args[na++] = bi;
+            args[na++] = ld64;
+            for (int a = 0; a < f->n_in_args; a++)
+                if (in_used[a])
+                    args[na++] = body_in[a];
+            if (uses_params)
+                args[na++] = body_params;
+            args[na++] = scratch;
+            LLVMBuildCall2(B, LLVMGlobalGetValueType(parts[p]), parts[p], args, na, "");
         }
     }
-    for (int k = 0; k < f->n_outputs; k++) {
-        LLVMValueRef at = LLVMBuildInBoundsGEP2(B, e->real, out_row[k], &bi, 1, "");
-        LLVMBuildStore(B, e->value[f->outputs[k].node], at);
+    for (int o = 0; o < f->n_outputs; o++) {
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(B, e->real, out_row[o], &bi, 1, "");
+        LLVMBuildStore(B, operand(e, g, f->outputs[o].node), at);
     }
-    LLVMValueRef next = LLVMBuildNSWAdd(B, bi, LLVMConstInt(e->i64, 1, 0), "b.next");
-    LLVMValueRef zero64 = LLVMConstInt(e->i64, 0, 0);
+    LLVMValueRef next = LLVMBuildNSWAdd(B, bi, index_i64(e, 1), "b.next");
+    LLVMValueRef zero64 = index_i64(e, 0);
     LLVMAddIncoming(bi, &zero64, &pre, 1);
     LLVMAddIncoming(bi, &next, &loop, 1);
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, n64, "more"), loop, exit);
@@ -562,30 +803,36 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
     for (unsigned i = 0; i < 5; i++)
         LLVMSetValueName2(LLVMGetParam(wrap, i), wrap_names[i], strlen(wrap_names[i]));
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(e->ctx, wrap, "entry"));
-    call_args[0] = LLVMGetParam(wrap, 0);
-    call_args[1] = LLVMGetParam(wrap, 1);
+    unsigned na = 0;
+    args[na++] = LLVMGetParam(wrap, 0);
+    args[na++] = LLVMGetParam(wrap, 1);
     for (int a = 0; a < f->n_in_args; a++)
-        if (in_param[a] >= 0) {
-            snprintf(name, sizeof(name), "in%d", a);
-            call_args[in_param[a]] = load_array(e, LLVMGetParam(wrap, 2), a, name);
+        if (in_used[a]) {
+            args[na] = load_array(e, LLVMGetParam(wrap, 2), a);
+            name_value(args[na++], "in%d", a);
         }
     for (int a = 0; a < f->n_out_args; a++)
-        if (out_param[a] >= 0) {
-            snprintf(name, sizeof(name), "out%d", a);
-            call_args[out_param[a]] = load_array(e, LLVMGetParam(wrap, 3), a, name);
+        if (out_used[a]) {
+            args[na] = load_array(e, LLVMGetParam(wrap, 3), a);
+            name_value(args[na++], "out%d", a);
         }
     if (uses_params)
-        call_args[params_param] = LLVMGetParam(wrap, 4);
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, call_args, n_body, "");
+        args[na++] = LLVMGetParam(wrap, 4);
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, na, "");
     LLVMBuildRetVoid(B);
     status = 0;
 done:
-    free(in_param);
-    free(out_param);
+    free(in_used);
+    free(out_used);
     free(roots);
     free(out_row);
     free(body_types);
-    free(call_args);
+    free(args);
+    free(body_in);
+    free(body_out);
+    free(parts);
+    free(e->in);
+    e->in = NULL;
     free(body_name);
     return status;
 }
@@ -649,22 +896,25 @@ int ir_emit_llvm_ir(FILE *out, const ir_graph *g, int n_fns, const ir_function *
 
 /* One mnet_jit_add: its functions and the tracker that owns their code. */
 typedef struct {
-    LLVMOrcResourceTrackerRef tracker; /* NULL: a free slot               */
-    unsigned long serial;              /* adding order, for lookup by name */
+    LLVMOrcResourceTrackerRef tracker; /* NULL: a free slot                 */
+    unsigned long serial;              /* adding order, for lookup by name  */
     int n_fns;
-    char **names;                      /* (n_fns) ir_function names        */
+    char **names;                      /* (n_fns) ir_function names         */
     void **entry;                      /* (n_fns) machine code entry points */
 } jit_unit;
 
+/* We compile modules to object files ourselves and give LLJIT only objects
+ * to link: that way the code generator's optimisation level follows each
+ * add's opt_level (LLJIT's own compiler has one level for its lifetime). */
 struct mnet_jit {
     LLVMOrcLLJITRef lljit;
-    LLVMTargetMachineRef tm;           /* host machine for the optimiser's
-                                          cost models (the JIT's own is built
-                                          the same way: host CPU, features) */
-    char session_error[512];           /* last report of the session     */
-    unsigned long next_serial;         /* symbols are mnet.u<serial>.NAME */
+    LLVMTargetRef target;
+    LLVMTargetMachineRef tm[4];        /* host CPU, by codegen level 0..3,
+                                          made on first use               */
+    char session_error[512];           /* last report of the session      */
+    unsigned long next_serial;         /* symbols are mnet.u<serial>.NAME  */
     int n_units;
-    jit_unit *units;                   /* (n_units)                       */
+    jit_unit *units;                   /* (n_units)                        */
 };
 
 /* LLVM's target registry is process-global: initialise it once. */
@@ -684,6 +934,25 @@ static void session_error(void *ctx, LLVMErrorRef e)
     char *msg = LLVMGetErrorMessage(e);
     snprintf(jit->session_error, sizeof(jit->session_error), "%s", msg ? msg : "");
     LLVMDisposeErrorMessage(msg);
+}
+
+/* The target machine of a codegen level: the host CPU and its features, the
+ * JIT's code model, as LLJIT's own would be. */
+static LLVMTargetMachineRef target_machine(mnet_jit *jit, int level)
+{
+    if (!jit->tm[level]) {
+        static const LLVMCodeGenOptLevel levels[4] = {
+            LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
+            LLVMCodeGenLevelAggressive};
+        char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+        jit->tm[level] = LLVMCreateTargetMachine(jit->target,
+                                                 LLVMOrcLLJITGetTripleString(jit->lljit), cpu,
+                                                 features, levels[level], LLVMRelocDefault,
+                                                 LLVMCodeModelJITDefault);
+        LLVMDisposeMessage(cpu);
+        LLVMDisposeMessage(features);
+    }
+    return jit->tm[level];
 }
 
 mnet_jit *mnet_jit_new(char *err, size_t errlen)
@@ -716,23 +985,11 @@ mnet_jit *mnet_jit_new(char *err, size_t errlen)
         return NULL;
     }
     LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit->lljit), gen);
-
     const char *triple = LLVMOrcLLJITGetTripleString(jit->lljit);
-    LLVMTargetRef target;
     char *msg = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+    if (LLVMGetTargetFromTriple(triple, &jit->target, &msg)) {
         set_error(err, errlen, "target %s: %s", triple, msg ? msg : "");
         LLVMDisposeMessage(msg);
-        mnet_jit_free(jit);
-        return NULL;
-    }
-    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    jit->tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
-                                      LLVMRelocDefault, LLVMCodeModelJITDefault);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
-    if (!jit->tm) {
-        set_error(err, errlen, "no target machine for %s", triple);
         mnet_jit_free(jit);
         return NULL;
     }
@@ -779,6 +1036,56 @@ static int free_slot(mnet_jit *jit)
     return slot;
 }
 
+/* Emits, verifies, optimises and compiles the module of fns to an object
+ * file in memory.  Returns NULL with a message on failure. */
+static LLVMMemoryBufferRef compile_object(mnet_jit *jit, const ir_graph *g, int n_fns,
+                                          const ir_function *fns, int single, int level,
+                                          const char *prefix, char *err, size_t errlen)
+{
+    LLVMTargetMachineRef tm = target_machine(jit, level);
+    if (!tm) {
+        set_error(err, errlen, "no target machine for %s",
+                  LLVMOrcLLJITGetTripleString(jit->lljit));
+        return NULL;
+    }
+    LLVMMemoryBufferRef obj = NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMContextSetDiscardValueNames(ctx, 1);
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(prefix, ctx);
+    LLVMSetDataLayout(mod, LLVMOrcLLJITGetDataLayoutStr(jit->lljit));
+    LLVMSetTarget(mod, LLVMOrcLLJITGetTripleString(jit->lljit));
+    char *msg = NULL;
+    if (emit_module(ctx, mod, g, n_fns, fns, single, 0, prefix) != 0) {
+        set_error(err, errlen, "out of memory");
+        goto done;
+    }
+    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+        set_error(err, errlen, "internal error, the emitted module is invalid: %s",
+                  msg ? msg : "");
+        goto done;
+    }
+    char pipeline[32];
+    snprintf(pipeline, sizeof(pipeline), "default<O%d>", level);
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (e) {
+        set_llvm_error(err, errlen, "optimising", e);
+        goto done;
+    }
+    LLVMDisposeMessage(msg);
+    msg = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, &obj)) {
+        set_error(err, errlen, "generating code: %s", msg ? msg : "");
+        obj = NULL;
+    }
+done:
+    LLVMDisposeMessage(msg);
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return obj;
+}
+
 int mnet_jit_add(mnet_jit *jit, const ir_graph *g, int n_fns, const ir_function *fns,
                  int single_precision, int opt_level, char *err, size_t errlen)
 {
@@ -817,53 +1124,29 @@ int mnet_jit_add(mnet_jit *jit, const ir_graph *g, int n_fns, const ir_function 
             return -1;
         }
 
-    /* the module, in a context of its own that goes with it into the JIT */
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "mnet.u%lu.", u->serial);
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext(prefix, ctx);
-    LLVMSetDataLayout(mod, LLVMOrcLLJITGetDataLayoutStr(jit->lljit));
-    LLVMSetTarget(mod, LLVMOrcLLJITGetTripleString(jit->lljit));
-    if (emit_module(ctx, mod, g, n_fns, fns, single_precision, 0, prefix) != 0) {
-        set_error(err, errlen, "out of memory");
-        goto fail_module;
+    int level = opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level;
+    LLVMMemoryBufferRef obj = compile_object(jit, g, n_fns, fns, single_precision, level,
+                                             prefix, err, errlen);
+    if (!obj) {
+        unit_clear(u);
+        return -1;
     }
-    char *msg = NULL;
-    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-        set_error(err, errlen, "internal error, the emitted module is invalid: %s",
-                  msg ? msg : "");
-        LLVMDisposeMessage(msg);
-        goto fail_module;
-    }
-    LLVMDisposeMessage(msg);
-    char pipeline[32];
-    snprintf(pipeline, sizeof(pipeline), "default<O%d>",
-             opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level);
-    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(mod, pipeline, jit->tm, opts);
-    LLVMDisposePassBuilderOptions(opts);
-    if (e) {
-        set_llvm_error(err, errlen, "optimising", e);
-        goto fail_module;
-    }
-
     /* into the JIT, under a tracker of its own so it can be removed alone */
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc); /* the module holds it now */
     u->tracker = LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(jit->lljit));
-    e = LLVMOrcLLJITAddLLVMIRModuleWithRT(jit->lljit, u->tracker, tsm); /* takes tsm */
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(jit->lljit, u->tracker, obj); /* takes obj */
     if (e) {
-        set_llvm_error(err, errlen, "adding the module", e);
-        goto fail_unit;
+        set_llvm_error(err, errlen, "adding the object", e);
+        goto fail;
     }
-    /* compile now: the first lookup materialises the whole module */
+    /* link now: the first lookup loads the whole object */
     for (int k = 0; k < n_fns; k++) {
         size_t len = strlen(prefix) + strlen(fns[k].name) + 1;
         char *symbol = malloc(len);
         if (!symbol) {
             set_error(err, errlen, "out of memory");
-            goto fail_unit;
+            goto fail;
         }
         snprintf(symbol, len, "%s%s", prefix, fns[k].name);
         LLVMOrcExecutorAddress addr = 0;
@@ -872,21 +1155,15 @@ int mnet_jit_add(mnet_jit *jit, const ir_graph *g, int n_fns, const ir_function 
         free(symbol);
         if (e) {
             char *what = LLVMGetErrorMessage(e);
-            set_error(err, errlen, "compiling '%s': %s%s%s", fns[k].name, what ? what : "",
+            set_error(err, errlen, "linking '%s': %s%s%s", fns[k].name, what ? what : "",
                       jit->session_error[0] ? ": " : "", jit->session_error);
             LLVMDisposeErrorMessage(what);
-            goto fail_unit;
+            goto fail;
         }
         u->entry[k] = (void *)(uintptr_t)addr;
     }
     return slot;
-
-fail_module:
-    LLVMDisposeModule(mod);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    unit_clear(u);
-    return -1;
-fail_unit:
+fail:
     e = unit_remove(jit, u);
     if (e)
         LLVMConsumeError(e);
@@ -950,7 +1227,8 @@ void mnet_jit_free(mnet_jit *jit)
         if (e)
             LLVMConsumeError(e);
     }
-    if (jit->tm)
-        LLVMDisposeTargetMachine(jit->tm);
+    for (int level = 0; level < 4; level++)
+        if (jit->tm[level])
+            LLVMDisposeTargetMachine(jit->tm[level]);
     free(jit);
 }
