@@ -848,6 +848,24 @@ static value eval_node(eval_env *E, scope *s, const ast_expr *e)
         ir_op op = binary_ir_op(e->op);
         char what[32];
         snprintf(what, sizeof what, "'%s'", ast_op_text(e->op));
+        if (op == IR_DIV && xy[1].kind == V_NUM) {
+            /* a division the simplifier proves is by zero has no value and
+             * no derivative anywhere: refuse it where it is written */
+            const ir_id *d = xy[1].ndim == 0 ? &xy[1].scalar : xy[1].v;
+            for (int k = 0; k < value_count(&xy[1]); k++) {
+                const ir_node *n = ir_get(E->g, d[k]);
+                if (n && n->op == IR_CONST && n->value == 0) {
+                    char text[160] = "";
+                    FILE *mem = fmemopen(text, sizeof text - 1, "w");
+                    if (mem) {
+                        ast_expr_print(mem, e->b);
+                        fclose(mem);
+                    }
+                    mnet_error(E->ctx, e->loc, "division by zero: the divisor '%s' simplifies to 0", text);
+                    return value_error();
+                }
+            }
+        }
         return map_elems(E, 2, xy, e->loc, what, f_binary, &op);
     }
     case EX_IF: {

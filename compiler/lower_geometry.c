@@ -43,6 +43,29 @@ static int const_vector(eval_env *E, const ast_expr *e, int n, const char *what,
     return 1;
 }
 
+/* The value of x (in placeholders) with every joint at the middle of its
+ * range and at rest: the configuration the initial state is drawn around.
+ * NaN when x does not fold to a constant there. */
+static double centre_value(ir_graph *g, const mnet_effector *eff, ir_id x)
+{
+    int n = eff->skel->n_sym;
+    ir_id *repl = malloc((size_t)n * sizeof(ir_id));
+    ir_subst sub;
+    double v = NAN;
+    if (repl) {
+        for (int k = 0; k < n; k++)
+            repl[k] = ir_const(g, k < eff->n_dof ? 0.5 * (eff->pos_lo[k] + eff->pos_hi[k]) : 0);
+        if (subst_begin(&sub, g, n, repl)) {
+            const ir_node *c = ir_get(g, subst_apply(&sub, x));
+            if (c && c->op == IR_CONST)
+                v = c->value;
+            subst_end(&sub);
+        }
+    }
+    free(repl);
+    return v;
+}
+
 /* World position of a path point, in placeholders. */
 static void point_world(ir_graph *g, const mnet_effector *eff, const path_point *p, ir_id *out)
 {
@@ -203,10 +226,11 @@ int geometry_lower(eval_env *E, mnet_effector *eff, model_muscle *m, const ast_s
                     sq = ir_add(g, sq, ir_mul(g, diff, diff));
                 }
                 const ir_node *n = ir_get(g, sq);
-                if (n->op == IR_CONST && n->value == 0) {
+                double at_centre = n->op == IR_CONST ? n->value : centre_value(g, eff, sq);
+                if (at_centre == 0) {
                     mnet_error(E->ctx, m->points[k].loc,
-                               "path points %d and %d of '%s' coincide: the length has no derivative there",
-                               k, k + 1, m->name);
+                               "path points %d and %d of '%s' coincide %s: the length has no derivative there",
+                               k, k + 1, m->name, n->op == IR_CONST ? "everywhere" : "at the centre of the joint ranges");
                     ok = 0;
                     break;
                 }
