@@ -22,11 +22,16 @@ struct eval_frame {
     const ast_stmt *fn;
     const eval_frame *up;
 };
-struct eval_memo {
+typedef struct const_memo const_memo;
+struct const_memo {
     const ast_arg *def;
     int busy;               /* being evaluated: a use now is a cycle */
     value v;
-    eval_memo *next;
+    const_memo *next;
+};
+enum { CONST_BUCKETS = 1024 };
+struct eval_memo {
+    const_memo *bucket[CONST_BUCKETS];  /* by definition */
 };
 
 /* ---- units ------------------------------------------------------------- */
@@ -620,7 +625,14 @@ static value eval_call(eval_env *E, scope *s, const ast_expr *e)
  * no scope and outside any update block, so it is the same everywhere. */
 static value const_value(eval_env *E, const ast_expr *use, const ast_arg *def)
 {
-    eval_memo *m = E->consts;
+    if (!E->consts)
+        E->consts = arena_alloc(E->arena, sizeof *E->consts);
+    if (!E->consts) {
+        mnet_error(E->ctx, use->loc, "out of memory");
+        return value_error();
+    }
+    const_memo **bucket = &E->consts->bucket[((size_t)def >> 4) % CONST_BUCKETS];
+    const_memo *m = *bucket;
     while (m && m->def != def)
         m = m->next;
     if (m && m->busy) {
@@ -642,8 +654,8 @@ static value const_value(eval_env *E, const ast_expr *use, const ast_arg *def)
     }
     m->def = def;
     m->busy = 1;
-    m->next = E->consts;
-    E->consts = m;
+    m->next = *bucket;
+    *bucket = m;
     const der_table *ders = E->ders;
     E->ders = NULL;
     E->call_depth++;

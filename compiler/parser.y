@@ -68,6 +68,46 @@ static ast_expr *bounded(mnet_parse_state *st, ast_expr *e)
     return ast_num(&st->ctx->arena, e->loc, 0, NULL, e->loc);
 }
 
+static ast_stmt *stmt_push(ast_stmt *rev, ast_stmt *x)
+{
+    if (!x)
+        return rev;
+    x->next = rev;
+    return x;
+}
+
+static ast_stmt *stmt_reverse(ast_stmt *rev)
+{
+    ast_stmt *out = NULL;
+    while (rev) {
+        ast_stmt *next = rev->next;
+        rev->next = out;
+        out = rev;
+        rev = next;
+    }
+    return out;
+}
+
+static ast_arg *arg_push(ast_arg *rev, ast_arg *x)
+{
+    if (!x)
+        return rev;
+    x->next = rev;
+    return x;
+}
+
+static ast_arg *arg_reverse(ast_arg *rev)
+{
+    ast_arg *out = NULL;
+    while (rev) {
+        ast_arg *next = rev->next;
+        rev->next = out;
+        out = rev;
+        rev = next;
+    }
+    return out;
+}
+
 #define A (&st->ctx->arena)
 #define L(x) loc_of(st, x)
 }
@@ -88,7 +128,7 @@ static ast_expr *bounded(mnet_parse_state *st, ast_expr *e)
 %token BADCHAR "invalid character"
 
 %type <expr> expr primary
-%type <arg> args arglist arg names
+%type <arg> args arglist arg names namelist
 %type <stmt> stmts stmt
 
 %precedence ELSE
@@ -104,12 +144,14 @@ static ast_expr *bounded(mnet_parse_state *st, ast_expr *e)
 %%
 
 file
-    : stmts                 { st->items = $1; }
+    : stmts                 { st->items = stmt_reverse($1); }
     ;
 
+/* Lists are built newest first (constant time per item, so a file of a
+ * million statements parses in linear time) and reversed once complete. */
 stmts
     : %empty                { $$ = NULL; }
-    | stmts stmt            { $$ = ast_stmt_append($1, $2); }
+    | stmts stmt            { $$ = stmt_push($1, $2); }
     ;
 
 stmt
@@ -120,7 +162,7 @@ stmt
       }
     | IDENT args '{' stmts '}' {
           $$ = ast_stmt_new(A, ST_SETTING, L(@1), $1);
-          if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); $$->has_body = 1; $$->body = $4; }
+          if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); $$->has_body = 1; $$->body = stmt_reverse($4); }
           st->depth_reported = st->lex_error = 0;
       }
     | IDENT '=' expr ';' {
@@ -135,7 +177,7 @@ stmt
       }
     | FN IDENT '(' names ')' '{' stmts '}' {
           $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
-          if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = $7; }
+          if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = stmt_reverse($7); }
           st->depth_reported = st->lex_error = 0;
       }
     | ';'                   { $$ = NULL; st->lex_error = 0; }
@@ -145,18 +187,22 @@ stmt
 
 names
     : %empty                { $$ = NULL; }
-    | IDENT                 { $$ = ast_arg_new(A, L(@1), $1, NULL, NULL); }
-    | names ',' IDENT       { $$ = ast_arg_append($1, ast_arg_new(A, L(@3), $3, NULL, NULL)); }
+    | namelist              { $$ = arg_reverse($1); }
+    ;
+
+namelist
+    : IDENT                 { $$ = ast_arg_new(A, L(@1), $1, NULL, NULL); }
+    | namelist ',' IDENT    { $$ = arg_push($1, ast_arg_new(A, L(@3), $3, NULL, NULL)); }
     ;
 
 args
     : %empty                { $$ = NULL; }
-    | arglist               { $$ = $1; }
+    | arglist               { $$ = arg_reverse($1); }
     ;
 
 arglist
     : arg                   { $$ = $1; }
-    | arglist ',' arg       { $$ = ast_arg_append($1, $3); }
+    | arglist ',' arg       { $$ = arg_push($1, $3); }
     ;
 
 arg

@@ -23,12 +23,51 @@ const char *def_kind_name(def_kind kind)
     return names[kind];
 }
 
+/* Names are looked up for every identifier evaluated: an open-addressing
+ * table keeps that constant time however many definitions there are. */
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 const mnet_def *program_find(const mnet_program *prog, const char *name)
 {
-    for (int i = 0; i < prog->n_defs; i++)
+    if (!prog->index)
+        return NULL;
+    unsigned mask = (unsigned)prog->cap_index - 1;
+    for (unsigned k = name_hash(name) & mask;; k = (k + 1) & mask) {
+        int i = prog->index[k];
+        if (i < 0)
+            return NULL;
         if (strcmp(prog->defs[i].name, name) == 0)
             return &prog->defs[i];
-    return NULL;
+    }
+}
+
+/* Makes room for one more name (load at most 1/2); returns 0 when out of memory. */
+static int grow_index(mnet_program *prog)
+{
+    if (2 * (prog->n_defs + 1) <= prog->cap_index)
+        return 1;
+    int cap = prog->cap_index ? 2 * prog->cap_index : 64;
+    int *index = malloc((size_t)cap * sizeof *index);
+    if (!index)
+        return 0;
+    for (int k = 0; k < cap; k++)
+        index[k] = -1;
+    for (int i = 0; i < prog->n_defs; i++) {
+        unsigned k = name_hash(prog->defs[i].name) & (unsigned)(cap - 1);
+        while (index[k] >= 0)
+            k = (k + 1) & (unsigned)(cap - 1);
+        index[k] = i;
+    }
+    free(prog->index);
+    prog->index = index;
+    prog->cap_index = cap;
+    return 1;
 }
 
 const mnet_def *program_find_kind(const mnet_program *prog, const char *name, def_kind kind)
@@ -56,6 +95,14 @@ static void add_def(mnet_program *prog, def_kind kind, const char *name, src_loc
         prog->defs = d;
         prog->cap_defs = cap;
     }
+    if (!grow_index(prog)) {
+        mnet_error(prog->ctx, loc, "out of memory");
+        return;
+    }
+    unsigned mask = (unsigned)prog->cap_index - 1, k = name_hash(name) & mask;
+    while (prog->index[k] >= 0)
+        k = (k + 1) & mask;
+    prog->index[k] = prog->n_defs;
     mnet_def *d = &prog->defs[prog->n_defs++];
     d->kind = kind;
     d->name = name;
@@ -131,6 +178,8 @@ int program_collect(mnet_ctx *ctx, mnet_program *prog)
 void program_free(mnet_program *prog)
 {
     free(prog->defs);
+    free(prog->index);
     prog->defs = NULL;
-    prog->n_defs = prog->cap_defs = 0;
+    prog->index = NULL;
+    prog->n_defs = prog->cap_defs = prog->cap_index = 0;
 }

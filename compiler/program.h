@@ -30,6 +30,8 @@ struct mnet_program {
     mnet_ctx *ctx;
     mnet_def *defs;      /* (n_defs) in source order */
     int n_defs, cap_defs;
+    int *index;          /* (cap_index) def by name hash, -1 empty */
+    int cap_index;
 };
 typedef struct mnet_program mnet_program;
 

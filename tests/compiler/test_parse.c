@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "parse.h"
 #include "test_support.h"
@@ -462,13 +463,17 @@ static void test_fn_syntax_errors(void)
 {
     parsed p = parse("fn (x) = x;\n"
                      "fn f(1) = 1;\n"
-                     "fn g(x) = ;\n");
+                     "fn g(x) = ;\n"
+                     "fn h(, x) = x;\n"
+                     "fn k(x,) = x;\n");
     const want_diag want[] = {
         {1, 4, "syntax error, unexpected '('"},
         {2, 6, "syntax error, unexpected number"},
         {3, 11, "syntax error, unexpected ';'"},
+        {4, 6, "syntax error, unexpected ','"},
+        {5, 8, "syntax error, unexpected ')'"},
     };
-    expect_errors(&p, 3, want);
+    expect_errors(&p, 5, want);
     done(&p);
 }
 
@@ -579,6 +584,40 @@ static void test_lexical_error_is_not_repeated(void)
     done(&p);
 }
 
+/* Lists grow in constant time: 200k statements, and one statement of 100k
+ * arguments, parse in linear time and keep their order. */
+static void test_long_lists(void)
+{
+    int n = 200000;
+    char *text = malloc((size_t)n * 24 + 100000 * 8 + 64);
+    CU_ASSERT_FATAL(text != NULL);
+    char *p = text;
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "const c%d = %d;\n", i, i);
+    p += sprintf(p, "v ");
+    for (int i = 0; i < 100000; i++)
+        p += sprintf(p, i ? ", %d" : "%d", i);
+    sprintf(p, ";\n");
+    clock_t t0 = clock();
+    parsed r = parse(text);
+    double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CU_ASSERT_EQUAL(r.errors, 0);
+    CU_ASSERT_EQUAL(count_stmts(r.items), n + 1);
+    CU_ASSERT_STRING_EQUAL(r.items->args->name, "c0");
+    CU_ASSERT_STRING_EQUAL(r.items->next->args->name, "c1");
+    const ast_stmt *last = r.items;
+    while (last->next)
+        last = last->next;
+    CU_ASSERT_EQUAL(last->nargs, 100000);
+    CU_ASSERT_DOUBLE_EQUAL(last->args->value->num, 0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(last->args->next->value->num, 1, 0);
+    if (dt > 5)
+        fprintf(stderr, "\n  parsing took %.1f s\n", dt);
+    CU_ASSERT(dt < 5);
+    done(&r);
+    free(text);
+}
+
 /* The parser keeps no global state: two contexts parse side by side. */
 static void test_reentrant(void)
 {
@@ -631,6 +670,7 @@ int main(void)
         {"recovery reports every error", test_recovery_reports_every_error},
         {"recovery from unbalanced braces", test_recovery_unbalanced},
         {"a lexical error is not repeated", test_lexical_error_is_not_repeated},
+        {"long lists", test_long_lists},
         {"reentrant", test_reentrant},
         {NULL, NULL},
     };

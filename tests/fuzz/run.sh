@@ -25,7 +25,7 @@ echo "run.sh: fuzzing for $seconds s (artifacts in $build/fuzz-artifacts/)"
 status=0
 "$build/tests/fuzz/fuzz_compile" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
-  -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/" \
+  -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/" -dict=tests/fuzz/mnet.dict \
   "$build/fuzz-corpus" tests/fuzz/corpus || status=$?
 if [ "$status" -ne 0 ]; then
   echo "run.sh: the fuzzer found a problem (exit $status); see $build/fuzz-artifacts/" >&2
