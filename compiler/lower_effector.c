@@ -365,11 +365,20 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
         }
         if (!check_dim(E->ctx, &v, mm->param_dims[i], mm->param_names[i], e->loc))
             return 0;
-        char full[192];
-        snprintf(full, sizeof full, "%s.%s", m->name, mm->param_names[i]);
-        int idx = effector_add_param(B->eff, full, ir_get(E->g, v.scalar)->value, e->loc);
+        size_t len = strlen(m->name) + strlen(mm->param_names[i]) + 2;
+        char *full = zalloc(B, len);
+        int idx = -1;
+        if (full) {
+            snprintf(full, len, "%s.%s", m->name, mm->param_names[i]);
+            idx = effector_add_param(B->eff, full, ir_get(E->g, v.scalar)->value, e->loc);
+        }
+        if (idx == -2) {
+            mnet_error(E->ctx, m->loc, "parameter '%s' is defined twice (does a link share the name of muscle '%s'?)",
+                       full, m->name);
+            return 0;
+        }
         if (idx < 0) {
-            mnet_error(E->ctx, m->loc, idx == -2 ? "muscle '%s' is defined twice" : "out of memory", m->name);
+            mnet_error(E->ctx, m->loc, "out of memory");
             return 0;
         }
         cst = scope_bind(E, cst, mm->param_names[i], v, e->loc);
@@ -874,22 +883,37 @@ mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const cha
     B.eff = e;
     int before = ctx->n_errors, failed = !e->name || !e->g;
     /* effector x = base(overrides);  follows the chain to the definition */
-    const mnet_def *base = def;
+    const mnet_def *base = def, *seen[18];
     const ast_arg *overrides = NULL;
+    const ast_expr *over_at = NULL;
     for (int hops = 0; !failed && !base->stmt->has_body; hops++) {
         const ast_expr *c = base->stmt->args->value;
-        if (hops > 16 || !c || (c->kind != EX_CALL && c->kind != EX_ID)) {
+        if (!c || (c->kind != EX_CALL && c->kind != EX_ID)) {
             mnet_error(ctx, base->loc, "effector '%s' must be 'NAME = BASE(overrides)'", base->name);
             failed = 1;
             break;
         }
-        if (overrides && c->kind == EX_CALL) {
-            mnet_error(ctx, c->loc, "an effector alias of an alias cannot add overrides");
+        int cycle = 0;
+        for (int k = 0; k < hops && k < 17; k++)
+            cycle |= seen[k] == base;
+        if (cycle || hops > 16) {
+            mnet_error(ctx, def->loc, cycle ? "effector '%s': its aliases form a cycle through '%s'"
+                                            : "effector '%s': aliases nested deeper than 16",
+                       def->name, base->name);
             failed = 1;
             break;
         }
-        if (c->kind == EX_CALL)
+        seen[hops] = base;
+        if (overrides && c->kind == EX_CALL) {
+            mnet_error(ctx, over_at->loc, "an effector alias of an alias cannot add overrides ('%s' is '%s(...)')",
+                       base->name, c->name);
+            failed = 1;
+            break;
+        }
+        if (c->kind == EX_CALL) {
             overrides = c->args;
+            over_at = c;
+        }
         const mnet_def *b = program_find(prog, c->name);
         if (!b || b->kind != DEF_EFFECTOR) {
             mnet_error(ctx, c->loc, "'%s' is not an effector", c->name);

@@ -23,7 +23,8 @@ static int const_vector(eval_env *E, const ast_expr *e, int n, const char *what,
     value v = eval_expr(E, NULL, e);
     if (v.kind == V_ERR)
         return 0;
-    if (v.kind != V_NUM || (n == 1 ? v.ndim != 0 : (v.ndim != 1 || v.rows != n))) {
+    /* n == 1: a scalar, or a vector of one (one joint) */
+    if (v.kind != V_NUM || (n == 1 ? !(v.ndim == 0 || (v.ndim == 1 && v.rows == 1)) : (v.ndim != 1 || v.rows != n))) {
         char buf[64];
         if (n == 1)
             mnet_error(E->ctx, e->loc, "%s must be a number, got %s", what, value_shape(&v, buf, sizeof buf));
@@ -33,7 +34,7 @@ static int const_vector(eval_env *E, const ast_expr *e, int n, const char *what,
         return 0;
     }
     for (int k = 0; k < n; k++) {
-        const ir_node *node = ir_get(E->g, n == 1 ? v.scalar : v.v[k]);
+        const ir_node *node = ir_get(E->g, v.ndim == 0 ? v.scalar : v.v[k]);
         if (node->op != IR_CONST) {
             mnet_error(E->ctx, e->loc, "%s must be known at compile time", what);
             return 0;

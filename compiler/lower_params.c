@@ -181,8 +181,14 @@ int user_params(eval_env *E, mnet_effector *eff, const ast_stmt *body, const ast
                 continue;
             *cst = scope_bind(E, *cst, name, v, a->loc);
             if (v.ndim == 0) {
-                char full[192];
-                snprintf(full, sizeof full, "%s.%s", prefix, name);
+                size_t len = strlen(prefix) + strlen(name) + 2;
+                char *full = arena_alloc(E->arena, len);
+                if (!full) {
+                    mnet_error(E->ctx, a->loc, "out of memory");
+                    ok = 0;
+                    continue;
+                }
+                snprintf(full, len, "%s.%s", prefix, name);
                 int idx = effector_add_param(eff, full, ir_get(E->g, v.scalar)->value, e->loc);
                 if (idx < 0) {
                     mnet_error(E->ctx, a->loc, "parameter '%s' is defined twice", full);

@@ -271,7 +271,13 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
             ok = 0;
         eff->body_names[i] = dupstr(c->name);
         eff->joint_names[i] = dupstr(c->name);
-        char name[160];
+        size_t name_len = strlen(c->name) + sizeof "inertia" + 1;
+        char *name = arena_alloc(E->arena, name_len);
+        if (!name) {
+            mnet_error(E->ctx, c->loc, "out of memory");
+            ok = 0;
+            break;
+        }
         static const char *const req[] = {"mass", "length", "com", "inertia"};
         static const unit_dim dims[] = {DIM_MASS, DIM_LENGTH, DIM_LENGTH, DIM_INERTIA};
         int *slots[] = {mass, len, com, inertia};
@@ -282,7 +288,7 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
                 ok = 0;
                 continue;
             }
-            snprintf(name, sizeof name, "%s.%s", c->name, req[k]);
+            snprintf(name, name_len, "%s.%s", c->name, req[k]);
             slots[k][i] = param_scalar(E, eff, name, a, NULL, 0, dims[k]);
             if (slots[k][i] < 0)
                 ok = 0;

@@ -761,6 +761,33 @@ static void test_effector_without_skeleton_or_muscles(void)
            "an effector needs at least one muscle");
 }
 
+static void test_effector_alias_errors(void)
+{
+    expect(COMPILE, EFFECTOR(PM, MUSCLE_A, "") "effector F = E(step = 5 ms);\neffector G = `F(step = 1 ms);\n",
+           "an effector alias of an alias cannot add overrides ('F' is 'E(...)')");
+    expect_clean(COMPILE, EFFECTOR(PM, MUSCLE_A, "") "effector F = E;\neffector G = F(step = 1 ms);\n");
+    expect(COMPILE, "effector `A = A;\n", "effector 'A': its aliases form a cycle through 'A'");
+    expect(COMPILE, "effector C = B;\neffector B = C;\neffector `A = B;\n",
+           "effector 'A': its aliases form a cycle through 'B'");
+    expect(COMPILE, "effector `A = 3;\n", "effector 'A' must be 'NAME = BASE(overrides)'");
+    expect(COMPILE, "const k = 1;\neffector A = `k(step = 1);\n", "'k' is not an effector");
+}
+
+/* Names are not cut short: two long muscle names that differ at the end
+ * are two muscles. */
+static void test_long_names(void)
+{
+    char name[401];
+    memset(name, 'a', 400);
+    name[400] = '\0';
+    char src[4096];
+    snprintf(src, sizeof src,
+             EFFECTOR(PM, "    muscle %s { path world(1, 1), point(0, 0); }\n"
+                          "    muscle %sb { path world(-1, 1), point(0, 0); }\n", ""),
+             name, name);
+    expect_clean(COMPILE, src);
+}
+
 /* ---- geometry and skeletons --------------------------------------------------------------- */
 
 static void test_unknown_body(void)
@@ -776,6 +803,19 @@ static void test_coincident_path_points(void)
     expect(COMPILE, EFFECTOR(PM, "    muscle A { path point(1, 1), `point(1, 1); }\n", ""),
            "path points 1 and 2 of 'A' coincide");
     expect(COMPILE, EFFECTOR(PM, "    muscle A { `path world(1, 1); }\n", ""), "a path needs at least two points");
+}
+
+/* One joint: a vector of one is the per-joint vector. */
+static void test_one_joint_vectors(void)
+{
+    expect_clean(COMPILE, MODEL("") "effector E {\n  skeleton planar_chain {\n"
+                          "    link a(mass = 1 kg, length = 1 m, com = 0.5 m, inertia = 0.1);\n  }\n"
+                          "  muscles m(max_force = 1 N) {\n    muscle p { polynomial a0 = 1, a1 = [1]; }\n"
+                          "    muscle q { moment_arm [0.1]; }\n    muscle r { moment_arm 0.1; }\n  }\n}\n");
+    expect(COMPILE, MODEL("") "effector E {\n  skeleton planar_chain {\n"
+                    "    link a(mass = 1 kg, length = 1 m, com = 0.5 m, inertia = 0.1);\n  }\n"
+                    "  muscles m(max_force = 1 N) {\n    muscle q { moment_arm `[0.1, 0.2]; }\n  }\n}\n",
+           "moment_arm must be a number, got a vector of 2");
 }
 
 static void test_bad_ranges(void)
@@ -925,8 +965,11 @@ int main(void)
         {"missing required parameter", test_missing_required_parameter},
         {"unknown parameter override", test_unknown_parameter_override},
         {"effector without skeleton or muscles", test_effector_without_skeleton_or_muscles},
+        {"effector alias errors", test_effector_alias_errors},
+        {"long names", test_long_names},
         {"unknown body in a path", test_unknown_body},
         {"coincident path points", test_coincident_path_points},
+        {"one-joint vectors", test_one_joint_vectors},
         {"bad ranges", test_bad_ranges},
         {"invalid integrator", test_invalid_integrator},
         {"ministeps out of range", test_ministeps_out_of_range},
