@@ -145,7 +145,7 @@ static int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     long N = s.run.cfg.n_batches, todo = N - s.batches_done;
     printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each\n",
-           s.run.task_def->name, s.run.model->name, s.batches_done, N, s.run.cfg.batch_size,
+           s.run.task_name, s.run.model->name, s.batches_done, N, s.run.cfg.batch_size,
            mnet_task_steps(&s.run.cfg, s.run.model));
     /* train in chunks, checkpointing between them, so a crash loses little */
     long chunk = todo / 10 > 50 ? todo / 10 : 50;

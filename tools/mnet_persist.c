@@ -31,7 +31,7 @@ int session_save(mnet_session *s, const char *path, FILE *out)
         src[i].text = ctx->sources[i].text;
         src[i].len = (size_t)ctx->sources[i].len;
     }
-    mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_def->name, &s->tr->nn.cfg,
+    mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_name, &s->tr->nn.cfg,
                                 &s->run.cfg);
     mnet_checkpoint ck;
     memset(&ck, 0, sizeof ck);
@@ -163,7 +163,7 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     snprintf(s->path, sizeof s->path, "%s", path);
     if (out)
         fprintf(out, "opened %s: effector %s, task %s, %ld batches trained\n", path, r.model->name,
-                r.task_def->name, s->batches_done);
+                r.task_name, s->batches_done);
     mnet_checkpoint_free(&ck);
     return 0;
 }

@@ -123,12 +123,27 @@ int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backe
             if (task ? !strcmp(d->name, task) : d->loc.file == 0)
                 r->task_def = d;
         }
-        if (!r->task_def)
-            mnet_error(ctx, mnet_no_loc(), task ? "no task named '%s' in %s" : "%s%s defines no task",
-                       task ? task : "", path);
     }
-    if (ctx->n_errors == 0)
+    int default_task = ctx->n_errors == 0 && !r->task_def && (!task || !strcmp(task, MNET_DEFAULT_TASK));
+    if (default_task) {
+        /* no task: the reference recipe on the file's (last) effector */
+        const mnet_def *eff = NULL;
+        for (int i = 0; i < prog->n_defs; i++)
+            if (prog->defs[i].kind == DEF_EFFECTOR && (prog->defs[i].loc.file == 0 || !eff))
+                eff = &prog->defs[i];
+        task_spec_default(&r->spec);
+        r->spec.effector = eff ? eff->name : NULL;
+        strcpy(r->spec.losses[0].name, "position_l1");
+        r->spec.losses[0].weight = 1;
+        r->spec.n_losses = 1;
+        if (!eff)
+            mnet_error(ctx, mnet_no_loc(), "%s defines no task and no effector", path);
+    } else if (ctx->n_errors == 0 && !r->task_def) {
+        mnet_error(ctx, mnet_no_loc(), "no task named '%s' in %s", task, path);
+    }
+    if (ctx->n_errors == 0 && !default_task)
         task_check(ctx, prog, r->task_def, &r->spec);
+    r->task_name = r->task_def ? r->task_def->name : MNET_DEFAULT_TASK;
     if (ctx->n_errors == 0) {
         /* the effector the task names (the compilation lowered the last one) */
         effector_free(r->comp->eff);

@@ -10,6 +10,10 @@
 #include "mnet_train.h"
 #include "task_check.h"
 
+/* A file with an effector but no task trains the reference recipe's
+ * random-target reaching (MODELS.md 8) under this name. */
+#define MNET_DEFAULT_TASK "default_reach"
+
 typedef enum { MNET_BACKEND_JIT, MNET_BACKEND_C } mnet_backend;
 
 typedef struct mnet_jit_model mnet_jit_model;
@@ -17,7 +21,8 @@ typedef struct mnet_jit_model mnet_jit_model;
 typedef struct {
     mnet_backend backend;       /* how the model was built               */
     mnet_compilation *comp;     /* the compiled sources                  */
-    const mnet_def *task_def;   /* the task trained                      */
+    const mnet_def *task_def;   /* the task trained (NULL: the default)   */
+    const char *task_name;      /* its name, or MNET_DEFAULT_TASK         */
     task_spec spec;             /* its settings as written               */
     mnet_task_config cfg;       /* ... for the runtime                   */
     mnet_model_so *so;          /* the model, compiled and loaded (C)    */

@@ -63,7 +63,7 @@ int session_load(mnet_session *s, const char *path, const char *task, FILE *diag
     if (out)
         fprintf(out, "loaded %s: effector %s (%d muscles, %d state rows, %d parameters), task %s, in %.0f ms (%s)\n",
                 path, r.model->name, r.model->n_muscles, r.model->n_state, r.model->n_params,
-                r.task_def->name, now_ms() - t0, r.backend == MNET_BACKEND_JIT ? "LLVM JIT" : "C compiler");
+                r.task_name, now_ms() - t0, r.backend == MNET_BACKEND_JIT ? "LLVM JIT" : "C compiler");
     return 0;
 }
 
@@ -340,7 +340,7 @@ void session_show(const mnet_session *s, FILE *out)
     for (int i = 0; i < m->n_params; i++)
         fprintf(out, "    %-32s %g\n", m->param_names[i], (double)s->run.params[i]);
     fprintf(out, "task %s: duration %g s, delays proprioception %g s vision %g s, %d action frames\n",
-            s->run.task_def->name, c->duration, c->proprio_delay, c->vision_delay, c->action_frames);
+            s->run.task_name, c->duration, c->proprio_delay, c->vision_delay, c->action_frames);
     fprintf(out, "  noise action %g proprioception %g vision %g observation %g hidden %g\n", c->action_noise,
             c->proprio_noise, c->vision_noise, c->obs_noise, c->hidden_noise);
     fprintf(out, "  policy %s %d x %d, batch %d, lr %g, clip_norm %g, seed %llu\n",
