@@ -67,19 +67,23 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     }
     const ir_function fns[6] = {e->fn_init, e->fn_init_vjp, e->fn_step, e->fn_step_vjp, e->fn_sense,
                                 e->fn_sense_vjp};
-    /* O1 by default: the graph is already simplified and shared, and the big
-     * straight-line functions cost several times longer at O2 for little
-     * run-time gain (docs/compiler.md); MNET_JIT_OPT=0..3 overrides. */
+    /* The step and its VJP run every step of training: O1 by default (the
+     * graph is already simplified and shared; O2 costs several times longer
+     * on these big straight-line functions for little run-time gain,
+     * docs/compiler.md).  The others run once per episode: O0, compiled
+     * fast.  MNET_JIT_OPT=0..3 sets the level of all six. */
     const char *opt = getenv("MNET_JIT_OPT");
-    int level = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : 1;
-    int unit = mnet_jit_add(jm->jit, e->g, 6, fns, single, level, err, n);
-    if (unit < 0) {
+    int forced = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : -1;
+    const ir_function hot[2] = {fns[2], fns[3]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
+    int unit_hot = mnet_jit_add(jm->jit, e->g, 2, hot, single, forced >= 0 ? forced : 1, err, n);
+    int unit_cold = unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, 4, cold, single, forced >= 0 ? forced : 0, err, n);
+    if (unit_hot < 0 || unit_cold < 0) {
         jit_model_free(jm);
         return NULL;
     }
     mnet_fn f[6];
     for (int i = 0; i < 6; i++) {
-        void *p = mnet_jit_lookup_unit(jm->jit, unit, fns[i].name);
+        void *p = mnet_jit_lookup_unit(jm->jit, i == 2 || i == 3 ? unit_hot : unit_cold, fns[i].name);
         if (!p) {
             snprintf(err, n, "the JIT lost function '%s'", fns[i].name);
             jit_model_free(jm);
