@@ -11,8 +11,8 @@
  *   args   := (arg (',' arg)*)?
  *   arg    := expr | IDENT '=' expr | IDENT ':' IDENT ('=' expr)?
  *
- * Errors recover at the next ';' or '}' so one run reports every syntax
- * error of a file.
+ * Errors recover at the next ';', or at the '}' that closes the block the
+ * error is in, so one run reports every syntax error of a file.
  */
 %define api.pure full
 %define parse.error verbose
@@ -129,7 +129,7 @@ static ast_arg *arg_reverse(ast_arg *rev)
 
 %type <expr> expr primary
 %type <arg> args arglist arg names namelist
-%type <stmt> stmts stmt
+%type <stmt> top stmts stmt
 
 %precedence ELSE
 %left OR
@@ -144,7 +144,14 @@ static ast_arg *arg_reverse(ast_arg *rev)
 %%
 
 file
-    : stmts                 { st->items = stmt_reverse($1); }
+    : top                   { st->items = stmt_reverse($1); }
+    ;
+
+/* Top level: a stray '}' is skipped. */
+top
+    : %empty                { $$ = NULL; }
+    | top stmt              { $$ = stmt_push($1, $2); }
+    | top error '}'         { $$ = $1; st->depth_reported = st->lex_error = 0; yyerrok; }
     ;
 
 /* Lists are built newest first (constant time per item, so a file of a
@@ -165,6 +172,15 @@ stmt
           if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); $$->has_body = 1; $$->body = stmt_reverse($4); }
           st->depth_reported = st->lex_error = 0;
       }
+    /* An error in a block recovers at the next ';' (error ';' below) or at
+     * the block's own '}', which then closes the block: 'x 1 }' (a missing
+     * ';') costs one error, not a second one at the end of the file. */
+    | IDENT args '{' stmts error '}' {
+          $$ = ast_stmt_new(A, ST_SETTING, L(@1), $1);
+          if ($$) { $$->args = $2; $$->nargs = ast_arg_count($2); $$->has_body = 1; $$->body = stmt_reverse($4); }
+          st->depth_reported = st->lex_error = 0;
+          yyerrok;
+      }
     | IDENT '=' expr ';' {
           $$ = ast_stmt_new(A, ST_ASSIGN, L(@1), $1);
           if ($$) $$->value = $3;
@@ -180,9 +196,14 @@ stmt
           if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = stmt_reverse($7); }
           st->depth_reported = st->lex_error = 0;
       }
+    | FN IDENT '(' names ')' '{' stmts error '}' {
+          $$ = ast_stmt_new(A, ST_FN, L(@2), $2);
+          if ($$) { $$->args = $4; $$->nargs = ast_arg_count($4); $$->has_body = 1; $$->body = stmt_reverse($7); }
+          st->depth_reported = st->lex_error = 0;
+          yyerrok;
+      }
     | ';'                   { $$ = NULL; st->lex_error = 0; }
     | error ';'             { $$ = NULL; st->depth_reported = st->lex_error = 0; yyerrok; }
-    | error '}'             { $$ = NULL; st->depth_reported = st->lex_error = 0; yyerrok; }
     ;
 
 names

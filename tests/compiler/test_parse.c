@@ -566,6 +566,35 @@ static void test_recovery_unbalanced(void)
     done(&p);
 }
 
+/* A missing ';' before '}' costs one error: the '}' still closes its block. */
+static void test_recovery_missing_semicolon(void)
+{
+    parsed p = parse("effector E {\n"
+                     "  muscles relu { muscle A { path world(1, 1), point(0, 0) } }\n"
+                     "  step 10 ms\n"
+                     "}\n"
+                     "const a = 1;\n"
+                     "fn f(x) { return x }\n"
+                     "const b = 2;\n");
+    const want_diag want[] = {
+        {2, 59, "syntax error, unexpected '}'"},
+        {4, 1, "syntax error, unexpected '}'"},
+        {6, 20, "syntax error, unexpected '}'"},
+    };
+    expect_errors(&p, 3, want);
+    /* the effector, both constants and the function are there */
+    CU_ASSERT_EQUAL(count_stmts(p.items), 4);
+    const ast_stmt *e = p.items;
+    CU_ASSERT_STRING_EQUAL(e->head, "effector");
+    CU_ASSERT_EQUAL(count_stmts(e->body), 1); /* muscles; the bad step is dropped */
+    CU_ASSERT_STRING_EQUAL(e->body->head, "muscles");
+    CU_ASSERT_STRING_EQUAL(e->body->body->head, "muscle");
+    CU_ASSERT_STRING_EQUAL(e->next->head, "const");
+    CU_ASSERT_EQUAL(e->next->next->kind, ST_FN);
+    CU_ASSERT_STRING_EQUAL(e->next->next->next->args->name, "b");
+    done(&p);
+}
+
 /* A lexical error explains the syntax error it causes: one error each. */
 static void test_lexical_error_is_not_repeated(void)
 {
@@ -669,6 +698,7 @@ int main(void)
         {"source positions", test_positions},
         {"recovery reports every error", test_recovery_reports_every_error},
         {"recovery from unbalanced braces", test_recovery_unbalanced},
+        {"recovery from a missing ';' before '}'", test_recovery_missing_semicolon},
         {"a lexical error is not repeated", test_lexical_error_is_not_repeated},
         {"long lists", test_long_lists},
         {"reentrant", test_reentrant},
