@@ -13,7 +13,7 @@ void task_spec_default(task_spec *t)
     strcpy(t->kind, "random_target_reach");
     t->duration = 1.0;
     t->proprioception_delay = t->vision_delay = -1; /* one step */
-    t->action_frames = 1;
+    t->action_frames = 0; /* MotorNet leaves the last action out by default */
     t->go_cue[0] = 0.05;
     t->go_cue[1] = 0.25;
     t->catch_fraction = 0.5;
