@@ -67,15 +67,19 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     }
     const ir_function fns[6] = {e->fn_init, e->fn_init_vjp, e->fn_step, e->fn_step_vjp, e->fn_sense,
                                 e->fn_sense_vjp};
-    /* The step and its VJP run every step of training: O1 by default (the
-     * graph is already simplified and shared; O2 costs several times longer
-     * on these big straight-line functions for little run-time gain,
-     * docs/compiler.md).  The others run once per episode: O0, compiled
-     * fast.  MNET_JIT_OPT=0..3 sets the level of all six. */
+    /* The step and its VJP run every step of training: O1 (the graph is
+     * already simplified and shared; O2 costs several times longer on these
+     * big straight-line functions for little run-time gain), except for
+     * large models, whose training time the network dominates while O1
+     * would take over a second to compile (CompliantTendonArm26: the
+     * measured training speed is the same at O0).  The others run once per
+     * episode: O0.  MNET_JIT_OPT=0..3 sets the level of all six. */
+    enum { O1_MAX_NODES = 4000 };
     const char *opt = getenv("MNET_JIT_OPT");
     int forced = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : -1;
+    int hot_level = forced >= 0 ? forced : e->bwd_nodes > O1_MAX_NODES ? 0 : 1;
     const ir_function hot[2] = {fns[2], fns[3]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
-    int unit_hot = mnet_jit_add(jm->jit, e->g, 2, hot, single, forced >= 0 ? forced : 1, err, n);
+    int unit_hot = mnet_jit_add(jm->jit, e->g, 2, hot, single, hot_level, err, n);
     int unit_cold = unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, 4, cold, single, forced >= 0 ? forced : 0, err, n);
     if (unit_hot < 0 || unit_cold < 0) {
         jit_model_free(jm);
