@@ -12,8 +12,6 @@
 #include "model_util.h"
 #include "test_support.h"
 
-typedef void (*fn_f)(int n, int ld, const float *const *in, float *const *out, const float *params);
-
 static const struct {
     const char *file, *effector;
 } models[] = {
@@ -30,34 +28,6 @@ static int have(const char *cc)
     return system(cmd) == 0;
 }
 
-/* Runs one function of the loaded model (double or float) on double data. */
-static void run(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
-                double *const *out, const int *out_rows, const double *params, int n_params)
-{
-    if (!single) {
-        f(B, B, in, out, params);
-        return;
-    }
-    float *fin[6], *fout[4], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
-    for (int i = 0; i < n_params; i++)
-        fp[i] = (float)params[i];
-    for (int a = 0; a < n_in; a++) {
-        fin[a] = malloc((size_t)in_rows[a] * B * sizeof(float));
-        for (int k = 0; k < in_rows[a] * B; k++)
-            fin[a][k] = (float)in[a][k];
-    }
-    for (int a = 0; a < n_out; a++)
-        fout[a] = calloc((size_t)out_rows[a] * B, sizeof(float));
-    ((fn_f)(void (*)(void))f)(B, B, (const float *const *)fin, fout, fp);
-    for (int a = 0; a < n_out; a++) {
-        for (int k = 0; k < out_rows[a] * B; k++)
-            out[a][k] = fout[a][k];
-        free(fout[a]);
-    }
-    for (int a = 0; a < n_in; a++)
-        free(fin[a]);
-    free(fp);
-}
 
 static void test_emit_compile_run(void)
 {
@@ -117,8 +87,8 @@ static void test_emit_compile_run(void)
                 double *ga = calloc((size_t)M * B, sizeof(double)), *gl = calloc((size_t)e->n_load * B, sizeof(double));
                 int sr[] = {S, M, e->n_load}, vr[] = {S, M, e->n_load, S}, o1[] = {S}, o2[] = {S, M, e->n_load};
                 double *so1[] = {next}, *so2[] = {gs, ga, gl};
-                run(m->step, single, B, 3, sin_, sr, 1, so1, o1, params, e->n_params);
-                run(m->step_vjp, single, B, 4, vin, vr, 3, so2, o2, params, e->n_params);
+                tm_run_fn(m->step, single, B, 3, sin_, sr, 1, so1, o1, params, e->n_params);
+                tm_run_fn(m->step_vjp, single, B, 4, vin, vr, 3, so2, o2, params, e->n_params);
                 double e1 = mnet_max_rel_err(next, ref_next, S * B), e2 = mnet_max_rel_err(gs, ref_gs, S * B);
                 double e3 = mnet_max_rel_err(ga, ref_ga, M * B), tol = single ? 1e-3 : 1e-12;
                 printf("\n  %-22s %-5s %-6s step %.1e  step_vjp %.1e %.1e", e->name, compilers[k],

@@ -12,8 +12,6 @@
 #include "model_util.h"
 #include "test_support.h"
 
-typedef void (*fn_f)(int n, int ld, const float *const *in, float *const *out, const float *params);
-
 static const struct {
     const char *file, *effector;
 } models[] = {
@@ -25,34 +23,6 @@ static const struct {
     {"examples/three_link.mnet", "three_link_arm"},
 };
 
-/* Runs one table function on double data (converting for float tables). */
-static void run(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
-                double *const *out, const int *out_rows, const double *params, int n_params)
-{
-    if (!single) {
-        f(B, B, in, out, params);
-        return;
-    }
-    float *fin[6], *fout[4], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
-    for (int i = 0; i < n_params; i++)
-        fp[i] = (float)params[i];
-    for (int a = 0; a < n_in; a++) {
-        fin[a] = malloc((size_t)in_rows[a] * B * sizeof(float));
-        for (int k = 0; k < in_rows[a] * B; k++)
-            fin[a][k] = (float)in[a][k];
-    }
-    for (int a = 0; a < n_out; a++)
-        fout[a] = calloc((size_t)out_rows[a] * B, sizeof(float));
-    ((fn_f)(void (*)(void))f)(B, B, (const float *const *)fin, fout, fp);
-    for (int a = 0; a < n_out; a++) {
-        for (int k = 0; k < out_rows[a] * B; k++)
-            out[a][k] = fout[a][k];
-        free(fout[a]);
-    }
-    for (int a = 0; a < n_in; a++)
-        free(fin[a]);
-    free(fp);
-}
 
 static double worst_single = 0;
 
@@ -68,7 +38,7 @@ static int compare(const mnet_effector *e, const mnet_model *m, int single, cons
         got[a] = calloc((size_t)out_rows[a] * B, sizeof(double));
     }
     tm_eval(e, f, B, in, ref, params);
-    run(jf, single, B, n_in, in, in_rows, n_out, got, out_rows, params, m->n_params);
+    tm_run_fn(jf, single, B, n_in, in, in_rows, n_out, got, out_rows, params, m->n_params);
     int ok = 1;
     for (int a = 0; a < n_out; a++) {
         if (!single) {

@@ -78,3 +78,34 @@ void tm_random_state(const mnet_effector *e, const double *params, int B, int st
     free(load);
     free(next);
 }
+
+typedef void (*fn_float)(int n, int ld, const float *const *in, float *const *out, const float *params);
+
+void tm_run_fn(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
+               double *const *out, const int *out_rows, const double *params, int n_params)
+{
+    if (!single) {
+        f(B, B, in, out, params);
+        return;
+    }
+    float *fin[8], *fout[8], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
+    for (int i = 0; i < n_params; i++)
+        fp[i] = (float)params[i];
+    for (int a = 0; a < n_in; a++) {
+        fin[a] = malloc((size_t)in_rows[a] * B * sizeof(float));
+        for (int k = 0; k < in_rows[a] * B; k++)
+            fin[a][k] = (float)in[a][k];
+    }
+    for (int a = 0; a < n_out; a++)
+        fout[a] = calloc((size_t)out_rows[a] * B, sizeof(float));
+    /* the table's pointer type says double; the function takes float */
+    ((fn_float)(void (*)(void))f)(B, B, (const float *const *)fin, fout, fp);
+    for (int a = 0; a < n_out; a++) {
+        for (int k = 0; k < out_rows[a] * B; k++)
+            out[a][k] = fout[a][k];
+        free(fout[a]);
+    }
+    for (int a = 0; a < n_in; a++)
+        free(fin[a]);
+    free(fp);
+}

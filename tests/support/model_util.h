@@ -4,6 +4,7 @@
 #define MNET_MODEL_UTIL_H
 
 #include "compile.h"
+#include "mnet_model.h"
 
 /* Compiles a library model file (path relative to the source tree) or text.
  * Returns NULL (after printing diagnostics) on failure. */
@@ -24,5 +25,11 @@ double tm_uniform(unsigned long long *state, double lo, double hi);
  * steps with random actions in (0.1, 0.9).  state: (n_state x B). */
 void tm_random_state(const mnet_effector *e, const double *params, int B, int steps, unsigned long long *seed,
                      double *state);
+
+/* Runs a function of a compiled model table (C or JIT) on double arrays
+ * (rows x B): directly for a double table, converting to and from float for
+ * a float one (single != 0).  params: the model's table in double. */
+void tm_run_fn(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
+               double *const *out, const int *out_rows, const double *params, int n_params);
 
 #endif
