@@ -20,6 +20,27 @@
 
 #include "mnet_rng.h"
 
+/* The gate nonlinearities of one unit j over B columns, in place: on entry
+ * r, z, n, c hold W_ir x + W_hr h, W_iz x + W_hz h, W_in x (+ noise) and
+ * W_hn h; on exit r, z, n and c = W_hn h + b_hn, and ho = h'. */
+NN_CLONES static void gru_cell_row(mnet_real *restrict r, mnet_real *restrict z, mnet_real *restrict n,
+                         mnet_real *restrict c, const mnet_real *restrict hj,
+                         mnet_real *restrict ho, mnet_real br, mnet_real bz, mnet_real bn,
+                         mnet_real bc, int B)
+{
+    for (int b = 0; b < B; b++) {
+        mnet_real rb = nn_sigmoid(r[b] + br);
+        mnet_real zb = nn_sigmoid(z[b] + bz);
+        mnet_real cb = c[b] + bc;
+        mnet_real nb = nn_tanh(n[b] + bn + rb * cb);
+        r[b] = rb;
+        z[b] = zb;
+        n[b] = nb;
+        c[b] = cb;
+        ho[b] = nb + zb * (hj[b] - nb);
+    }
+}
+
 void gru_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
                  const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
                  const mnet_nn_noise *noise, int l)
@@ -33,31 +54,38 @@ void gru_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, co
 
     nn_copy(h_prev, ld, hp, ldhp, H, B);
 
-    /* gate rows r, z: b_i + b_h + W_i x + W_h h;  row n: b_in + W_in x */
-    nn_fill_bias(gate, ld, p->b_in, p->b_rec, 2 * H, B);
-    nn_fill_bias(gate + 2 * H * ld, ld, p->b_in + 2 * H, NULL, H, B);
-    nn_gemm(0, 0, 3 * H, B, Ni, 1, p->w_in, Ni, x, ldx, 1, gate, ld);
+    /* gate (3H x B) = W_i x; rows r, z += W_h h; ghn = W_hn h.  The
+     * biases are added in the cell loop. */
+    nn_gemm(0, 0, 3 * H, B, Ni, 1, p->w_in, Ni, x, ldx, 0, gate, ld);
     nn_gemm(0, 0, 2 * H, B, H, 1, p->w_rec, H, h_prev, ld, 1, gate, ld);
-    /* ghn = b_hn + W_hn h */
-    nn_fill_bias(ghn, ld, p->b_rec + 2 * H, NULL, H, B);
-    nn_gemm(0, 0, H, B, H, 1, p->w_rec + 2 * H * H, H, h_prev, ld, 1, ghn, ld);
+    nn_gemm(0, 0, H, B, H, 1, p->w_rec + 2 * H * H, H, h_prev, ld, 0, ghn, ld);
     if (noise && noise->sd != 0.0)
         mnet_rng_add_normal(gate + 2 * H * ld, H, B, (int)ld, noise->sd, noise->seed,
                             noise->stream + (uint32_t)l, noise->element0, noise->step);
 
-    for (int j = 0; j < H; j++) {
-        mnet_real *r = gate + j * ld, *z = gate + (H + j) * ld, *n = gate + (2 * H + j) * ld;
-        const mnet_real *c = ghn + j * ld, *hj = h_prev + j * ld;
-        mnet_real *ho = h + j * ld;
-        for (int b = 0; b < B; b++) {
-            mnet_real rb = nn_sigmoid(r[b]);
-            mnet_real zb = nn_sigmoid(z[b]);
-            mnet_real nb = nn_tanh(n[b] + rb * c[b]);
-            r[b] = rb;
-            z[b] = zb;
-            n[b] = nb;
-            ho[b] = nb + zb * (hj[b] - nb);
-        }
+    for (int j = 0; j < H; j++)
+        gru_cell_row(gate + j * ld, gate + (H + j) * ld, gate + (2 * H + j) * ld, ghn + j * ld,
+                     h_prev + j * ld, h + j * ld, p->b_in[j] + p->b_rec[j],
+                     p->b_in[H + j] + p->b_rec[H + j], p->b_in[2 * H + j], p->b_rec[2 * H + j],
+                     B);
+}
+
+/* The backward of gru_cell_row, in place: r, z, n, c become da_r, da_z,
+ * da_n, dc; g (d loss / d h') becomes its direct part g z. */
+NN_CLONES static void gru_cell_row_backward(mnet_real *restrict r, mnet_real *restrict z,
+                                  mnet_real *restrict n, mnet_real *restrict c,
+                                  const mnet_real *restrict hj, mnet_real *restrict g, int B)
+{
+    for (int b = 0; b < B; b++) {
+        mnet_real rb = r[b], zb = z[b], nb = n[b], gb = g[b];
+        mnet_real dan = gb * (1 - zb) * (1 - nb * nb);
+        mnet_real daz = gb * (hj[b] - nb) * zb * (1 - zb);
+        mnet_real dar = dan * c[b] * rb * (1 - rb);
+        r[b] = dar;
+        z[b] = daz;
+        n[b] = dan;
+        c[b] = dan * rb;
+        g[b] = gb * zb;
     }
 }
 
@@ -70,22 +98,9 @@ void gru_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn
     mnet_real *gate = la->gate + s->col;           /* (3H x B) r, z, n -> dG_i */
     mnet_real *ghn = la->ghn + s->col;             /* (H x B)  c -> dc         */
 
-    for (int j = 0; j < H; j++) {
-        mnet_real *r = gate + j * ld, *z = gate + (H + j) * ld, *n = gate + (2 * H + j) * ld;
-        mnet_real *c = ghn + j * ld, *g = dh + j * lddh;
-        const mnet_real *hj = h_prev + j * ld;
-        for (int b = 0; b < B; b++) {
-            mnet_real rb = r[b], zb = z[b], nb = n[b], gb = g[b];
-            mnet_real dan = gb * (1 - zb) * (1 - nb * nb);
-            mnet_real daz = gb * (hj[b] - nb) * zb * (1 - zb);
-            mnet_real dar = dan * c[b] * rb * (1 - rb);
-            r[b] = dar;
-            z[b] = daz;
-            n[b] = dan;
-            c[b] = dan * rb;
-            g[b] = gb * zb; /* direct path; the GEMMs below add the rest */
-        }
-    }
+    for (int j = 0; j < H; j++)
+        gru_cell_row_backward(gate + j * ld, gate + (H + j) * ld, gate + (2 * H + j) * ld,
+                              ghn + j * ld, h_prev + j * ld, dh + j * lddh, B);
     /* dh += W_h^T dG_h: rows r, z from gate, row n from ghn */
     nn_gemm(1, 0, H, B, 2 * H, 1, p->w_rec, H, gate, ld, 1, dh, lddh);
     nn_gemm(1, 0, H, B, H, 1, p->w_rec + 2 * H * H, H, ghn, ld, 1, dh, lddh);

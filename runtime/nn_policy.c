@@ -32,15 +32,10 @@ void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows,
     }
 }
 
-void nn_fill_bias(mnet_real *C, long ldc, const mnet_real *bias, const mnet_real *bias2,
-                  int rows, int n)
+NN_CLONES void nn_add_row(mnet_real *restrict dst, const mnet_real *restrict src, int n)
 {
-    for (int i = 0; i < rows; i++) {
-        mnet_real v = bias[i] + (bias2 ? bias2[i] : 0);
-        mnet_real *c = C + i * ldc;
-        for (int b = 0; b < n; b++)
-            c[b] = v;
-    }
+    for (int b = 0; b < n; b++)
+        dst[b] += src[b];
 }
 
 /* Eight partial sums per row: independent chains instead of one serial
@@ -60,6 +55,20 @@ void nn_add_rowsum(mnet_real *db, const mnet_real *dG, long ld, int rows, int n)
             sum += d[b];
         db[i] += sum;
     }
+}
+
+/* y (n) = sig(y + bias), in place */
+NN_CLONES static void nn_sigmoid_row(mnet_real *restrict y, mnet_real bias, int n)
+{
+    for (int b = 0; b < n; b++)
+        y[b] = nn_sigmoid(y[b] + bias);
+}
+
+/* y (n) = dy y (1 - y), in place: the gradient of the pre-activation */
+NN_CLONES static void nn_sigmoid_row_backward(mnet_real *restrict y, const mnet_real *restrict dy, int n)
+{
+    for (int b = 0; b < n; b++)
+        y[b] = dy[b] * y[b] * (1 - y[b]);
 }
 
 /* ---- sizes and layout ---- */
@@ -320,13 +329,9 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
 
     /* read-out: y (O x B) = sig(W_o h_top + b_o) */
     mnet_real *ys = a->y + col;
-    nn_fill_bias(ys, a->ld, p->b_out, NULL, O, B);
-    nn_gemm(0, 0, O, B, H, 1, p->w_out, H, a->layer[L - 1].h + col, a->ld, 1, ys, a->ld);
-    for (int o = 0; o < O; o++) {
-        mnet_real *yo = ys + o * a->ld;
-        for (int b = 0; b < B; b++)
-            yo[b] = nn_sigmoid(yo[b]);
-    }
+    nn_gemm(0, 0, O, B, H, 1, p->w_out, H, a->layer[L - 1].h + col, a->ld, 0, ys, a->ld);
+    for (int o = 0; o < O; o++)
+        nn_sigmoid_row(ys + o * a->ld, p->b_out[o], B);
     if (y)
         nn_copy(y, ld, ys, a->ld, O, B);
 }
@@ -366,16 +371,16 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
     /* dh (LH x B) = d loss / d h'_t: later steps + direct + read-out */
     if (dh_ext)
         for (int i = 0; i < L * H; i++)
-            for (int b = 0; b < B; b++)
-                dh[i * ld + b] += dh_ext[i * ld + b];
+            nn_add_row(dh + (long)i * ld, dh_ext + (long)i * ld, B);
 
     /* read-out: dpre (O x B) = dy * y (1 - y), in place of y */
     mnet_real *dpre = a->y + col;
     for (int o = 0; o < O; o++) {
         mnet_real *yo = dpre + o * a->ld;
-        const mnet_real *dyo = dy ? dy + o * ld : NULL;
-        for (int b = 0; b < B; b++)
-            yo[b] = dyo ? dyo[b] * yo[b] * (1 - yo[b]) : 0;
+        if (dy)
+            nn_sigmoid_row_backward(yo, dy + o * ld, B);
+        else
+            memset(yo, 0, (size_t)B * sizeof *yo);
     }
     mnet_real *dh_top = dh + (long)(L - 1) * H * ld;
     nn_gemm(1, 0, H, B, O, 1, p->w_out, H, dpre, a->ld, 1, dh_top, ld);

@@ -11,16 +11,22 @@
 
 #include "mnet_rng.h"
 
+/* h (n) = tanh(h + bias), in place */
+NN_CLONES static void rnn_cell_row(mnet_real *restrict h, mnet_real bias, int n)
+{
+    for (int b = 0; b < n; b++)
+        h[b] = nn_tanh(h[b] + bias);
+}
+
 void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
                  const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
                  const mnet_nn_noise *noise, int l)
 {
     const int H = s->H, B = s->B, Ni = s->n_in;
     const long ld = s->ld;
-    mnet_real *h = la->h + s->col; /* (H x B): a, then tanh(a) in place */
+    mnet_real *h = la->h + s->col; /* (H x B): W x + U h (+ noise), then h' in place */
 
-    nn_fill_bias(h, ld, p->b_in, p->b_rec, H, B);
-    nn_gemm(0, 0, H, B, Ni, 1, p->w_in, Ni, x, ldx, 1, h, ld);
+    nn_gemm(0, 0, H, B, Ni, 1, p->w_in, Ni, x, ldx, 0, h, ld);
     if (p->w_rec) {
         mnet_real *h_prev = la->h_prev + s->col; /* (H x B) */
         nn_copy(h_prev, ld, hp, ldhp, H, B);
@@ -29,11 +35,16 @@ void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, co
     if (noise && noise->sd != 0.0)
         mnet_rng_add_normal(h, H, B, (int)ld, noise->sd, noise->seed,
                             noise->stream + (uint32_t)l, noise->element0, noise->step);
-    for (int j = 0; j < H; j++) {
-        mnet_real *hj = h + j * ld;
-        for (int b = 0; b < B; b++)
-            hj[b] = nn_tanh(hj[b]);
-    }
+    for (int j = 0; j < H; j++)
+        rnn_cell_row(h + j * ld, p->b_in[j] + (p->b_rec ? p->b_rec[j] : 0), B);
+}
+
+/* da (n) = g (1 - h'^2) */
+NN_CLONES static void rnn_cell_row_backward(mnet_real *restrict da, const mnet_real *restrict h,
+                                  const mnet_real *restrict g, int n)
+{
+    for (int b = 0; b < n; b++)
+        da[b] = g[b] * (1 - h[b] * h[b]);
 }
 
 void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
@@ -44,12 +55,8 @@ void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn
     const mnet_real *h = la->h + s->col; /* (H x B) */
     mnet_real *da = la->gate + s->col;   /* (H x B) */
 
-    for (int j = 0; j < H; j++) {
-        const mnet_real *hj = h + j * ld, *g = dh + j * lddh;
-        mnet_real *d = da + j * ld;
-        for (int b = 0; b < B; b++)
-            d[b] = g[b] * (1 - hj[b] * hj[b]);
-    }
+    for (int j = 0; j < H; j++)
+        rnn_cell_row_backward(da + j * ld, h + j * ld, dh + j * lddh, B);
     if (p->w_rec) {
         nn_gemm(1, 0, H, B, H, 1, p->w_rec, H, da, ld, 0, dh, lddh);
     } else {
