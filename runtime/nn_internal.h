@@ -110,6 +110,12 @@ static inline mnet_real nn_sigmoid(mnet_real x)
 #define NN_CLONES
 #endif
 
+/* Starts loading the block (rows x n, ld) into the cache.  The arena's
+ * arrays are (rows x T*B): a step's block is one short piece of each of
+ * many rows, a stride the hardware prefetchers do not follow across
+ * pages, so without this every row of every step is a cache miss. */
+void nn_prefetch(const mnet_real *p, long ld, int rows, int n);
+
 /* dst (rows x n, ldd) = src (rows x n, lds); src NULL: zeros. */
 void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows, int n);
 

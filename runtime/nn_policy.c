@@ -32,6 +32,16 @@ void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows,
     }
 }
 
+void nn_prefetch(const mnet_real *p, long ld, int rows, int n)
+{
+    const int line = 64 / (int)sizeof *p;
+    for (int i = 0; i < rows; i++) {
+        for (int b = 0; b < n; b += line)
+            __builtin_prefetch(p + i * ld + b, 1, 3);
+        __builtin_prefetch(p + i * ld + n - 1, 1, 3);
+    }
+}
+
 NN_CLONES void nn_add_row(mnet_real *restrict dst, const mnet_real *restrict src, int n)
 {
     for (int b = 0; b < n; b++)
@@ -308,6 +318,10 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
     if (B <= 0)
         return;
 
+    /* the arena is one (act_rows x T*B) matrix (mnet_nn_bind_acts): fetch
+     * the next step's columns while this one computes */
+    if (t + 1 < a->T)
+        nn_prefetch(a->x + col + B, a->ld, nn->act_rows, B);
     nn_copy(a->x + col, a->ld, x, ld, nn->cfg.n_input, B);
     for (int l = 0; l < L; l++) {
         nn_step s = step_of(nn, a, t, l);
@@ -367,6 +381,9 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
     const long col = (long)t * B;
     if (B <= 0)
         return;
+
+    if (t > 0) /* the previous step's columns, backward's next */
+        nn_prefetch(a->x + col - B, a->ld, nn->act_rows, B);
 
     /* dh (LH x B) = d loss / d h'_t: later steps + direct + read-out */
     if (dh_ext)
