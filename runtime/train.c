@@ -390,7 +390,10 @@ void mnet_train_backward(mnet_train *tr)
 
     memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
     memset(tr->g_state_loss, 0, (size_t)(T + 1) * S * B * sizeof(mnet_real));
-    memset(tr->g_hidden, 0, (size_t)T * LH * B * sizeof(mnet_real));
+    /* d loss / d h' directly: only a hidden-activity term writes it */
+    const int hidden_loss = has_loss(&tr->cfg, MNET_LOSS_HIDDEN_L2);
+    if (hidden_loss)
+        memset(tr->g_hidden, 0, (size_t)T * LH * B * sizeof(mnet_real));
     memset(tr->g_action, 0, (size_t)T * M * B * sizeof(mnet_real));
     memset(tr->g_hist, 0, (size_t)(T + 2) * NS * B * sizeof(mnet_real));
     memset(tr->dh, 0, (size_t)LH * B * sizeof(mnet_real));
@@ -419,7 +422,8 @@ void mnet_train_backward(mnet_train *tr)
         /* a_t = net(obs_t) + noise: complete now (later observations read
          * a_t through the action frames, and they are done) */
         mnet_nn_backward(&tr->nn, &tr->p, &tr->g, &tr->acts, t, ga,
-                         tr->g_hidden + (size_t)t * LH * B, tr->dh, tr->dobs, B, 1);
+                         hidden_loss ? tr->g_hidden + (size_t)t * LH * B : NULL, tr->dh,
+                         tr->dobs, B, 1);
         mnet_obs_backward(&tr->obs, t, tr->dobs, tr->g_hist, tr->g_action, n, B);
 
         if (t == 0)
