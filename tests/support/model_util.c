@@ -88,7 +88,7 @@ void tm_run_fn(mnet_fn f, int single, int B, int n_in, const double *const *in, 
         f(B, B, in, out, params);
         return;
     }
-    float *fin[8], *fout[8], *fp = malloc((size_t)(n_params + 1) * sizeof(float));
+    float *fin[8] = {NULL}, *fout[8] = {NULL}, *fp = malloc((size_t)(n_params + 1) * sizeof(float));
     for (int i = 0; i < n_params; i++)
         fp[i] = (float)params[i];
     for (int a = 0; a < n_in; a++) {
