@@ -101,6 +101,14 @@ ir_id ir_neg(ir_graph *g, ir_id a);
 void ir_set_name(ir_graph *g, ir_id id, const char *name, int line);
 /* Added: the name (NULL when none) and line (0 when none) of a node. */
 const char *ir_name(const ir_graph *g, ir_id id);
+
+/* The identifier both emitters give a non-leaf node: `t<id>`, or the node's
+ * ir_set_name name made an identifier (other characters become '_', a
+ * leading non-letter gets a 'v' before it) with `_<id>` after it.  Ids make
+ * both unique and distinct from each other (`t5` has no underscore), so the
+ * .ll reads beside the .c.  buf holds IR_TEMP_NAME_MAX bytes. */
+enum { IR_TEMP_NAME_MAX = 64 };
+void ir_temp_name(const ir_graph *g, ir_id id, char *buf);
 int ir_line(const ir_graph *g, ir_id id);
 
 /* Reverse mode.  Given outputs outs[k] with cotangents seeds[k] (nodes of the

@@ -28,28 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TEMP_NAME_MAX = 64, NAME_STEM_MAX = 40 };
 
-/* The C identifier of a non-leaf node: `t<id>`, or the node's ir_set_name
- * name made an identifier (other characters become '_', a leading non-letter
- * gets a 'v' before it) with `_<id>` after it.  Ids make both unique and
- * distinct from each other (`t5` has no underscore) and from our own locals. */
-static void temp_name(const ir_graph *g, ir_id id, char *buf)
-{
-    const char *name = ir_name(g, id);
-    if (!name || !name[0]) {
-        snprintf(buf, TEMP_NAME_MAX, "t%d", id);
-        return;
-    }
-    char stem[NAME_STEM_MAX + 2];
-    int len = 0;
-    if (!isalpha((unsigned char)name[0]))
-        stem[len++] = 'v';
-    for (const char *p = name; *p && len < NAME_STEM_MAX; p++)
-        stem[len++] = isalnum((unsigned char)*p) ? *p : '_';
-    stem[len] = '\0';
-    snprintf(buf, TEMP_NAME_MAX, "%s_%d", stem, id);
-}
 
 /* A constant as a C expression of type real: the shortest of "%.15g",
  * "%.16g", "%.17g" that reads back as the same double (0.2, not
@@ -86,7 +65,7 @@ static void print_const(FILE *out, double v)
 static void print_operand(FILE *out, const ir_graph *g, ir_id id)
 {
     const ir_node *n = ir_get(g, id);
-    char name[TEMP_NAME_MAX];
+    char name[IR_TEMP_NAME_MAX];
     switch (n->op) {
     case IR_CONST:
         print_const(out, n->value);
@@ -103,7 +82,7 @@ static void print_operand(FILE *out, const ir_graph *g, ir_id id)
         fprintf(out, "params[%d]", n->row);
         break;
     default:
-        temp_name(g, id, name);
+        ir_temp_name(g, id, name);
         fputs(name, out);
         break;
     }
@@ -316,7 +295,7 @@ int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_pre
         if (invariant)
             mark[id] = 2;
     }
-    char name[TEMP_NAME_MAX];
+    char name[IR_TEMP_NAME_MAX];
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             fputs("    for (int b = 0; b < n; b++) {\n", out);
@@ -326,7 +305,7 @@ int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_pre
             if (!mark[id] || (mark[id] == 2) != (pass == 0) || n->op == IR_CONST || n->op == IR_VAR ||
                 n->op == IR_PARAM)
                 continue;
-            temp_name(g, id, name);
+            ir_temp_name(g, id, name);
             fprintf(out, "%sconst real %s = ", indent, name);
             print_expr(out, g, n, single_precision);
             if (ir_line(g, id) > 0)

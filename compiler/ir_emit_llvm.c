@@ -72,7 +72,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TEMP_NAME_MAX = 64, NAME_STEM_MAX = 40 };
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -304,25 +303,6 @@ static void emitter_free(llvm_emitter *e)
     free(e->next);
 }
 
-/* The C emitter's name of a non-leaf node (temp_name in ir_emit_c.c), so the
- * .ll reads beside the .c: `t<id>`, or the ir_set_name name made an
- * identifier with `_<id>` after it. */
-static void temp_name(const ir_graph *g, ir_id id, char *buf)
-{
-    const char *name = ir_name(g, id);
-    if (!name || !name[0]) {
-        snprintf(buf, TEMP_NAME_MAX, "t%d", id);
-        return;
-    }
-    char stem[NAME_STEM_MAX + 2];
-    int len = 0;
-    if (!isalpha((unsigned char)name[0]))
-        stem[len++] = 'v';
-    for (const char *p = name; *p && len < NAME_STEM_MAX; p++)
-        stem[len++] = isalnum((unsigned char)*p) ? *p : '_';
-    stem[len] = '\0';
-    snprintf(buf, TEMP_NAME_MAX, "%s_%d", stem, id);
-}
 
 static int is_leaf(const ir_node *n)
 {
@@ -343,7 +323,7 @@ static LLVMValueRef operand(llvm_emitter *e, const ir_graph *g, ir_id id)
         return e->value[id];
     LLVMBuilderRef B = e->bld;
     const ir_node *n = ir_get(g, id);
-    char name[TEMP_NAME_MAX] = "";
+    char name[IR_TEMP_NAME_MAX] = "";
     LLVMValueRef v;
     if (n->op == IR_CONST) {
         v = LLVMConstReal(e->real, n->value);
@@ -364,7 +344,7 @@ static LLVMValueRef operand(llvm_emitter *e, const ir_graph *g, ir_id id)
         if (e->named && n->op == IR_PARAM)
             snprintf(name, sizeof(name), "p%d", n->row);
         else if (e->named)
-            temp_name(g, id, name);
+            ir_temp_name(g, id, name);
         v = LLVMBuildLoad2(B, e->real, at, name);
     }
     e->value[id] = v;
@@ -462,13 +442,13 @@ static LLVMValueRef emit_op(llvm_emitter *e, const ir_graph *g, const ir_node *n
  * by a later part is stored to its scratch slot.  -1 on an unknown op. */
 static int emit_part(llvm_emitter *e, const ir_graph *g, int p)
 {
-    char name[TEMP_NAME_MAX] = "";
+    char name[IR_TEMP_NAME_MAX] = "";
     for (int id = 0; id < ir_count(g); id++) {
         const ir_node *n = ir_get(g, id);
         if (!e->mark[id] || is_leaf(n) || e->part[id] != p)
             continue;
         if (e->named)
-            temp_name(g, id, name);
+            ir_temp_name(g, id, name);
         LLVMValueRef v = emit_op(e, g, n, name);
         if (!v)
             return -1;
@@ -559,7 +539,7 @@ static void add_param_attrs(llvm_emitter *e, LLVMValueRef fn, unsigned index, LL
 
 static void name_value(LLVMValueRef v, const char *fmt, int k)
 {
-    char name[TEMP_NAME_MAX];
+    char name[IR_TEMP_NAME_MAX];
     snprintf(name, sizeof(name), fmt, k);
     LLVMSetValueName2(v, name, strlen(name));
 }

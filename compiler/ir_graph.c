@@ -12,7 +12,9 @@
  * amortised per node. */
 #include "ir.h"
 
+#include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -503,4 +505,22 @@ int ir_count_reachable(const ir_graph *g, int n_roots, const ir_id *roots)
     int count = ir_mark_reachable(g, n_roots, roots, mark);
     free(mark);
     return count;
+}
+
+void ir_temp_name(const ir_graph *g, ir_id id, char *buf)
+{
+    enum { NAME_STEM_MAX = 40 };
+    const char *name = ir_name(g, id);
+    if (!name || !name[0]) {
+        snprintf(buf, IR_TEMP_NAME_MAX, "t%d", id);
+        return;
+    }
+    char stem[NAME_STEM_MAX + 2];
+    int len = 0;
+    if (!isalpha((unsigned char)name[0]))
+        stem[len++] = 'v';
+    for (const char *p = name; *p && len < NAME_STEM_MAX; p++)
+        stem[len++] = isalnum((unsigned char)*p) ? *p : '_';
+    stem[len] = '\0';
+    snprintf(buf, IR_TEMP_NAME_MAX, "%s_%d", stem, id);
 }
