@@ -31,7 +31,8 @@ replays the golden trajectories through them.
 
 Only the training loop is timed, after --warmup (default 2) batches; the
 warm-up batches are ordinary training batches.  loss_first is the loss of the
-very first batch, loss_last that of the last one.  ms_per_batch is wall-clock
+very first batch, loss_last that of the last one, loss_last100 the mean of
+the last 100 (as mnet's `done` line).  ms_per_batch is wall-clock
 time; cpu_ms_per_batch, the process's CPU time, is the steadier figure on a
 loaded machine.
 """
@@ -561,8 +562,10 @@ def main(argv=None):
     ms = 1000.0 * (time.perf_counter() - t0) / n
     cpu_ms = 1000.0 * (time.process_time() - c0) / n
     bad = [x for x in losses if not math.isfinite(x)]
+    tail = losses[-100:]  # warm-up batches included: they are training batches
     print(f"peer {args.config} ms_per_batch={ms:.2f} loss_first={losses[0]:.6g} "
-          f"loss_last={losses[-1]:.6g} cpu_ms_per_batch={cpu_ms:.2f} "
+          f"loss_last={losses[-1]:.6g} loss_last100={sum(tail) / len(tail):.6g} "
+          f"cpu_ms_per_batch={cpu_ms:.2f} "
           f"ms_per_step={ms / env.n_steps:.4f} "
           f"batches={args.batches} warmup={args.warmup} "
           f"T={env.n_steps} B={batch} H={hidden} I={env.n_obs()} M={env.eff.n_muscles}")

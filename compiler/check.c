@@ -114,6 +114,7 @@ int check_program(mnet_ctx *ctx, const mnet_program *prog)
     int before = ctx->n_errors;
     mnet_arena arena = {0};
     eval_env consts = {.ctx = ctx, .g = ir_new(), .arena = &arena, .prog = prog};
+    char *effector_ok = calloc((size_t)prog->n_defs + 1, 1);
     for (int i = 0; i < prog->n_defs; i++) {
         const mnet_def *d = &prog->defs[i];
         if (d->kind == DEF_MUSCLE_MODEL) {
@@ -126,11 +127,25 @@ int check_program(mnet_ctx *ctx, const mnet_program *prog)
             check_skeleton(ctx, prog, d);
         } else if (d->kind == DEF_EFFECTOR) {
             mnet_effector *e = lower_effector(ctx, prog, d->name);
+            if (effector_ok)
+                effector_ok[i] = e != NULL;
             effector_free(e);
-        } else if (d->kind == DEF_TASK) {
-            task_check(ctx, prog, d, NULL);
         }
     }
+    /* tasks last: their settings, then their loss terms lowered with their
+     * effector when that effector is sound (its own errors are reported
+     * once, above) */
+    for (int i = 0; i < prog->n_defs; i++) {
+        const mnet_def *d = &prog->defs[i];
+        if (d->kind != DEF_TASK)
+            continue;
+        task_spec spec;
+        task_check(ctx, prog, d, &spec);
+        const mnet_def *e = spec.effector ? program_find(prog, spec.effector) : NULL;
+        if (e && effector_ok && effector_ok[e - prog->defs])
+            effector_free(lower_effector_task(ctx, prog, spec.effector, &spec));
+    }
+    free(effector_ok);
     arena_free(&arena);
     ir_free(consts.g);
     return ctx->n_errors - before;

@@ -6,6 +6,7 @@
 
 #include "emit_model.h"
 #include "source.h"
+#include "task_check.h"
 
 static void hash_sources(mnet_compilation *c)
 {
@@ -18,12 +19,31 @@ static void hash_sources(mnet_compilation *c)
     snprintf(c->source_hash, sizeof c->source_hash, "%016llx", h);
 }
 
+mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector)
+{
+    /* The loss terms compiled with the effector are those of the main
+     * file's (last) task when it drives this effector; the task's effector
+     * is the one compiled when none is named. */
+    const mnet_def *task = NULL;
+    for (int i = 0; i < prog->n_defs; i++)
+        if (prog->defs[i].kind == DEF_TASK && prog->defs[i].loc.file == 0)
+            task = &prog->defs[i];
+    task_spec spec;
+    const task_spec *losses = NULL;
+    if (task && task_check(ctx, prog, task, &spec) == 0 && spec.effector &&
+        (!effector || !strcmp(effector, spec.effector))) {
+        losses = &spec;
+        effector = spec.effector;
+    }
+    return ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
+}
+
 static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE *diag)
 {
     if (c->ctx->n_errors == 0)
         program_collect(c->ctx, &c->prog);
     if (c->ctx->n_errors == 0)
-        c->eff = lower_effector(c->ctx, &c->prog, effector);
+        c->eff = lower_main_effector(c->ctx, &c->prog, effector);
     hash_sources(c);
     if (diag && c->ctx->n_errors)
         mnet_print_diags(c->ctx, diag);

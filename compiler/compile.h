@@ -28,6 +28,11 @@ mnet_compilation *mnet_compile_ex(const char *path, const char *effector, FILE *
 mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag);
 void mnet_compilation_free(mnet_compilation *c);
 
+/* Lowers effector `effector` (NULL: the one the main file's task drives,
+ * else its last) with the loss terms of the main file's last task when that
+ * task drives it, else the reference recipe's position_l1 (lower_loss.h). */
+mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector);
+
 /* Writes the effector's C to `path` atomically (temporary file + rename). */
 int mnet_write_c(const mnet_compilation *c, const char *path, const char *source, int single_precision);
 

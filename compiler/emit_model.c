@@ -6,11 +6,13 @@
 
 extern const char mnet_model_header_text[];
 
+enum { N_FUNCTIONS = 8 };
+
 static const ir_function *functions(const mnet_effector *e, int i)
 {
-    const ir_function *f[] = {&e->fn_init, &e->fn_init_vjp, &e->fn_step,
-                              &e->fn_step_vjp, &e->fn_sense, &e->fn_sense_vjp};
-    return i < 6 ? f[i] : NULL;
+    const ir_function *f[] = {&e->fn_init,  &e->fn_init_vjp, &e->fn_step, &e->fn_step_vjp,
+                              &e->fn_sense, &e->fn_sense_vjp, &e->fn_loss, &e->fn_loss_vjp};
+    return i < N_FUNCTIONS ? f[i] : NULL;
 }
 
 static void print_c_string(FILE *out, const char *s)
@@ -121,7 +123,7 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
         fputs("#ifndef MNET_REAL_FLOAT\n#define MNET_REAL_FLOAT 1\n#endif\n", out);
     fputs(mnet_model_header_text, out);
     fputs("\ntypedef mnet_real real;\n\n", out);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < N_FUNCTIONS; i++) {
         ir_function f = *functions(e, i);
         char name[256];
         snprintf(name, sizeof name, "mnet_%s_%s%s", nm, f.name,
@@ -180,6 +182,7 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     effector_free_state_names(e, snames);
     print_doubles(out, "pos_lower", e->n_dof, e->pos_lo);
     print_doubles(out, "pos_upper", e->n_dof, e->pos_hi);
+    print_names(out, "loss_names", e->n_loss, (const char *const *)e->loss_names);
     free(pnames);
     free(pvals);
     free(mnames);
@@ -197,9 +200,9 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
             "    .pos_lower = pos_lower, .pos_upper = pos_upper, .state_names = state_names,\n",
             e->n_dof, e->space_dim, e->n_muscles, e->model.n_rows, e->n_state, e->joint_off, e->cart_off,
             e->muscle_off, e->geom_off, e->n_load, e->n_sense, e->step, e->n_ministeps, e->n_params);
-    static const char *const fields[] = {"init", "init_vjp", "step", "step_vjp", "sense", "sense_vjp"};
-    for (int i = 0; i < 6; i++)
-        fprintf(out, "    .%s = mnet_%s_%s,\n", fields[i], nm, fields[i]);
+    for (int i = 0; i < N_FUNCTIONS; i++)
+        fprintf(out, "    .%s = mnet_%s_%s,\n", functions(e, i)->name, nm, functions(e, i)->name);
+    fprintf(out, "    .n_loss = %d, .loss_names = loss_names,\n", e->n_loss);
     if (opt->check_finite)
         fprintf(out, "    .first_nonfinite = mnet_%s_first_nonfinite,\n", nm);
     fprintf(out, "};\n\nconst mnet_model *mnet_compiled_model = &mnet_model_%s;\n", nm);
@@ -209,7 +212,7 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
 void effector_print_stats(const mnet_effector *e, FILE *out)
 {
     fprintf(out, "effector %s: %d graph nodes in all\n", e->name, ir_count(e->g));
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < N_FUNCTIONS; i++) {
         const ir_function *f = functions(e, i);
         ir_id *roots = malloc((size_t)(f->n_outputs + 1) * sizeof(ir_id));
         if (!roots)

@@ -11,9 +11,9 @@ struct mnet_jit_model {
     mnet_jit *jit;
     mnet_model table;
     char *name, *hash;
-    char **param_names, **muscle_names, **row_names, **state_names;
+    char **param_names, **muscle_names, **row_names, **state_names, **loss_names;
     double *param_defaults, *pos_lower, *pos_upper;
-    int n_params, n_muscles, n_rows, n_state;
+    int n_params, n_muscles, n_rows, n_state, n_loss;
 };
 
 static char **copy_names(int n, char *const *src)
@@ -42,6 +42,7 @@ void jit_model_free(mnet_jit_model *jm)
     free_names(jm->muscle_names, jm->n_muscles);
     free_names(jm->row_names, jm->n_rows);
     free_names(jm->state_names, jm->n_state);
+    free_names(jm->loss_names, jm->n_loss);
     free(jm->param_defaults);
     free(jm->pos_lower);
     free(jm->pos_upper);
@@ -65,29 +66,32 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
         jit_model_free(jm);
         return NULL;
     }
-    const ir_function fns[6] = {e->fn_init, e->fn_init_vjp, e->fn_step, e->fn_step_vjp, e->fn_sense,
-                                e->fn_sense_vjp};
+    enum { N_FNS = 8 };
+    const ir_function fns[N_FNS] = {e->fn_init,  e->fn_init_vjp,  e->fn_step, e->fn_step_vjp,
+                                    e->fn_sense, e->fn_sense_vjp, e->fn_loss, e->fn_loss_vjp};
     /* The step and its VJP run every step of training: O1 (the graph is
      * already simplified and shared; O2 costs several times longer on these
      * big straight-line functions for little run-time gain), except for
      * large models, whose training time the network dominates while O1
      * would take over a second to compile (CompliantTendonArm26: the
-     * measured training speed is the same at O0).  The others run once per
-     * episode: O0.  MNET_JIT_OPT=0..3 sets the level of all six. */
+     * measured training speed is the same at O0).  The loss and its VJP run
+     * every step too; they are small: with the step.  The others run once
+     * per episode: O0.  MNET_JIT_OPT=0..3 sets the level of all eight. */
     enum { O1_MAX_NODES = 4000 };
     const char *opt = getenv("MNET_JIT_OPT");
     int forced = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : -1;
     int hot_level = forced >= 0 ? forced : e->bwd_nodes > O1_MAX_NODES ? 0 : 1;
-    const ir_function hot[2] = {fns[2], fns[3]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
-    int unit_hot = mnet_jit_add(jm->jit, e->g, 2, hot, single, hot_level, err, n);
+    const ir_function hot[4] = {fns[2], fns[3], fns[6], fns[7]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
+    int unit_hot = mnet_jit_add(jm->jit, e->g, 4, hot, single, hot_level, err, n);
     int unit_cold = unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, 4, cold, single, forced >= 0 ? forced : 0, err, n);
     if (unit_hot < 0 || unit_cold < 0) {
         jit_model_free(jm);
         return NULL;
     }
-    mnet_fn f[6];
-    for (int i = 0; i < 6; i++) {
-        void *p = mnet_jit_lookup_unit(jm->jit, i == 2 || i == 3 ? unit_hot : unit_cold, fns[i].name);
+    mnet_fn f[N_FNS];
+    for (int i = 0; i < N_FNS; i++) {
+        int hot_fn = i == 2 || i == 3 || i == 6 || i == 7;
+        void *p = mnet_jit_lookup_unit(jm->jit, hot_fn ? unit_hot : unit_cold, fns[i].name);
         if (!p) {
             snprintf(err, n, "the JIT lost function '%s'", fns[i].name);
             jit_model_free(jm);
@@ -112,10 +116,12 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
         jm->muscle_names[m] = strdup(e->muscles[m].name);
     jm->row_names = copy_names(e->model.n_rows, (char *const *)e->model.row_names);
     jm->state_names = effector_state_names(e);
+    jm->n_loss = e->n_loss;
+    jm->loss_names = copy_names(e->n_loss, e->loss_names);
     jm->pos_lower = malloc((size_t)e->n_dof * sizeof(double));
     jm->pos_upper = malloc((size_t)e->n_dof * sizeof(double));
     if (!jm->name || !jm->hash || !jm->param_names || !jm->param_defaults || !jm->muscle_names ||
-        !jm->row_names || !jm->state_names || !jm->pos_lower || !jm->pos_upper) {
+        !jm->row_names || !jm->state_names || !jm->loss_names || !jm->pos_lower || !jm->pos_upper) {
         snprintf(err, n, "out of memory");
         jit_model_free(jm);
         return NULL;
@@ -155,5 +161,9 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     t->sense_vjp = f[5];
     t->state_names = (const char *const *)jm->state_names;
     t->first_nonfinite = NULL;
+    t->n_loss = e->n_loss;
+    t->loss_names = (const char *const *)jm->loss_names;
+    t->loss = f[6];
+    t->loss_vjp = f[7];
     return jm;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lower_geometry.h"
+#include "lower_loss.h"
 #include "lower_muscle.h"
 #include "lower_params.h"
 #include "lower_skeleton.h"
@@ -846,6 +847,12 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
 
 mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const char *name)
 {
+    return lower_effector_task(ctx, prog, name, NULL);
+}
+
+mnet_effector *lower_effector_task(mnet_ctx *ctx, const mnet_program *prog, const char *name,
+                                   const task_spec *task)
+{
     const mnet_def *def = NULL;
     if (name) {
         def = program_find(prog, name);
@@ -924,6 +931,8 @@ mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const cha
     }
     if (!failed)
         failed = lower_body(&B, base->stmt->body, overrides, base->name);
+    if (!failed && ctx->n_errors == before)
+        failed = !lower_loss(&B.E, e, task);
     for (int m = 0; B.geo && m < e->n_muscles; m++)
         free(B.geo[m].arms);
     free(B.geo);
@@ -968,8 +977,12 @@ void effector_free(mnet_effector *e)
     for (int i = 0; i < e->n_params; i++)
         free(e->params[i].name);
     free(e->params);
-    ir_function *fns[] = {&e->fn_init, &e->fn_init_vjp, &e->fn_step, &e->fn_step_vjp, &e->fn_sense,
-                          &e->fn_sense_vjp};
+    for (int k = 0; k < e->n_loss && e->loss_names; k++)
+        free(e->loss_names[k]);
+    free(e->loss_names);
+    free(e->loss_term);
+    ir_function *fns[] = {&e->fn_init, &e->fn_init_vjp, &e->fn_step,  &e->fn_step_vjp,
+                          &e->fn_sense, &e->fn_sense_vjp, &e->fn_loss, &e->fn_loss_vjp};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         free((void *)fns[i]->outputs);
     ir_free(e->g);

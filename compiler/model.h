@@ -105,11 +105,22 @@ typedef struct mnet_effector {
     ir_graph *g;
     ir_function fn_init, fn_init_vjp, fn_step, fn_step_vjp, fn_sense, fn_sense_vjp;
     int fwd_nodes, bwd_nodes;      /* --stats                              */
+
+    /* the per-step loss (lower_loss.h) (owned) */
+    ir_function fn_loss, fn_loss_vjp;
+    int n_loss;                    /* compiled terms, one output row each  */
+    char **loss_names;             /* (n_loss)                             */
+    int *loss_term;                /* (n_loss) index of the task's term    */
 } mnet_effector;
 
 /* Lowers effector `name` (or the only/last effector when name is NULL).
  * Errors go to ctx; returns NULL on error. */
 mnet_effector *lower_effector(mnet_ctx *ctx, const mnet_program *prog, const char *name);
+/* The same with the loss terms of a task (NULL: the reference recipe's
+ * position_l1) compiled into it (lower_loss.h). */
+struct task_spec_s;
+mnet_effector *lower_effector_task(mnet_ctx *ctx, const mnet_program *prog, const char *name,
+                                   const struct task_spec_s *task);
 void effector_free(mnet_effector *eff);
 
 /* Checks every definition of the program (muscle models, skeletons,

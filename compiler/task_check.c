@@ -307,15 +307,63 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
             }
             task_loss *l = &t.losses[t.n_losses];
             l->weight = 1;
-            if (!name_in(&C, x, "loss", kinds, l->name, sizeof l->name))
-                continue;
+            l->loc = x->loc;
+            const ast_arg *value = NULL;
+            for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next)
+                if (a->name && !strcmp(a->name, "value"))
+                    value = a;
+            if (value) {
+                /* a term of the user's own: any name but a built-in one */
+                int builtin = 0;
+                for (const char *const *k = kinds; *k; k++)
+                    builtin |= !strcmp(*k, x->name);
+                if (builtin) {
+                    mnet_error(ctx, x->loc, "'%s' is a built-in loss; give a loss with a value of your own another name",
+                               x->name);
+                    C.errors++;
+                    continue;
+                }
+                for (int i = 0; i < t.n_losses; i++)
+                    if (!strcmp(t.losses[i].name, x->name)) {
+                        mnet_error(ctx, x->loc, "loss '%s' is defined twice", x->name);
+                        mnet_note(ctx, t.losses[i].loc, "first defined here");
+                        C.errors++;
+                        break;
+                    }
+                if (strlen(x->name) >= sizeof l->name) {
+                    mnet_error(ctx, x->loc, "loss name '%s' is longer than %d characters", x->name,
+                               (int)sizeof l->name - 1);
+                    C.errors++;
+                    continue;
+                }
+                snprintf(l->name, sizeof l->name, "%s", x->name);
+                l->value = value->value;
+            } else {
+                int builtin = 0;
+                for (const char *const *k = kinds; *k && !builtin; k++)
+                    if ((x->kind == EX_ID || x->kind == EX_CALL) && !strcmp(*k, x->name)) {
+                        snprintf(l->name, sizeof l->name, "%s", x->name);
+                        builtin = 1;
+                    }
+                if (!builtin) {
+                    mnet_error(ctx, x->loc,
+                               "unknown loss (expected position_l1, position_l2, speed, jerk, activation_l2, "
+                               "muscle_force, hidden_l2, or one of your own: loss NAME(value = EXPR))");
+                    C.errors++;
+                    continue;
+                }
+            }
             for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
                 if (a->name && !strcmp(a->name, "weight"))
                     num(&C, a->value, "weight", &l->weight);
-                else if (a->name && !strcmp(a->name, "derivative"))
+                else if (a->name && !strcmp(a->name, "derivative") && !value)
                     num(&C, a->value, "derivative", &l->derivative_weight);
+                else if (a->name && !strcmp(a->name, "value"))
+                    ;
                 else {
-                    mnet_error(ctx, a->loc, "a loss takes weight = W and derivative = W");
+                    mnet_error(ctx, a->loc,
+                               value ? "a loss of your own takes weight = W and value = EXPR (no derivative)"
+                                     : "a loss takes weight = W and derivative = W");
                     C.errors++;
                 }
             }

@@ -25,13 +25,20 @@
 
 enum { TASK_MAX_LOSSES = 16 };
 
+/* A loss term: a built-in kind, or one the user wrote,
+ *   loss NAME(weight = W, value = EXPR);
+ * EXPR is the term's per-step value, an expression over the names listed in
+ * lower_loss.h (end point, target, joint and muscle states, muscle
+ * parameters); the compiler lowers it with its VJP (lower_loss.c). */
 typedef struct {
     char name[32];          /* position_l1, position_l2, speed, jerk, activation_l2,
-                               muscle_force, hidden_l2                       */
+                               muscle_force, hidden_l2, or the user's name   */
     double weight, derivative_weight;
+    const ast_expr *value;  /* the user's per-step value; NULL: built in     */
+    src_loc loc;            /* where the term is written                     */
 } task_loss;
 
-typedef struct {
+typedef struct task_spec_s {
     const char *effector;   /* effector name                                  */
     char kind[32];
     double duration;

@@ -8,6 +8,7 @@
 #include "mnet_train.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A term's quantity: rows, time range [t0, t1]. */
@@ -44,7 +45,22 @@ size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld)
         r = m->n_muscles;
     if (n_hidden_rows > r)
         r = n_hidden_rows;
-    return 4 * (size_t)r * (size_t)ld;
+    /* the library's four blocks; the compiled terms' values, seeds and
+     * state gradient of one step */
+    size_t lib = 4 * (size_t)r * (size_t)ld;
+    size_t compiled = (2 * (size_t)m->n_loss + (size_t)m->n_state) * (size_t)ld;
+    return lib > compiled ? lib : compiled;
+}
+
+const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term)
+{
+    static const char *const names[] = {"position_l1",   "position_l2",  "speed",    "jerk",
+                                        "activation_l2", "muscle_force", "hidden_l2"};
+    if (term->kind == MNET_LOSS_COMPILED)
+        return m && term->compiled >= 0 && term->compiled < m->n_loss && m->loss_names
+                   ? m->loss_names[term->compiled]
+                   : "compiled";
+    return (int)term->kind >= 0 && term->kind < MNET_LOSS_COMPILED ? names[term->kind] : "loss";
 }
 
 /* state block of step t, row r: (n columns) */
@@ -239,13 +255,76 @@ static double term_loss(const mnet_loss_ctx *c, const mnet_loss_term *term, mnet
     return value;
 }
 
+/* The compiled terms: the model's loss function gives every compiled row of
+ * step t in one call; term k adds w_k * mean_{b, t} of its row.  Backward:
+ * the seeds are the constant weights, and loss_vjp gives d/d s_t. */
+static void compiled_terms(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms, double *value,
+                           mnet_real *g_state)
+{
+    const mnet_model *m = c->m;
+    const int L = m->n_loss, S = m->n_state, P = m->space_dim, n = c->n, ld = c->ld;
+    if (L == 0 || n < 1)
+        return;
+    mnet_real *val = c->scratch, *seed = val + (size_t)L * ld, *gs = seed + (size_t)L * ld;
+    double *cv = calloc((size_t)L, sizeof *cv);
+    if (!cv)
+        return;
+    int any = 0;
+    for (int k = 0; k < n_terms; k++)
+        if (terms[k].kind == MNET_LOSS_COMPILED && terms[k].weight != 0) {
+            cv[terms[k].compiled] += terms[k].weight / ((double)n * (c->T + 1));
+            any = 1;
+        }
+    if (!any) {
+        free(cv);
+        return;
+    }
+    if (g_state)
+        for (int j = 0; j < L; j++)
+            for (int b = 0; b < n; b++)
+                seed[(size_t)j * ld + b] = (mnet_real)cv[j];
+    for (int t = 0; t <= c->T; t++) {
+        const mnet_real *in[3] = {srow(c, t, 0), c->target + (size_t)t * P * ld, seed};
+        if (value) {
+            mnet_real *const out[1] = {val};
+            m->loss(n, ld, in, out, c->params);
+            for (int k = 0; k < n_terms; k++) {
+                if (terms[k].kind != MNET_LOSS_COMPILED || terms[k].weight == 0)
+                    continue;
+                const mnet_real *row = val + (size_t)terms[k].compiled * ld;
+                double sum = 0;
+                for (int b = 0; b < n; b++)
+                    sum += row[b];
+                value[k] += terms[k].weight / ((double)n * (c->T + 1)) * sum;
+            }
+        }
+        if (g_state) {
+            mnet_real *const out[1] = {gs};
+            m->loss_vjp(n, ld, in, out, c->params);
+            for (int r = 0; r < S; r++) {
+                mnet_real *g = grow(c, g_state, t, r);
+                const mnet_real *d = gs + (size_t)r * ld;
+                for (int b = 0; b < n; b++)
+                    g[b] += d[b];
+            }
+        }
+    }
+    free(cv);
+}
+
 double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
                  double *per_term, mnet_real *g_state, mnet_real *g_hidden)
 {
-    double total = 0;
+    double total = 0, compiled[MNET_TASK_MAX_LOSSES] = {0};
+    const int grad = g_state != NULL && g_hidden != NULL;
+    if (n_terms > MNET_TASK_MAX_LOSSES)
+        n_terms = MNET_TASK_MAX_LOSSES;
+    compiled_terms(c, terms, n_terms, per_term || !grad ? compiled : NULL, grad ? g_state : NULL);
     for (int k = 0; k < n_terms; k++) {
         double v = 0;
-        if (terms[k].kind != MNET_LOSS_HIDDEN_L2 || (c->nn && c->acts))
+        if (terms[k].kind == MNET_LOSS_COMPILED)
+            v = compiled[k];
+        else if (terms[k].kind != MNET_LOSS_HIDDEN_L2 || (c->nn && c->acts))
             v = term_loss(c, &terms[k], g_state, g_hidden);
         if (per_term)
             per_term[k] = v;

@@ -36,7 +36,7 @@ mnet_task_config mnet_task_config_default(void)
     c.delayed.go_cue_hi = 0.6;
     c.delayed.catch_fraction = 0;
     c.n_losses = 1;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 0.0};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 0.0, 0};
     c.cell = MNET_NN_GRU;
     c.n_hidden = 128;
     c.n_layers = 1;
@@ -185,6 +185,13 @@ int mnet_task_check(const mnet_task_config *cfg, const mnet_model *m, char *err,
         }
         if (!isfinite(l->weight) || !isfinite(l->deriv_weight)) {
             set_err(err, n, "task: loss %s%g has a non-finite weight", "", (double)k);
+            return -1;
+        }
+        if (l->kind == MNET_LOSS_COMPILED &&
+            (l->compiled < 0 || l->compiled >= m->n_loss || !m->loss || !m->loss_vjp || l->deriv_weight != 0)) {
+            if (err && n > 0)
+                snprintf(err, n, "task: loss %d asks for compiled term %d of a model that has %d%s", k,
+                         l->compiled, m->n_loss, l->deriv_weight != 0 ? " (and a compiled term has no derivative weight)" : "");
             return -1;
         }
     }

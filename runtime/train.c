@@ -308,6 +308,7 @@ static mnet_loss_ctx loss_ctx(mnet_train *tr)
     c.acts = &tr->acts;
     c.act_scale = tr->act_scale;
     c.scratch = tr->loss_scratch;
+    c.params = tr->model_params;
     return c;
 }
 

@@ -52,15 +52,26 @@ void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_con
         {"activation_l2", MNET_LOSS_ACTIVATION_L2}, {"muscle_force", MNET_LOSS_MUSCLE_FORCE},
         {"hidden_l2", MNET_LOSS_HIDDEN_L2},
     };
+    /* each term: compiled with the effector (row k of its loss function),
+     * or one of the runtime's library */
     c->n_losses = 0;
-    for (int i = 0; i < t->n_losses && i < MNET_TASK_MAX_LOSSES; i++)
-        for (size_t k = 0; k < sizeof losses / sizeof losses[0]; k++)
-            if (!strcmp(losses[k].name, t->losses[i].name)) {
-                c->loss[c->n_losses].kind = losses[k].kind;
-                c->loss[c->n_losses].weight = t->losses[i].weight;
-                c->loss[c->n_losses].deriv_weight = t->losses[i].derivative_weight;
-                c->n_losses++;
+    for (int i = 0; i < t->n_losses && i < MNET_TASK_MAX_LOSSES; i++) {
+        mnet_loss_term *l = &c->loss[c->n_losses];
+        l->kind = MNET_LOSS_N_KINDS;
+        for (int k = 0; eff && k < eff->n_loss; k++)
+            if (eff->loss_term[k] == i) {
+                l->kind = MNET_LOSS_COMPILED;
+                l->compiled = k;
             }
+        for (size_t k = 0; l->kind == MNET_LOSS_N_KINDS && k < sizeof losses / sizeof losses[0]; k++)
+            if (!strcmp(losses[k].name, t->losses[i].name))
+                l->kind = losses[k].kind;
+        if (l->kind == MNET_LOSS_N_KINDS)
+            continue; /* a written term of another effector's compilation */
+        l->weight = t->losses[i].weight;
+        l->deriv_weight = t->losses[i].derivative_weight;
+        c->n_losses++;
+    }
     /* F_max of each muscle, for the force-weighted activation loss */
     c->n_muscle_fmax = 0;
     for (int m = 0; eff && m < eff->n_muscles && m < MNET_TASK_MAX_MUSCLES; m++) {
@@ -147,7 +158,7 @@ int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backe
     if (ctx->n_errors == 0) {
         /* the effector the task names (the compilation lowered the last one) */
         effector_free(r->comp->eff);
-        r->comp->eff = lower_effector(ctx, prog, r->spec.effector);
+        r->comp->eff = lower_effector_task(ctx, prog, r->spec.effector, &r->spec);
     }
     if (ctx->n_errors) {
         if (diag)

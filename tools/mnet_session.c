@@ -131,19 +131,12 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
     return 0;
 }
 
-static const char *loss_name(mnet_loss_kind k)
-{
-    static const char *const names[] = {"position_l1", "position_l2", "speed", "jerk",
-                                        "activation_l2", "muscle_force", "hidden_l2"};
-    return k >= 0 && k < MNET_LOSS_N_KINDS ? names[k] : "loss";
-}
-
 int session_open_log(mnet_session *s, const char *dir, FILE *out)
 {
     char path[8192], err[1024];
     const char *names[MNET_TASK_MAX_LOSSES];
     for (int i = 0; i < s->run.cfg.n_losses; i++)
-        names[i] = loss_name(s->run.cfg.loss[i].kind);
+        names[i] = mnet_loss_name(s->run.model, &s->run.cfg.loss[i]);
     snprintf(path, sizeof path, "%s/log.csv", dir);
     if (mnet_trainlog_open(&s->log, path, s->run.cfg.n_losses, names, s->batches_done, err, sizeof err) != 0) {
         fprintf(out, "mnet: %s\n", err);

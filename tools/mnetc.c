@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile.h"
 #include "diag.h"
 #include "emit_model.h"
 #include "ir_llvm.h"
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
     if (ctx->n_errors == 0 && check)
         check_program(ctx, &prog);
     if (ctx->n_errors == 0 && (dump || stats || output || !check)) {
-        mnet_effector *eff = lower_effector(ctx, &prog, effector);
+        mnet_effector *eff = lower_main_effector(ctx, &prog, effector);
         if (eff) {
             if (dump)
                 effector_dump(eff, stdout);
@@ -147,9 +148,10 @@ int main(int argc, char **argv)
                     emit_options opt = {single, check_finite};
                     int bad;
                     if (emit_llvm) {
-                        const ir_function fns[6] = {eff->fn_init, eff->fn_init_vjp, eff->fn_step,
-                                                    eff->fn_step_vjp, eff->fn_sense, eff->fn_sense_vjp};
-                        bad = ir_emit_llvm_ir(f, eff->g, 6, fns, single) != 0;
+                        const ir_function fns[8] = {eff->fn_init,     eff->fn_init_vjp, eff->fn_step,
+                                                    eff->fn_step_vjp, eff->fn_sense,    eff->fn_sense_vjp,
+                                                    eff->fn_loss,     eff->fn_loss_vjp};
+                        bad = ir_emit_llvm_ir(f, eff->g, 8, fns, single) != 0;
                     } else {
                         bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
                     }

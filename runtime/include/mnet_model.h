@@ -28,7 +28,7 @@ typedef float mnet_real;
 typedef double mnet_real;
 #endif
 
-#define MNET_MODEL_ABI 1
+#define MNET_MODEL_ABI 2
 
 typedef void (*mnet_fn)(int n, int ld, const mnet_real *const *in,
                         mnet_real *const *out, const mnet_real *params);
@@ -78,6 +78,19 @@ typedef struct mnet_model {
      * this returns 1 and the first non-finite row and batch element seen
      * since the last call (then forgets them), or 0.  NULL otherwise. */
     int (*first_nonfinite)(int *row, int *batch);
+
+    /* The per-step loss terms compiled with the model: the terms of the
+     * task the .mnet file declares that read one step's state (written
+     * `loss NAME(value = EXPR)`, and position_l1/l2, speed, activation_l2,
+     * muscle_force without a derivative weight), or the reference recipe's
+     * position_l1 for a file without a task.  The runtime weights them and
+     * sums them over time and batch (mnet_task.h, MNET_LOSS_COMPILED).
+     * in: state, target (space_dim)        out: loss (n_loss)               */
+    int n_loss;
+    const char *const *loss_names;    /* (n_loss)                           */
+    mnet_fn loss;
+    /* in: state, target, g_loss         out: g_state                        */
+    mnet_fn loss_vjp;
 } mnet_model;
 
 #endif

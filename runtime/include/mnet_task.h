@@ -95,7 +95,17 @@ typedef enum mnet_task_kind {
  * the H units) is {HIDDEN_L2, 0.1/H, 0.005/H}; its activation penalty
  * (weight 5, means over the M muscles) is {ACTIVATION_L2, 5/M, 5*d/M}.
  * The jerk of a reference that takes diff(v, n=2) without the step is
- * w = weight * step^4. */
+ * w = weight * step^4.
+ *
+ *   COMPILED         row `compiled` of the model's loss     the row
+ *                    function: a scalar per step, the
+ *                    term's own penalty (mnet_model.h)
+ *
+ * A compiled term adds w * mean_{b, t = 0..T} of its row (deriv_weight
+ * must be 0): the compiler writes the position_l1, position_l2, speed,
+ * activation_l2 and muscle_force terms of a .mnet task this way when they
+ * have no derivative weight, with the definitions above, and every term the
+ * user writes as `loss NAME(value = EXPR)`. */
 typedef enum mnet_loss_kind {
     MNET_LOSS_POSITION_L1,
     MNET_LOSS_POSITION_L2,
@@ -104,6 +114,7 @@ typedef enum mnet_loss_kind {
     MNET_LOSS_ACTIVATION_L2,
     MNET_LOSS_MUSCLE_FORCE,
     MNET_LOSS_HIDDEN_L2,
+    MNET_LOSS_COMPILED,
     MNET_LOSS_N_KINDS
 } mnet_loss_kind;
 
@@ -111,6 +122,7 @@ typedef struct mnet_loss_term {
     mnet_loss_kind kind;
     double weight;        /* w  of the value                            */
     double deriv_weight;  /* w' of the time derivative (0: none)        */
+    int compiled;         /* COMPILED: the row of the model's loss      */
 } mnet_loss_term;
 
 /* The whole configuration of a run: a plain struct (the .mnet `task`

@@ -103,6 +103,7 @@ typedef struct mnet_loss_ctx {
     const double *act_scale;    /* (M) F_max / mean(F_max); NULL when no
                                    ACTIVATION_L2 term                         */
     mnet_real *scratch;         /* mnet_loss_scratch_size reals             */
+    const mnet_real *params;    /* the model's parameters (COMPILED terms)  */
 } mnet_loss_ctx;
 
 size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
@@ -112,6 +113,10 @@ size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
  * non-NULL it also ADDS the gradient of the total. */
 double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
                  double *per_term, mnet_real *g_state, mnet_real *g_hidden);
+
+/* A term's name: its kind ("position_l1", ...) or, for a compiled term, the
+ * name the model gives its row. */
+const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term);
 
 /* ==== train.c: the run's data object ====
  *

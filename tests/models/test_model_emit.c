@@ -35,11 +35,11 @@ static void test_emit_compile_run(void)
     char dir[] = "/tmp/mnet_emit_XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        mnet_compilation *c = tm_compile_file(models[i].file, models[i].effector);
+        mnet_compilation *c = tm_compile_with_losses(models[i].file, models[i].effector);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         const mnet_effector *e = c->eff;
         const int B = 5;
-        int S = e->n_state, M = e->n_muscles;
+        int S = e->n_state, M = e->n_muscles, P = e->space_dim, NL = e->n_loss;
         unsigned long long seed = 12345 + i;
         double *params = tm_params(e), *state = calloc((size_t)S * B, sizeof(double));
         tm_random_state(e, params, B, 3, &seed, state);
@@ -56,6 +56,16 @@ static void test_emit_compile_run(void)
         double *sout[] = {ref_next}, *vout[] = {ref_gs, ref_ga, ref_gl};
         tm_eval(e, &e->fn_step, B, sin_, sout, params);
         tm_eval(e, &e->fn_step_vjp, B, vin, vout, params);
+        /* the loss rows and their VJP */
+        double *target = malloc((size_t)P * B * sizeof(double)), *gloss = malloc((size_t)NL * B * sizeof(double));
+        for (int k = 0; k < P * B; k++)
+            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        for (int k = 0; k < NL * B; k++)
+            gloss[k] = tm_uniform(&seed, -1, 1);
+        double *ref_loss = calloc((size_t)NL * B, sizeof(double)), *ref_lg = calloc((size_t)S * B, sizeof(double));
+        const double *lin[] = {state, target}, *lvin[] = {state, target, gloss};
+        tm_eval(e, &e->fn_loss, B, lin, &ref_loss, params);
+        tm_eval(e, &e->fn_loss_vjp, B, lvin, &ref_lg, params);
         for (int single = 0; single <= 1; single++) {
             char cpath[128];
             snprintf(cpath, sizeof cpath, "%s/%s_%d.c", dir, e->name, single);
@@ -97,6 +107,17 @@ static void test_emit_compile_run(void)
                 CU_ASSERT(e2 <= tol * (single ? 10 : 1));
                 CU_ASSERT(e3 <= tol * (single ? 10 : 1));
                 CU_ASSERT(mnet_max_rel_err(gl, ref_gl, e->n_load * B) <= tol * (single ? 10 : 1));
+                double *lv = calloc((size_t)NL * B, sizeof(double)), *lg = calloc((size_t)S * B, sizeof(double));
+                int lr[] = {S, P}, lvr[] = {S, P, NL}, lo[] = {NL};
+                CU_ASSERT_EQUAL_FATAL(m->n_loss, NL);
+                tm_run_fn(m->loss, single, B, 2, lin, lr, 1, &lv, lo, params, e->n_params);
+                tm_run_fn(m->loss_vjp, single, B, 3, lvin, lvr, 1, &lg, o1, params, e->n_params);
+                double e4 = mnet_max_rel_err(lv, ref_loss, NL * B), e5 = mnet_max_rel_err(lg, ref_lg, S * B);
+                printf("  loss %.1e  loss_vjp %.1e", e4, e5);
+                CU_ASSERT(e4 <= tol);
+                CU_ASSERT(e5 <= tol * (single ? 10 : 1));
+                free(lv);
+                free(lg);
                 free(gl);
                 free(next);
                 free(gs);
@@ -115,6 +136,10 @@ static void test_emit_compile_run(void)
         free(ref_gs);
         free(ref_ga);
         free(ref_gl);
+        free(target);
+        free(gloss);
+        free(ref_loss);
+        free(ref_lg);
         mnet_compilation_free(c);
     }
     rmdir(dir);

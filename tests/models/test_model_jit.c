@@ -1,7 +1,7 @@
 /* test_model_jit.c - every library model through the LLVM JIT against the
  * interpreter (which the C backend matches bit for bit, test_model_emit):
- * init, step, step VJP, sense and sense VJP on random inputs, double and
- * float.  In double the JIT computes the same operations in the same order
+ * init, step, step VJP, sense, sense VJP, loss and loss VJP on random
+ * inputs, double and float.  In double the JIT computes the same operations in the same order
  * with the same libm calls, so the results must be identical. */
 #include <math.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ static int compare(const mnet_effector *e, const mnet_model *m, int single, cons
 static void test_jit_equals_interpreter(void)
 {
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        mnet_compilation *c = tm_compile_file(models[i].file, models[i].effector);
+        mnet_compilation *c = tm_compile_with_losses(models[i].file, models[i].effector);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         const mnet_effector *e = c->eff;
         const int B = 5;
@@ -86,6 +86,12 @@ static void test_jit_equals_interpreter(void)
             gsense[k] = tm_uniform(&seed, -1, 1);
         for (int k = 0; k < 2 * dof * B; k++)
             j0[k] = state[k]; /* joint rows first in the state */
+        const int P = e->space_dim;
+        double *target = malloc((size_t)P * B * sizeof(double)), *gloss = malloc((size_t)e->n_loss * B * sizeof(double));
+        for (int k = 0; k < P * B; k++)
+            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        for (int k = 0; k < e->n_loss * B; k++)
+            gloss[k] = tm_uniform(&seed, -1, 1);
         for (int single = 0; single <= 1; single++) {
             char err[512];
             mnet_jit_model *jm = jit_model_build(e, c->source_hash, single, err, sizeof err);
@@ -110,6 +116,14 @@ static void test_jit_equals_interpreter(void)
             ok &= compare(e, m, single, &e->fn_sense, m->sense, 1, in_sense, r_state, 1, r_sense, params, "sense");
             ok &= compare(e, m, single, &e->fn_sense_vjp, m->sense_vjp, 2, in_svjp, r_svjp, 1, r_state, params,
                           "sense_vjp");
+            /* the loss: the state's own end point offset as the target */
+            const double *in_loss[] = {state, target}, *in_lvjp[] = {state, target, gloss};
+            int r_loss[] = {S, P}, r_lrows[] = {e->n_loss}, r_lvjp[] = {S, P, e->n_loss};
+            CU_ASSERT_EQUAL(m->n_loss, 6);
+            CU_ASSERT_STRING_EQUAL(m->loss_names[5], "written");
+            ok &= compare(e, m, single, &e->fn_loss, m->loss, 2, in_loss, r_loss, 1, r_lrows, params, "loss");
+            ok &= compare(e, m, single, &e->fn_loss_vjp, m->loss_vjp, 3, in_lvjp, r_lvjp, 1, r_state, params,
+                          "loss_vjp");
             CU_ASSERT(ok);
             jit_model_free(jm);
         }
@@ -121,6 +135,8 @@ static void test_jit_equals_interpreter(void)
         free(gs);
         free(gsense);
         free(j0);
+        free(target);
+        free(gloss);
         mnet_compilation_free(c);
     }
     printf("\n  float: worst relative difference %.2e", worst_single);

@@ -1,5 +1,6 @@
 /* test_model_vjp.c - every library model's backward functions (step, sense,
- * init VJPs) against central finite differences of its own forward graph. */
+ * init and loss VJPs) against central finite differences of its own forward
+ * graph. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,11 @@ static const struct {
     {"examples/user_muscle.mnet", "hill_point_mass"},
     {"examples/three_link.mnet", "three_link_arm"},
 };
+
+/* The relative step of the central differences.  The loss rows sum
+ * muscle forces of thousands of newtons: a larger step keeps their
+ * differences above the rounding of the sums. */
+static double fd_step = 1e-6;
 
 /* Checks vjp(fwd) against central differences of fwd.  fwd reads n_in
  * arrays; the VJP reads the same arrays plus the cotangent and writes the
@@ -52,7 +58,7 @@ static double check_fn(const mnet_effector *e, const ir_function *fwd, const ir_
         for (int k = 0; k < in_rows[a] * B; k++) {
             /* loads enter one step linearly (through qdd): a larger step
              * keeps the difference above rounding of the weighted sum */
-            double x = in[a][k], h = (a == 2 ? 1e-3 : 1e-6) * (fabs(x) > 1 ? fabs(x) : 1), lp = 0, lm = 0;
+            double x = in[a][k], h = (a == 2 ? 1e-3 : fd_step) * (fabs(x) > 1 ? fabs(x) : 1), lp = 0, lm = 0;
             in[a][k] = x + h;
             tm_eval(e, fwd, B, (const double *const *)in, &out, params);
             for (int r = 0; r < out_rows * B; r++)
@@ -78,10 +84,57 @@ static double check_fn(const mnet_effector *e, const ir_function *fwd, const ir_
     return worst;
 }
 
+/* The loss rows of tm_compile_with_losses by hand, worst relative error. */
+static double check_loss_values(const mnet_effector *e, const double *params, double *state, double *target,
+                                int B)
+{
+    const int P = e->space_dim, M = e->n_muscles, dof = e->n_dof;
+    double *out = malloc((size_t)e->n_loss * B * sizeof(double));
+    const double *in[] = {state, target};
+    tm_eval(e, &e->fn_loss, B, in, &out, params);
+    int fmax_at = -1;
+    for (int i = 0; i < e->model.n_params; i++)
+        if (!strcmp(e->model.param_names[i], "max_force"))
+            fmax_at = i;
+#define X(row, b) state[(row) * B + (b)]
+    double worst = 0;
+    for (int b = 0; b < B; b++) {
+        double want[6] = {0}, norm2 = 0, fsum = 0;
+        for (int i = 0; i < P; i++) {
+            double d = X(e->cart_off + i, b) - target[i * B + b], v = X(e->cart_off + P + i, b);
+            want[0] += fabs(d);
+            want[1] += d * d;
+            want[2] += v * v;
+            norm2 += d * d;
+        }
+        for (int m = 0; m < M; m++)
+            fsum += params[e->muscles[m].param_base + fmax_at];
+        want[5] = sqrt(norm2);
+        for (int j = 0; j < dof; j++)
+            want[5] += exp(-X(e->joint_off + j, b)) * X(e->joint_off + dof + j, b) * X(e->joint_off + dof + j, b);
+        for (int m = 0; m < M; m++) {
+            double fm = params[e->muscles[m].param_base + fmax_at];
+            double a = X(e->muscle_off + e->model.activation_row * M + m, b);
+            double f = X(e->muscle_off + e->model.force_row * M + m, b);
+            want[3] += (a * fm / (fsum / M)) * (a * fm / (fsum / M));
+            want[4] += f;
+            want[5] += f * a / fm + X(e->geom_off + m, b) * X(e->geom_off + M + m, b) / M;
+        }
+        for (int k = 0; k < 6; k++) {
+            double d = fabs(out[k * B + b] - want[k]) / (fabs(want[k]) > 1e-300 ? fabs(want[k]) : 1);
+            if (d > worst)
+                worst = d;
+        }
+    }
+#undef X
+    free(out);
+    return worst;
+}
+
 static void test_library_vjps(void)
 {
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        mnet_compilation *c = tm_compile_file(models[i].file, models[i].effector);
+        mnet_compilation *c = tm_compile_with_losses(models[i].file, models[i].effector);
         CU_ASSERT_PTR_NOT_NULL_FATAL(c);
         const mnet_effector *e = c->eff;
         const int B = 3;
@@ -128,11 +181,28 @@ static void test_library_vjps(void)
         double *init_in[] = {j0};
         int init_rows[] = {2 * dof};
         double err_init = check_fn(e, &e->fn_init, &e->fn_init_vjp, 1, init_in, init_rows, 1, params, S, &seed);
-        printf("\n  %-22s step_vjp %.2e  sense_vjp %.2e  init_vjp %.2e (max rel err vs central FD)",
-               e->name, err_step, err_sense, err_init);
+        /* the loss: six rows (five built-in terms and the written one) */
+        CU_ASSERT_EQUAL(e->n_loss, 6);
+        double *target = malloc((size_t)e->space_dim * B * sizeof(double));
+        for (int k = 0; k < e->space_dim * B; k++)
+            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        double *loss_in[] = {state, target};
+        int loss_rows[] = {S, e->space_dim};
+        fd_step = 1e-5;
+        double err_loss = check_fn(e, &e->fn_loss, &e->fn_loss_vjp, 2, loss_in, loss_rows, 1, params, e->n_loss,
+                                   &seed);
+        fd_step = 1e-6;
+        double err_loss_value = check_loss_values(e, params, state, target, B);
+        CU_ASSERT(err_loss_value <= 1e-13);
+        if (err_loss_value > 1e-13)
+            printf("\n  %s: loss rows differ from the definitions by %.2e", e->name, err_loss_value);
+        printf("\n  %-22s step_vjp %.2e  sense_vjp %.2e  init_vjp %.2e  loss_vjp %.2e (max rel err vs central FD)",
+               e->name, err_step, err_sense, err_init, err_loss);
         CU_ASSERT(err_step <= 1e-6);
         CU_ASSERT(err_sense <= 1e-6);
         CU_ASSERT(err_init <= 1e-6);
+        CU_ASSERT(err_loss <= 1e-6);
+        free(target);
         free(params);
         free(state);
         free(act);

@@ -169,13 +169,13 @@ static void test_loss_values(void)
                 acts.layer[0].h[j * acts.ld + t * n + b] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
     double scale[4] = {0.5, 1.5, 0.8, 1.2};
     mnet_real *scratch = malloc(mnet_loss_scratch_size(m, H, ld) * sizeof *scratch);
-    mnet_loss_ctx c = {m, T, n, ld, dt, state, target, &nn, &acts, scale, scratch};
+    mnet_loss_ctx c = {m, T, n, ld, dt, state, target, &nn, &acts, scale, scratch, NULL};
 #define ST(t, row, b) ((double)state[((t) * S + (row)) * ld + (b)])
-    mnet_loss_term terms[MNET_LOSS_N_KINDS];
-    double want[MNET_LOSS_N_KINDS], got[MNET_LOSS_N_KINDS];
-    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+    mnet_loss_term terms[MNET_LOSS_COMPILED];
+    double want[MNET_LOSS_COMPILED], got[MNET_LOSS_COMPILED];
+    for (int k = 0; k < MNET_LOSS_COMPILED; k++) {
         double w = 0.7 + k, wd = 1e-5 * (k + 1);
-        terms[k] = (mnet_loss_term){(mnet_loss_kind)k, w, wd};
+        terms[k] = (mnet_loss_term){(mnet_loss_kind)k, w, wd, 0};
         double val = 0, der = 0;
         int t0 = k == MNET_LOSS_JERK ? 2 : 0, t1 = k == MNET_LOSS_HIDDEN_L2 ? T - 1 : T;
         int N = t1 - t0 + 1, R = k == MNET_LOSS_ACTIVATION_L2 || k == MNET_LOSS_MUSCLE_FORCE ? 4
@@ -212,16 +212,16 @@ static void test_loss_values(void)
         want[k] = w * val / (n * N) + wd * der / (n * (N - 1));
     }
 #undef ST
-    double total = mnet_loss(&c, terms, MNET_LOSS_N_KINDS, got, NULL, NULL);
+    double total = mnet_loss(&c, terms, MNET_LOSS_COMPILED, got, NULL, NULL);
     double worst = 0, sum = 0;
-    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+    for (int k = 0; k < MNET_LOSS_COMPILED; k++) {
         worst = fmax(worst, fabs(got[k] - want[k]) / fabs(want[k]));
         sum += got[k];
     }
     CU_ASSERT(worst <= 1e-13);
     CU_ASSERT(total == sum);
     /* the reference recipe: L1 over T+1 states including the initial */
-    mnet_loss_term l1 = {MNET_LOSS_POSITION_L1, 1, 0};
+    mnet_loss_term l1 = {MNET_LOSS_POSITION_L1, 1, 0, 0};
     double by_hand = 0;
     for (int t = 0; t <= T; t++)
         for (int b = 0; b < n; b++)
@@ -235,7 +235,7 @@ static void test_loss_values(void)
     mnet_real *gs = malloc((size_t)(T + 1) * S * ld * sizeof *gs);
     mnet_real *gh = malloc((size_t)T * H * ld * sizeof *gh);
     double worst_g = 0;
-    for (int k = 0; k < MNET_LOSS_N_KINDS; k++) {
+    for (int k = 0; k < MNET_LOSS_COMPILED; k++) {
         memset(gs, 0, (size_t)(T + 1) * S * ld * sizeof *gs);
         memset(gh, 0, (size_t)T * H * ld * sizeof *gh);
         mnet_loss(&c, &terms[k], 1, NULL, gs, gh);
@@ -299,13 +299,13 @@ static mnet_task_config small_config(void)
     c.curl = 8.0;
     c.seed = 7;
     c.n_losses = 7;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3};
-    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3};
-    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3};
-    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8};
-    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02};
-    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 0.01, 1e-4};
-    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0};
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0};
+    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0};
+    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0};
+    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 0.01, 1e-4, 0};
+    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0};
     return c;
 }
 

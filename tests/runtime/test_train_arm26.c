@@ -17,16 +17,13 @@
 #include "mnet_train.h"
 #include "test_support.h"
 
-static mnet_model_so *so;
-static const mnet_model *arm;
+static mnet_model_so *so, *so_losses;
+static const mnet_model *arm, *arm_losses;
 
-static int build_arm(void)
+/* Through the C route: the compilation's C, the system compiler, dlopen. */
+static int build_so(mnet_compilation *comp, const char *path, mnet_model_so **out_so, const mnet_model **out)
 {
-    if (arm)
-        return 0;
-    char path[1024], err[512];
-    snprintf(path, sizeof path, "%s/models/RigidTendonArm26.mnet", MNET_SOURCE_DIR);
-    mnet_compilation *comp = mnet_compile(path, NULL, stderr);
+    char err[512] = "";
     if (!comp || !comp->eff) {
         mnet_compilation_free(comp);
         return -1;
@@ -35,7 +32,7 @@ static int build_arm(void)
     int ok = mkdtemp(dir) != NULL;
     snprintf(cpath, sizeof cpath, "%s/model.c", dir);
     ok = ok && mnet_write_c(comp, cpath, path, sizeof(mnet_real) == 4) == 0 &&
-         (so = mnet_model_so_build(cpath, err, sizeof err)) != NULL;
+         (*out_so = mnet_model_so_build(cpath, err, sizeof err)) != NULL;
     if (!ok)
         fprintf(stderr, "test_train_arm26: compiled route failed: %s\n", err);
     remove(cpath);
@@ -43,8 +40,36 @@ static int build_arm(void)
     mnet_compilation_free(comp);
     if (!ok)
         return -1;
-    arm = mnet_model_so_get(so);
+    *out = mnet_model_so_get(*out_so);
     return 0;
+}
+
+static int build_arm(void)
+{
+    if (arm)
+        return 0;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/RigidTendonArm26.mnet", MNET_SOURCE_DIR);
+    return build_so(mnet_compile(path, NULL, stderr), path, &so, &arm);
+}
+
+/* The arm with a task whose five per-step built-in terms are compiled
+ * (rows 0..4: position_l1, position_l2, speed, activation_l2,
+ * muscle_force) and a written one (row 5). */
+static int build_arm_losses(void)
+{
+    if (arm_losses)
+        return 0;
+    char text[2048];
+    snprintf(text, sizeof text,
+             "import \"%s/models/RigidTendonArm26.mnet\";\n"
+             "task t {\n  effector RigidTendonArm26;\n"
+             "  loss position_l1;\n  loss position_l2;\n  loss speed;\n  loss activation_l2;\n"
+             "  loss muscle_force;\n"
+             "  loss written(value = sum(abs(position - target)) ^ 1.5 + 0.01 * sum(force ^ 2) / n_muscles);\n}\n",
+             MNET_SOURCE_DIR);
+    return build_so(mnet_compile_text("<arm26 losses>", text, NULL, stderr), "<arm26 losses>", &so_losses,
+                    &arm_losses);
 }
 
 /* env_reach_delays: the file's initial joints and actions through the
@@ -160,13 +185,17 @@ static mnet_task_config small_config(void)
     c.endpoint_load[1] = -2;
     c.seed = 3;
     c.n_losses = 7;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3};
-    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3};
-    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3};
-    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8};
-    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02};
-    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 1e-3, 1e-6};
-    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0};
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0};
+    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0};
+    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0};
+    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 1e-3, 1e-6, 0};
+    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0};
+    /* the model's compiled per-step loss (position_l1 of a file without a
+     * task): its VJP joins the episode gradient */
+    c.loss[7] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.7, 0, 0};
+    c.n_losses = 8;
     /* F_max of the six muscles (MODELS.md section 7) */
     static const double fmax[6] = {838, 1207, 1422, 1549, 414, 603};
     c.n_muscle_fmax = 6;
@@ -216,6 +245,104 @@ static void test_episode_grad(void)
     mnet_train_free(tr);
 }
 
+/* The compiled built-in terms against the runtime's hand-written library
+ * (two independent implementations of mnet_task.h's definitions): every
+ * term's value and the whole gradient, one term at a time, on the same
+ * episode. */
+static void test_compiled_loss_equals_library(void)
+{
+    CU_ASSERT_FATAL(build_arm_losses() == 0);
+    CU_ASSERT_EQUAL_FATAL(arm_losses->n_loss, 6);
+    CU_ASSERT_STRING_EQUAL(arm_losses->loss_names[3], "activation_l2");
+    static const mnet_loss_kind library[5] = {MNET_LOSS_POSITION_L1, MNET_LOSS_POSITION_L2, MNET_LOSS_SPEED,
+                                              MNET_LOSS_ACTIVATION_L2, MNET_LOSS_MUSCLE_FORCE};
+    static const double weights[5] = {1.0, 2.0, 0.5, 5.0, 1e-3};
+    const double tol = sizeof(mnet_real) == 8 ? 1e-11 : 1e-4;
+    double worst_v = 0, worst_g = 0;
+    for (int k = 0; k < 5; k++) {
+        double value[2];
+        mnet_real *grad[2];
+        size_t np = 0;
+        for (int compiled = 0; compiled <= 1; compiled++) {
+            mnet_task_config c = small_config();
+            c.n_losses = 1;
+            c.loss[0] = (mnet_loss_term){compiled ? MNET_LOSS_COMPILED : library[k], weights[k], 0, k};
+            char err[512];
+            mnet_train *tr = mnet_train_new(arm_losses, NULL, &c, err, sizeof err);
+            if (!tr)
+                printf("\n    %s", err);
+            CU_ASSERT_FATAL(tr != NULL);
+            mnet_rng r;
+            mnet_rng_seed(&r, 11);
+            for (size_t i = 0; i < tr->n_params; i++)
+                tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+            CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 1, &value[compiled]) == 0);
+            CU_ASSERT(value[compiled] == tr->loss_terms[0]);
+            np = tr->n_params;
+            grad[compiled] = malloc(np * sizeof(mnet_real));
+            memcpy(grad[compiled], tr->grad, np * sizeof(mnet_real));
+            mnet_train_free(tr);
+        }
+        double dv = fabs(value[1] - value[0]) / fabs(value[0]);
+        double scale = 0, dg = 0;
+        for (size_t i = 0; i < np; i++) {
+            scale = fmax(scale, fabs((double)grad[0][i]));
+            dg = fmax(dg, fabs((double)grad[1][i] - (double)grad[0][i]));
+        }
+        dg /= scale > 0 ? scale : 1;
+        printf("\n    %-13s library %.10g compiled %.10g: value %.1e, gradient %.1e", arm_losses->loss_names[k],
+               value[0], value[1], dv, dg);
+        CU_ASSERT(value[0] > 0);
+        CU_ASSERT(dv <= tol);
+        CU_ASSERT(dg <= tol * 10);
+        worst_v = fmax(worst_v, dv);
+        worst_g = fmax(worst_g, dg);
+        free(grad[0]);
+        free(grad[1]);
+    }
+    printf("\n    worst: value %.1e, gradient %.1e\n", worst_v, worst_g);
+}
+
+/* A written term's episode gradient against finite differences (through
+ * the compiled loss_vjp, the step VJPs and the network). */
+static void test_written_loss_grad(void)
+{
+    CU_ASSERT_FATAL(build_arm_losses() == 0);
+    if (sizeof(mnet_real) != 8)
+        return;
+    mnet_task_config c = small_config();
+    c.n_losses = 1;
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_COMPILED, 1.0, 0, 5};
+    c.action_noise = c.proprio_noise = c.vision_noise = c.obs_noise = c.hidden_noise = 0;
+    char err[512];
+    mnet_train *tr = mnet_train_new(arm_losses, NULL, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    mnet_rng r;
+    mnet_rng_seed(&r, 13);
+    for (size_t i = 0; i < tr->n_params; i++)
+        tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+    double loss;
+    CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 4, &loss) == 0);
+    const size_t np = tr->n_params;
+    double *g = malloc(np * sizeof *g), worst = 0, scale = 0;
+    for (size_t i = 0; i < np; i++)
+        g[i] = tr->grad[i], scale = fmax(scale, fabs(g[i]));
+    for (size_t i = 0; i < np; i += 7) { /* every 7th weight: the test stays short */
+        mnet_real p0 = tr->params[i];
+        double h = 1e-6, lp, lm;
+        tr->params[i] = p0 + (mnet_real)h;
+        mnet_train_loss(tr, 4, &lp);
+        tr->params[i] = p0 - (mnet_real)h;
+        mnet_train_loss(tr, 4, &lm);
+        tr->params[i] = p0;
+        worst = fmax(worst, fabs((lp - lm) / (2 * h) - g[i]));
+    }
+    printf("\n    written loss: episode gradient vs FD, max abs err %.2e (scale %.2e)\n", worst, scale);
+    CU_ASSERT(worst <= 1e-6 * scale);
+    free(g);
+    mnet_train_free(tr);
+}
+
 static void test_probe_and_training(void)
 {
     CU_ASSERT_FATAL(build_arm() == 0);
@@ -262,6 +389,8 @@ static void test_probe_and_training(void)
 static const mnet_test tests[] = {
     {"env_reach_delays through the compiled arm", test_stream},
     {"episode gradient vs FD on the compiled arm", test_episode_grad},
+    {"compiled loss terms equal the library's", test_compiled_loss_equals_library},
+    {"written loss term: episode gradient vs FD", test_written_loss_grad},
     {"load probe and a short training run", test_probe_and_training},
     {NULL, NULL},
 };
@@ -270,5 +399,6 @@ int main(void)
 {
     int rc = mnet_test_main("train_arm26", tests);
     mnet_model_so_free(so);
+    mnet_model_so_free(so_losses);
     return rc;
 }

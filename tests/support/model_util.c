@@ -27,6 +27,25 @@ mnet_compilation *tm_compile_text(const char *text, const char *effector)
     return c;
 }
 
+mnet_compilation *tm_compile_with_losses(const char *file, const char *effector)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "import \"%s/%s\";\n"
+             "task all_losses {\n"
+             "  effector %s;\n"
+             "  loss position_l1(weight = 1);\n"
+             "  loss position_l2(weight = 2);\n"
+             "  loss speed(weight = 0.5);\n"
+             "  loss activation_l2(weight = 0.1);\n"
+             "  loss muscle_force(weight = 1e-3);\n"
+             "  loss written(value = norm(position - target) + sum(exp(-q) * qd ^ 2) +\n"
+             "                      sum(force * activation / max_force) + sum(l_mt * v_mt) / n_muscles);\n"
+             "}\n",
+             MNET_SOURCE_DIR, file, effector);
+    return tm_compile_text(text, effector);
+}
+
 double *tm_params(const mnet_effector *e)
 {
     double *p = malloc((size_t)(e->n_params + 1) * sizeof(double));

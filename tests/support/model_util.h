@@ -10,6 +10,12 @@
  * Returns NULL (after printing diagnostics) on failure. */
 mnet_compilation *tm_compile_file(const char *rel_path, const char *effector);
 mnet_compilation *tm_compile_text(const char *text, const char *effector);
+/* The effector of rel_path with a task that compiles every per-step
+ * built-in loss term and a written one (lower_loss.h), rows in order:
+ * position_l1, position_l2, speed, activation_l2, muscle_force, written =
+ *   norm(position - target) + sum(exp(-q) * qd^2)
+ *   + sum(force * activation / max_force) + sum(l_mt * v_mt) / n_muscles */
+mnet_compilation *tm_compile_with_losses(const char *rel_path, const char *effector);
 
 /* The default parameter table (malloc'd). */
 double *tm_params(const mnet_effector *e);
