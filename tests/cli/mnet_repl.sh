@@ -93,5 +93,17 @@ cut -d, -f2 "$tmp/j/log.csv" > "$tmp/jl"; cut -d, -f2 "$tmp/c/log.csv" > "$tmp/c
 cmp -s "$tmp/jl" "$tmp/cl"; check "per-batch losses identical across backends" $?
 "$build/tools/mnetc" --emit-llvm "$tmp/pm.mnet" -o "$tmp/m.ll"; check "mnetc --emit-llvm" $?
 grep -q "define void @step" "$tmp/m.ll"; check "the .ll defines step" $?
+grep -q "define void @loss_vjp" "$tmp/m.ll"; check "the .ll defines loss_vjp" $?
+# a task with written loss terms: both backends, the terms named in the log
+sed 's/duration 1 s;/duration 200 ms;/; s/hidden = 64/hidden = 8/; s/batch = 32/batch = 4/' \
+    "$src/examples/user_loss.mnet" > "$tmp/ul.mnet"
+j=$("$mnet" train "$tmp/ul.mnet" --batches 3 --out "$tmp/uj" | tail -1 | sed 's/ ms_per_batch.*//')
+c=$("$mnet" train "$tmp/ul.mnet" --batches 3 --out "$tmp/uc" --backend c | tail -1 | sed 's/ ms_per_batch.*//')
+[ -n "$j" ] && [ "$j" = "$c" ]; check "written losses: JIT and C backends agree ($j | $c)" $?
+head -1 "$tmp/uj/log.csv" | grep -q "^batch,loss,distance,effort,arrival,grad_norm"; check "log.csv names the written terms" $?
+printf 'task t {\n  effector RigidTendonArm26;\n  loss d(value = position);\n}\n' > "$tmp/badloss.mnet"
+echo 'import "RigidTendonArm26.mnet";' | cat - "$tmp/badloss.mnet" > "$tmp/badloss2.mnet"
+"$mnet" train "$tmp/badloss2.mnet" --batches 1 --out "$tmp/bl" 2>"$tmp/bl.err"; [ $? -eq 1 ]; check "a vector loss value is an error" $?
+grep -q "badloss2.mnet:4:.*a loss value must be a scalar" "$tmp/bl.err"; check "... positioned" $?
 "$mnet" train 2>/dev/null; [ $? -eq 2 ]; check "train without a file is a usage error" $?
 exit $fail
