@@ -161,8 +161,8 @@ static int cmd_train(int argc, char **argv)
     if (s.tr && status == 0)
         status = session_write_outputs(&s, out, stdout);
     long done = s.n_losses;
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f\n", s.batches_done, session_loss_last(&s, 100),
-           done ? s.ms_total / done : 0.0);
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", s.batches_done,
+           session_loss_last(&s, 100), done ? s.ms_total / done : 0.0, done ? s.net_ms_total / done : 0.0);
     session_close(&s);
     return status;
 }

@@ -159,7 +159,7 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     s->tr = tr;
     s->batches_done = ck.n_batches; /* the loss history starts over */
     s->n_losses = 0;
-    s->ms_total = 0;
+    s->ms_total = s->net_ms_total = 0;
     snprintf(s->path, sizeof s->path, "%s", path);
     if (out)
         fprintf(out, "opened %s: effector %s, task %s, %ld batches trained\n", path, r.model->name,

@@ -27,7 +27,7 @@ static void drop_trainer(mnet_session *s)
     s->tr = NULL;
     s->batches_done = 0;
     s->n_losses = 0;
-    s->ms_total = 0;
+    s->ms_total = s->net_ms_total = 0;
 }
 
 void session_close(mnet_session *s)
@@ -118,6 +118,7 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
         }
         double t1 = now_ms();
         s->ms_total += t1 - tb;
+        s->net_ms_total += s->tr->net_ms;
         if (s->log.f)
             mnet_trainlog_write(&s->log, s->batches_done, loss, s->tr->loss_terms, s->tr->grad_norm,
                                 s->tr->opt.last_lr, t1 - tb);

@@ -22,6 +22,7 @@ typedef struct {
     long n_losses;
     long cap;
     double ms_total;            /* time spent in training batches        */
+    double net_ms_total;        /* ... of it in the network (benchmarks)  */
     mnet_trainlog log;          /* OUT/log.csv when open (log.f)          */
 } mnet_session;
 

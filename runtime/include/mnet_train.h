@@ -181,6 +181,9 @@ typedef struct mnet_train {
     double loss_terms[MNET_TASK_MAX_LOSSES]; /* each term's value          */
     double grad_norm;           /* 2-norm of the last gradient (pre clip)   */
     long n_skipped;             /* batches skipped for non-finite numbers   */
+    double net_ms;              /* wall-clock ms of the last forward and
+                                   backward spent in the network (its passes
+                                   and weight gradients), for benchmarks     */
     char err[256];              /* message of the last failure              */
     void *mem;
 } mnet_train;
