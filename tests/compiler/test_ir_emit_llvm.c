@@ -594,6 +594,178 @@ static void test_equivalence(void)
 }
 
 /*---------------------------------------------------------------------------
+ * The vector loop and the scalar loop of the rest, batch size by batch size
+ *---------------------------------------------------------------------------*/
+
+/* W, the vector width of ir_emit_llvm.c: 256 bits */
+static int vector_width(int single)
+{
+    return single ? 8 : 4;
+}
+
+enum { VMAX_N = 2 * 8 + 3, VLD = VMAX_N + 5 }; /* ld > n for every n below */
+
+/* In and out arrays of (rows, VLD) doubles for one call at a column offset. */
+typedef struct {
+    double x[3 * VLD], s[MAX_ROWS * VLD], params[2];
+    double out[2][(MAX_ROWS + 1) * VLD];
+} vbatch;
+
+/* Calls entry on n elements with leading dimension VLD, every array pointer
+ * advanced by off elements (off = b, n = 1: element b alone, which only the
+ * scalar loop handles).  Float runs see the float-rounded arrays; their
+ * outputs are widened back (what the call did not write stays as it was). */
+static void vcall(void *entry, int single, int n, int off, vbatch *v)
+{
+    if (!single) {
+        const double *in[2] = {v->x + off, v->s + off};
+        double *out[2] = {v->out[0] + off, v->out[1] + off};
+        mnet_jit_fn_d fn;
+        memcpy(&fn, &entry, sizeof(fn));
+        fn(n, VLD, in, out, v->params);
+        return;
+    }
+    static float fx[3 * VLD], fs[MAX_ROWS * VLD], fo[2][(MAX_ROWS + 1) * VLD];
+    float fp[2] = {(float)v->params[0], (float)v->params[1]};
+    for (int i = 0; i < 3 * VLD; i++)
+        fx[i] = (float)v->x[i];
+    for (int i = 0; i < MAX_ROWS * VLD; i++)
+        fs[i] = (float)v->s[i];
+    for (int a = 0; a < 2; a++)
+        for (int i = 0; i < (MAX_ROWS + 1) * VLD; i++)
+            fo[a][i] = (float)v->out[a][i];
+    const float *in[2] = {fx + off, fs + off};
+    float *out[2] = {fo[0] + off, fo[1] + off};
+    mnet_jit_fn_f fn;
+    memcpy(&fn, &entry, sizeof(fn));
+    fn(n, VLD, in, out, fp);
+    for (int a = 0; a < 2; a++)
+        for (int i = 0; i < (MAX_ROWS + 1) * VLD; i++)
+            v->out[a][i] = fo[a][i];
+}
+
+static int same_bits(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* Elements of the output arrays that differ in their bits (NaN = NaN), over
+ * every row and column: columns >= n and rows that are no output must still
+ * hold what they held. */
+static int vdiff(const vbatch *a, const vbatch *b)
+{
+    int ndiff = 0;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < (MAX_ROWS + 1) * VLD; i++)
+            ndiff += !same_bits(a->out[k][i], b->out[k][i]);
+    return ndiff;
+}
+
+/* The fixture's functions at n = 1, W-1, W, W+1, 2W+3 (ld = VLD > n), in
+ * double and float, at -O0 and -O2, on random inputs and on the special
+ * inputs shifted by 0..W-1 columns, so that every special value meets every
+ * lane of the vector and the scalar rest: every output bit for bit equal to
+ * the JIT's scalar loop alone (called element by element), to the gcc-compiled
+ * C, and in double to ir_eval; nothing written outside the outputs' first n
+ * columns.  mnet_long is cut into parts (vector and scalar ones). */
+static void test_vector(void)
+{
+    emit_fixture fx;
+    CU_ASSERT_FATAL(build_fixture(&fx) == 0);
+    char dir[] = "/tmp/mnet_llvm_XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    int have_gcc = have_compiler("gcc");
+    char err[512] = "";
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    CU_ASSERT_FATAL(jit != NULL);
+    static vbatch ours, scalar, ref;
+    int runs = 0, failed = 0;
+    printf("\n");
+    for (int single = 0; single <= 1; single++) {
+        const int w = vector_width(single);
+        const int sizes[5] = {1, w - 1, w, w + 1, 2 * w + 3};
+        void *h_c = have_gcc ? build_library(&fx, dir, single, 0) : NULL;
+        CU_ASSERT(!have_gcc || h_c != NULL);
+        static const int levels[2] = {0, 2};
+        void *entry[2][MAX_FNS];
+        for (int l = 0; l < 2; l++) {
+            int unit = mnet_jit_add(jit, fx.g, fx.nfn, fx.fn, single, levels[l], err,
+                                    sizeof(err));
+            if (unit < 0)
+                fprintf(stderr, "\n%s\n", err);
+            CU_ASSERT_FATAL(unit >= 0);
+            for (int k = 0; k < fx.nfn; k++) {
+                entry[l][k] = mnet_jit_lookup_unit(jit, unit, fx.fn[k].name);
+                CU_ASSERT_FATAL(entry[l][k] != NULL);
+            }
+        }
+        for (int set = 0; set < 2; set++) {
+            inputs base;
+            if (set == 0)
+                make_inputs(&base);
+            else
+                make_special_inputs(&base);
+            for (int shift = 0; shift < (set ? w : 1); shift++) {
+                memset(&ours, 0, sizeof(ours));
+                for (int r = 0; r < 3; r++)
+                    for (int b = 0; b < VLD; b++)
+                        ours.x[r * VLD + b] = base.x[r * LD + b + shift];
+                for (int r = 0; r < MAX_ROWS; r++)
+                    for (int b = 0; b < VLD; b++)
+                        ours.s[r * VLD + b] = base.s[r * LD + b + shift];
+                memcpy(ours.params, base.params, sizeof(ours.params));
+                for (int k = 0; k < fx.nfn; k++) {
+                    const ir_function *f = &fx.fn[k];
+                    void *c_entry = h_c ? dlsym(h_c, f->name) : NULL;
+                    CU_ASSERT(!h_c || c_entry != NULL);
+                    for (int si = 0; si < 5; si++) {
+                        const int n = sizes[si];
+                        for (int l = 0; l < 2; l++) {
+                            memset(ours.out, 0, sizeof(ours.out));
+                            scalar = ours;
+                            vcall(entry[l][k], single, n, 0, &ours);
+                            for (int b = 0; b < n; b++)
+                                vcall(entry[l][k], single, 1, b, &scalar);
+                            int d_scalar = vdiff(&ours, &scalar), d_c = 0, d_eval = 0;
+                            if (c_entry) {
+                                ref = scalar;
+                                memset(ref.out, 0, sizeof(ref.out));
+                                vcall(c_entry, single, n, 0, &ref);
+                                d_c = vdiff(&ours, &ref);
+                            }
+                            if (!single) {
+                                ref = scalar;
+                                memset(ref.out, 0, sizeof(ref.out));
+                                const double *in[2] = {ref.x, ref.s};
+                                double *out[2] = {ref.out[0], ref.out[1]};
+                                ir_eval(fx.g, f, n, VLD, in, out, ref.params);
+                                d_eval = vdiff(&ours, &ref);
+                            }
+                            runs++;
+                            if (d_scalar || d_c || d_eval) {
+                                failed++;
+                                printf("  %s %s %s shift %d n %d -O%d: %d differ from the "
+                                       "scalar loop, %d from C, %d from ir_eval\n",
+                                       single ? "float" : "double", set ? "special" : "random",
+                                       f->name, shift, n, levels[l], d_scalar, d_c, d_eval);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (h_c)
+            dlclose(h_c);
+    }
+    printf("  %d runs (n = 1, W-1, W, W+1, 2W+3; ld %d), %d with differences%s\n", runs, VLD,
+           failed, have_gcc ? "" : " (gcc not installed: no C reference)");
+    CU_ASSERT(failed == 0);
+    mnet_jit_free(jit);
+    rmdir(dir);
+    ir_free(fx.g);
+}
+
+/*---------------------------------------------------------------------------
  * A graph of about 100k nodes: time to JIT
  *---------------------------------------------------------------------------*/
 
@@ -914,6 +1086,27 @@ static char *emit_to_string(const ir_graph *g, int n, const ir_function *f, int 
     return buf;
 }
 
+/* Every call on vectors is llvm.sqrt or llvm.fabs (exact instructions) or
+ * of an OP.lanes function, which calls libm per lane on scalars. */
+static int vector_calls_only_exact(const char *text)
+{
+    for (const char *c = strstr(text, "call "); c; c = strstr(c + 1, "call ")) {
+        const char *eol = strchr(c, '\n');
+        size_t len = eol ? (size_t)(eol - c) : strlen(c);
+        char line[512];
+        snprintf(line, sizeof(line), "%.*s", (int)(len < 511 ? len : 511), c);
+        if (strncmp(line, "call void @", 11) == 0) /* the parts and the body */
+            continue;
+        if ((strstr(line, " x double>") || strstr(line, " x float>")) &&
+            !strstr(line, "@llvm.sqrt.v") && !strstr(line, "@llvm.fabs.v") &&
+            !strstr(line, ".lanes(")) {
+            printf("\n  a call on vectors: %s\n", line);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void test_text(void)
 {
     emit_fixture fx;
@@ -940,6 +1133,29 @@ static void test_text(void)
     CU_ASSERT(strstr(s, "call float @llvm.exp.f32(") != NULL);
     CU_ASSERT(strstr(s, "call float @powf(") != NULL && strstr(s, "@tanhf(") != NULL);
     CU_ASSERT(strstr(s, "double") == NULL);
+    /* the vector loop: W = 256 bits of elements, unaligned loads and stores,
+     * libm called lane by lane (never a vector variant), then the scalar loop
+     * of the rest; a function in parts has vector and scalar parts */
+    CU_ASSERT(strstr(a, "vloop:") != NULL && strstr(a, "rest:") != NULL);
+    CU_ASSERT(strstr(a, "%nv = and i64 %n64, -4") != NULL);
+    CU_ASSERT(strstr(s, "%nv = and i64 %n64, -8") != NULL);
+    CU_ASSERT(strstr(a, "%in0_0 = load <4 x double>, <4 x double>* ") != NULL);
+    CU_ASSERT(strstr(a, "%in0_0.r = load double, double* ") != NULL);
+    CU_ASSERT(strstr(a, "store <4 x double> ") != NULL);
+    CU_ASSERT(strstr(s, "load <8 x float>, <8 x float>* ") != NULL);
+    CU_ASSERT(strstr(a, "shufflevector <4 x double> ") != NULL); /* a parameter, splat */
+    CU_ASSERT(strstr(a, "define internal <4 x double> @exp.lanes(<4 x double> %0) #") != NULL);
+    CU_ASSERT(strstr(a, "define internal <4 x double> @pow.lanes(<4 x double> %0, "
+                        "<4 x double> %1) #") != NULL);
+    CU_ASSERT(strstr(a, "call <4 x double> @tanh.lanes(<4 x double> ") != NULL);
+    CU_ASSERT(strstr(s, "define internal <8 x float> @sin.lanes(<8 x float> %0) #") != NULL);
+    CU_ASSERT(strstr(a, "extractelement <4 x double> %0, i32 3") != NULL);
+    CU_ASSERT(strstr(a, "call <4 x double> @llvm.sqrt.v4f64(") != NULL);
+    CU_ASSERT(strstr(a, "fcmp olt <4 x double> ") != NULL);
+    CU_ASSERT(strstr(a, "define internal void @mnet_long.vpart0(i64 %b, i64 %ld, ") != NULL);
+    CU_ASSERT(strstr(a, "define internal void @mnet_long.part0(i64 %b, i64 %ld, ") != NULL);
+    CU_ASSERT(strstr(a, "<4 x double>* noalias nocapture %scratch") != NULL);
+    CU_ASSERT(vector_calls_only_exact(a) && vector_calls_only_exact(s));
     free(a);
     free(b);
     free(s);
@@ -950,6 +1166,7 @@ static const mnet_test tests[] = {
     {"text", test_text},
     {"errors", test_errors},
     {"equivalence", test_equivalence},
+    {"vector", test_vector},
     {"same_names", test_same_names},
     {"repeat", test_repeat},
     {"large", test_large},
