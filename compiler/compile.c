@@ -19,7 +19,7 @@ static void hash_sources(mnet_compilation *c)
     snprintf(c->source_hash, sizeof c->source_hash, "%016llx", h);
 }
 
-mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector)
+mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector, task_spec *used)
 {
     /* The loss terms compiled with the effector are those of the main
      * file's (last) task when it drives this effector; the task's effector
@@ -35,7 +35,20 @@ mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, cons
         losses = &spec;
         effector = spec.effector;
     }
-    return ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
+    if (used) {
+        if (losses) {
+            *used = spec;
+        } else { /* the reference recipe */
+            task_spec_default(used);
+            strcpy(used->losses[0].name, "position_l1");
+            used->losses[0].weight = 1;
+            used->n_losses = 1;
+        }
+    }
+    mnet_effector *e = ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
+    if (used && e)
+        used->effector = NULL; /* a name of the program: not kept */
+    return e;
 }
 
 static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE *diag)
@@ -43,7 +56,7 @@ static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE 
     if (c->ctx->n_errors == 0)
         program_collect(c->ctx, &c->prog);
     if (c->ctx->n_errors == 0)
-        c->eff = lower_main_effector(c->ctx, &c->prog, effector);
+        c->eff = lower_main_effector(c->ctx, &c->prog, effector, NULL);
     hash_sources(c);
     if (diag && c->ctx->n_errors)
         mnet_print_diags(c->ctx, diag);

@@ -15,18 +15,24 @@ static const ir_function *functions(const mnet_effector *e, int i)
     return i < N_FUNCTIONS ? f[i] : NULL;
 }
 
-static void print_c_string(FILE *out, const char *s)
+/* len characters of s as a C string literal */
+static void print_c_chars(FILE *out, const char *s, size_t len)
 {
     fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
             fputc('\\', out);
-        if ((unsigned char)*s < 32)
-            fprintf(out, "\\%03o", (unsigned char)*s);
+        if ((unsigned char)s[i] < 32)
+            fprintf(out, "\\%03o", (unsigned char)s[i]);
         else
-            fputc(*s, out);
+            fputc(s[i], out);
     }
     fputc('"', out);
+}
+
+static void print_c_string(FILE *out, const char *s)
+{
+    print_c_chars(out, s, strlen(s));
 }
 
 static void print_names(FILE *out, const char *var, int n, const char *const *names)
@@ -95,7 +101,7 @@ void effector_free_state_names(const mnet_effector *e, char **names)
 int emit_model_c(FILE *out, const mnet_effector *e, const char *source, const char *source_hash,
                  int single_precision)
 {
-    emit_options opt = {single_precision, 0};
+    emit_options opt = {single_precision, 0, NULL};
     return emit_model_c_opts(out, e, source, source_hash, &opt);
 }
 
@@ -203,6 +209,18 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     for (int i = 0; i < N_FUNCTIONS; i++)
         fprintf(out, "    .%s = mnet_%s_%s,\n", functions(e, i)->name, nm, functions(e, i)->name);
     fprintf(out, "    .n_loss = %d, .loss_names = loss_names,\n", e->n_loss);
+    if (opt->task) {
+        /* one C string literal per line of the text */
+        fputs("    .task =", out);
+        for (const char *p = opt->task; *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+            fputs("\n        ", out);
+            print_c_chars(out, p, len);
+            p += len;
+        }
+        fputs(",\n", out);
+    }
     if (opt->check_finite)
         fprintf(out, "    .first_nonfinite = mnet_%s_first_nonfinite,\n", nm);
     fprintf(out, "};\n\nconst mnet_model *mnet_compiled_model = &mnet_model_%s;\n", nm);

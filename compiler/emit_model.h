@@ -17,6 +17,7 @@ int emit_model_c(FILE *out, const mnet_effector *eff, const char *source, const 
 typedef struct {
     int single_precision;
     int check_finite;    /* step checks its outputs for NaN/Inf */
+    const char *task;    /* the table's `task` text (NULL: none)  */
 } emit_options;
 int emit_model_c_opts(FILE *out, const mnet_effector *eff, const char *source, const char *source_hash,
                       const emit_options *opt);

@@ -181,62 +181,13 @@ int session_write_outputs(mnet_session *s, const char *dir, FILE *out)
         return 1;
     }
     /* validation trajectories */
-    const mnet_model *m = s->run.model;
-    int B = s->run.cfg.batch_size, T = s->tr->T, S = m->n_state, P = m->space_dim, M = m->n_muscles;
-    mnet_episode ep;
-    if (mnet_episode_alloc(&ep, m, B, T, err, sizeof err) != 0) {
-        fprintf(out, "mnet: %s\n", err);
-        return 1;
-    }
-    mnet_real *state = calloc((size_t)(T + 1) * S * B, sizeof(mnet_real));
-    mnet_real *pos = calloc((size_t)(T + 1) * P * B, sizeof(mnet_real));
-    mnet_real *vel = calloc((size_t)(T + 1) * P * B, sizeof(mnet_real));
-    mnet_real *act = calloc((size_t)(T + 1) * M * B, sizeof(mnet_real));
-    mnet_real *force = calloc((size_t)(T + 1) * M * B, sizeof(mnet_real));
     double loss = NAN;
-    int rc = !state || !pos || !vel || !act || !force;
-    if (!rc)
-        rc = mnet_task_generate(&s->run.cfg, m, s->run.params, 1, s->run.cfg.seed, 0, B, &ep, err, sizeof err);
-    if (!rc) {
-        mnet_rollout ro = {state, NULL, NULL, NULL};
-        rc = mnet_train_eval(s->tr, &ep, NULL, &ro, &loss);
-        if (rc)
-            snprintf(err, sizeof err, "%s", mnet_train_error(s->tr));
-    }
-    if (!rc) {
-        int fr = -1, ar = -1;
-        for (int r = 0; r < m->n_muscle_rows; r++) {
-            if (!strcmp(m->muscle_row_names[r], "force"))
-                fr = r;
-            if (!strcmp(m->muscle_row_names[r], "activation"))
-                ar = r;
-        }
-        for (int t = 0; t <= T; t++)
-            for (int b = 0; b < B; b++) {
-                const mnet_real *st = state + (long)t * S * B;
-                for (int k = 0; k < P; k++) {
-                    pos[((long)t * P + k) * B + b] = st[(m->cartesian_offset + k) * B + b];
-                    vel[((long)t * P + k) * B + b] = st[(m->cartesian_offset + P + k) * B + b];
-                }
-                for (int k = 0; k < M; k++) {
-                    act[((long)t * M + k) * B + b] = ar < 0 ? 0 : st[(m->muscle_offset + ar * M + k) * B + b];
-                    force[((long)t * M + k) * B + b] = fr < 0 ? 0 : st[(m->muscle_offset + fr * M + k) * B + b];
-                }
-            }
-        mnet_traj traj = {B, T + 1, P, M, m->step_size, pos, vel, ep.target, act, force, m->muscle_names};
-        snprintf(path, sizeof path, "%s/validation.csv", dir);
-        rc = mnet_traj_write_csv(path, &traj, err, sizeof err);
-    }
-    free(state);
-    free(pos);
-    free(vel);
-    free(act);
-    free(force);
-    mnet_episode_free(&ep);
-    if (rc) {
+    snprintf(path, sizeof path, "%s/validation.csv", dir);
+    if (mnet_train_write_validation(s->tr, s->run.params, path, &loss, err, sizeof err) != 0) {
         fprintf(out, "mnet: %s\n", err);
         return 1;
     }
+    int B = s->run.cfg.batch_size;
     fprintf(out, "validation: %d episodes, mean loss %.6f; wrote %s/weights.safetensors and %s/validation.csv\n", B,
             loss, dir, dir);
     return 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "compile.h"
+#include "mnet_config.h"
 #include "mnet_model_so.h"
 #include "mnet_train.h"
 #include "task_check.h"
@@ -41,8 +42,5 @@ int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend 
 int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backend backend, const char *search_first,
                      FILE *diag, char *err, size_t n);
 void mnet_run_close(mnet_run *r);
-
-/* task_spec (as written) -> mnet_task_config (for the runtime). */
-void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_config *cfg);
 
 #endif

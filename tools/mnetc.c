@@ -22,6 +22,7 @@
 
 #include "compile.h"
 #include "diag.h"
+#include "mnet_config.h"
 #include "emit_model.h"
 #include "ir_llvm.h"
 #include "model.h"
@@ -129,7 +130,8 @@ int main(int argc, char **argv)
     if (ctx->n_errors == 0 && check)
         check_program(ctx, &prog);
     if (ctx->n_errors == 0 && (dump || stats || output || !check)) {
-        mnet_effector *eff = lower_main_effector(ctx, &prog, effector);
+        task_spec spec;
+        mnet_effector *eff = lower_main_effector(ctx, &prog, effector, &spec);
         if (eff) {
             if (dump)
                 effector_dump(eff, stdout);
@@ -145,7 +147,13 @@ int main(int argc, char **argv)
                     fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
                     status = 1;
                 } else {
-                    emit_options opt = {single, check_finite};
+                    /* the task, for a standalone trainer (mnet_model.task) */
+                    mnet_task_config cfg;
+                    mnet_run_config(&spec, eff, &cfg);
+                    char task_text[16384];
+                    long tl = mnet_task_config_format(&cfg, task_text, sizeof task_text);
+                    emit_options opt = {single, check_finite,
+                                        tl > 0 && tl < (long)sizeof task_text ? task_text : NULL};
                     int bad;
                     if (emit_llvm) {
                         const ir_function fns[8] = {eff->fn_init,     eff->fn_init_vjp, eff->fn_step,

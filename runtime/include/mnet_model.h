@@ -91,6 +91,11 @@ typedef struct mnet_model {
     mnet_fn loss;
     /* in: state, target, g_loss         out: g_state                        */
     mnet_fn loss_vjp;
+
+    /* The task the .mnet file declares (or the reference recipe), as
+     * mnet_task_config_format text (mnet_task.h), for a standalone trainer:
+     * `cc model.c -lmnetrt ... -o model && ./model train`.  NULL: none. */
+    const char *task;
 } mnet_model;
 
 #endif

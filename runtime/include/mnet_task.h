@@ -226,6 +226,14 @@ typedef struct mnet_task_config {
 
 mnet_task_config mnet_task_config_default(void);
 
+/* The configuration as text, one "key=values" line per field, every value
+ * exact (task_text.c); mnetc embeds it in the C it emits (mnet_model.task).
+ * Returns the length it needs (as snprintf), -1 on error. */
+long mnet_task_config_format(const mnet_task_config *c, char *buf, size_t n);
+/* Reads that text: fields not given keep their defaults; an unknown key,
+ * a bad or missing value is an error (-1, message naming the line). */
+int mnet_task_config_parse(const char *text, mnet_task_config *out, char *err, size_t n);
+
 /* RNG streams (the `stream` coordinate of every draw of a run). */
 enum mnet_task_stream {
     MNET_STREAM_TASK_START = 0x100,   /* uniform, index j: start joint j  */

@@ -235,6 +235,14 @@ typedef struct mnet_rollout {
 int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
                     mnet_rollout *out, double *loss);
 
+/* validation.c: the task's validation set (mnet_task_generate, validation
+ * mode, batch_size episodes) rolled out without noise and written to `path`
+ * as trajectory CSV (mnet_log.h: end point, velocity, target, each muscle's
+ * activation and force).  model_params: the effector's table (NULL: the
+ * trainer's).  *loss_out (may be NULL) gets the mean loss.  0 or -1. */
+int mnet_train_write_validation(mnet_train *tr, const mnet_real *model_params, const char *path, double *loss_out,
+                                char *err, size_t n);
+
 /* The network parameters and Adam moments (n_params each), for
  * checkpoints; the optimiser's update count is tr->opt.t. */
 mnet_real *mnet_train_params(mnet_train *tr, size_t *n);

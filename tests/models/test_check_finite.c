@@ -23,7 +23,7 @@ static void test_reports_first_nonfinite(void)
     snprintf(path, sizeof path, "%s/m.c", dir);
     FILE *f = fopen(path, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    emit_options opt = {0, 1};
+    emit_options opt = {0, 1, NULL};
     CU_ASSERT_EQUAL(emit_model_c_opts(f, e, "test", "0", &opt), 0);
     fclose(f);
     mnet_model_so *so = mnet_model_so_build(path, err, sizeof err);

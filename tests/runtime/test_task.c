@@ -359,8 +359,64 @@ static void test_loads(void)
     mnet_episode_free(&ep);
 }
 
+/* The configuration as text (task_text.c): every field survives the round
+ * trip exactly; bad text is refused with the line named. */
+static void test_config_text(void)
+{
+    mnet_task_config c = mnet_task_config_default();
+    c.kind = MNET_TASK_CENTRE_OUT;
+    c.duration = 0.123456789012345678;
+    c.vision_delay = 1.0 / 3.0;
+    c.exact_delays = 1;
+    c.action_frames = 3;
+    c.hidden_noise = 1e-300;
+    c.centre_out.centre_given = 1;
+    c.centre_out.centre_joint[1] = -0.7;
+    c.delayed.catch_fraction = 0.25;
+    c.endpoint_load[2] = -9.81;
+    c.joint_load[MNET_TASK_MAX_DOF - 1] = 2.5;
+    c.curl = -15;
+    c.n_losses = 3;
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.1, 0, 4};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 1e-3, 5e-4, 0};
+    c.n_muscle_fmax = 2;
+    c.muscle_fmax[1] = 1207.5;
+    c.cell = MNET_NN_RNN;
+    c.n_layers = 2;
+    c.batch_size = 17;
+    c.n_batches = 123456789012L;
+    c.sched.kind = MNET_SCHED_COSINE;
+    c.sched.t_max = 99;
+    c.seed = 18446744073709551557ULL;
+    char a[16384], b[16384], err[256];
+    long n = mnet_task_config_format(&c, a, sizeof a);
+    CU_ASSERT(n > 0 && n < (long)sizeof a);
+    CU_ASSERT(mnet_task_config_format(&c, NULL, 0) == n); /* the size it needs */
+    mnet_task_config r;
+    CU_ASSERT_FATAL(mnet_task_config_parse(a, &r, err, sizeof err) == 0);
+    mnet_task_config_format(&r, b, sizeof b);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT(r.duration == c.duration && r.vision_delay == c.vision_delay && r.hidden_noise == c.hidden_noise);
+    CU_ASSERT(r.kind == c.kind && r.loss[1].kind == MNET_LOSS_COMPILED && r.loss[1].compiled == 4);
+    CU_ASSERT(r.joint_load[MNET_TASK_MAX_DOF - 1] == 2.5 && r.n_batches == c.n_batches && r.seed == c.seed);
+    /* missing keys keep the defaults */
+    CU_ASSERT_FATAL(mnet_task_config_parse("duration=2\n", &r, err, sizeof err) == 0);
+    mnet_task_config d = mnet_task_config_default();
+    CU_ASSERT(r.duration == 2 && r.batch_size == d.batch_size && r.lr == d.lr);
+    static const char *const bad[] = {"duration=1\nfrobnicate=3\n", "duration=abc\n", "endpoint_load=1 2\n",
+                                      "lr=1 2\n", "batch_size=99999999999\n", "no equals sign\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        CU_ASSERT(mnet_task_config_parse(bad[i], &r, err, sizeof err) == -1);
+        CU_ASSERT(strstr(err, "line ") != NULL);
+    }
+    mnet_task_config_parse("duration=1\nfrobnicate=3\n", &r, err, sizeof err);
+    CU_ASSERT(strstr(err, "line 2: unknown key 'frobnicate'") != NULL);
+}
+
 static const mnet_test tests[] = {
     {"defaults and checks", test_defaults},
+    {"configuration as text", test_config_text},
     {"random target reach", test_random_reach},
     {"centre-out training draws", test_centre_out_training},
     {"validation directions", test_centre_out_validation},

@@ -273,7 +273,7 @@ static const double pos_lower[2] = {-0.4, -0.4}, pos_upper[2] = {0.4, 0.4};
             MOCK_NSTATE, MOCK_JOINT, MOCK_CART, MOCK_MUSCLE, MOCK_GEOM, MOCK_NLOAD,        \
             MOCK_NSENSE, 0.01, 1, MOCK_NPARAMS, param_names, param_defaults, muscle_names, \
             row_names, pos_lower, pos_upper, mock_init, mock_init_vjp, mock_step, vjp,     \
-            mock_sense, mock_sense_vjp, NULL, NULL, 0, NULL, NULL, NULL                    \
+            mock_sense, mock_sense_vjp, NULL, NULL, 0, NULL, NULL, NULL, NULL              \
     }
 
 const mnet_model mnet_mock_pm4 = MOCK_MODEL(mock_step_vjp);

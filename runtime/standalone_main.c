@@ -1,0 +1,202 @@
+/* standalone_main.c - `main` for a model compiled to C and linked with the
+ * runtime:
+ *
+ *   mnetc model.mnet -o model.c
+ *   cc model.c -lmnetrt -lopenblas -lm -o model      (-lmnetrt_f for
+ *   ./model train [--batches N] [--seed S] [--out DIR]  --precision float)
+ *   ./model info
+ *
+ * It trains the task the .mnet file declared (embedded by mnetc as
+ * mnet_compiled_model->task; the reference recipe when there is none) and
+ * writes DIR/log.csv, DIR/weights.safetensors and DIR/validation.csv, like
+ * `mnet train` but without a checkpoint (that needs the .mnet sources: use
+ * `mnet train` for resumable runs).
+ *
+ * It lives in the library as its own object, the way libfl provides a main
+ * for flex scanners: a program that defines main (mnet, the tests) never
+ * pulls it in; a generated model file, which defines only the model table,
+ * gets it from the archive. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mnet_log.h"
+#include "mnet_safetensors.h"
+#include "mnet_train.h"
+
+extern const mnet_model *mnet_compiled_model;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s train [--batches N] [--seed S] [--out DIR]   train the compiled task\n"
+            "       %s info                                         the model and its task\n",
+            prog, prog);
+}
+
+static int parse_long(const char *s, long lo, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int load_config(const mnet_model *m, mnet_task_config *cfg, char *err, size_t n)
+{
+    if (!m->task) {
+        *cfg = mnet_task_config_default();
+        return 0;
+    }
+    return mnet_task_config_parse(m->task, cfg, err, n);
+}
+
+static int info(const mnet_model *m)
+{
+    printf("model %s: %d joints, %d muscles, %d state rows, %d parameters, step %g s\n", m->name, m->n_dof,
+           m->n_muscles, m->n_state, m->n_params, m->step_size);
+    printf("compiled loss terms:");
+    for (int k = 0; k < m->n_loss; k++)
+        printf(" %s", m->loss_names[k]);
+    printf("\n%s", m->task ? m->task : "no task embedded: the reference recipe\n");
+    return 0;
+}
+
+static int train(const mnet_model *m, int argc, char **argv)
+{
+    char err[1024] = "";
+    mnet_task_config cfg;
+    if (load_config(m, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: the embedded task: %s\n", argv[0], err);
+        return 2;
+    }
+    const char *out = "run";
+    for (int i = 2; i < argc; i++) {
+        long v;
+        if (!strcmp(argv[i], "--batches") && i + 1 < argc && parse_long(argv[i + 1], 0, &v) == 0) {
+            cfg.n_batches = v;
+            i++;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc && parse_long(argv[i + 1], 0, &v) == 0) {
+            cfg.seed = (uint64_t)v;
+            i++;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else {
+            fprintf(stderr, "%s: bad or incomplete option '%s'\n", argv[0], argv[i]);
+            usage(stderr, argv[0]);
+            return 2;
+        }
+    }
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: cannot create '%s': %s\n", argv[0], out, strerror(errno));
+        return 2;
+    }
+    mnet_real *params = malloc(((size_t)m->n_params + 1) * sizeof *params);
+    if (!params) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        return 2;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        params[i] = (mnet_real)m->param_defaults[i];
+    mnet_train *tr = mnet_train_new(m, params, &cfg, err, sizeof err);
+    if (!tr) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        free(params);
+        return 2;
+    }
+    char path[8192];
+    const char *names[MNET_TASK_MAX_LOSSES];
+    for (int k = 0; k < cfg.n_losses; k++)
+        names[k] = mnet_loss_name(m, &cfg.loss[k]);
+    mnet_trainlog lg;
+    snprintf(path, sizeof path, "%s/log.csv", out);
+    int status = 0;
+    if (mnet_trainlog_open(&lg, path, cfg.n_losses, names, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        mnet_train_free(tr);
+        free(params);
+        return 2;
+    }
+    signal(SIGINT, on_sigint);
+    mnet_progress bar;
+    mnet_progress_init(&bar, stdout, 0, cfg.n_batches, -1, 0);
+    double *losses = calloc((size_t)cfg.n_batches + 1, sizeof *losses), ms_total = 0, net_total = 0;
+    long done = 0;
+    for (long b = 0; b < cfg.n_batches && !interrupted && losses; b++) {
+        double t0 = mnet_progress_now(), loss;
+        if (mnet_train_step(tr, b, &loss) != 0) {
+            mnet_progress_finish(&bar);
+            fprintf(stderr, "%s: stopped at batch %ld: %s\n", argv[0], b, mnet_train_error(tr));
+            status = 1;
+            break;
+        }
+        double ms = 1e3 * (mnet_progress_now() - t0);
+        ms_total += ms;
+        net_total += tr->net_ms;
+        mnet_trainlog_write(&lg, b, loss, tr->loss_terms, tr->grad_norm, tr->opt.last_lr, ms);
+        losses[done++] = loss;
+        mnet_progress_update(&bar, b, loss);
+    }
+    mnet_progress_finish(&bar);
+    if (interrupted)
+        printf("interrupted after %ld batches\n", done);
+    if (mnet_trainlog_close(&lg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        status = 1;
+    }
+    snprintf(path, sizeof path, "%s/weights.safetensors", out);
+    if (mnet_safetensors_save_nn(path, &tr->nn, tr->params, NULL, MNET_ST_F32, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        status = 1;
+    }
+    double vloss = 0;
+    snprintf(path, sizeof path, "%s/validation.csv", out);
+    if (mnet_train_write_validation(tr, params, path, &vloss, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        status = 1;
+    } else {
+        printf("validation: %d episodes, mean loss %.6f; wrote %s/weights.safetensors and %s/validation.csv\n",
+               cfg.batch_size, vloss, out, out);
+    }
+    double last = 0;
+    long k0 = done > 100 ? done - 100 : 0;
+    for (long i = k0; i < done; i++)
+        last += losses[i] / (double)(done - k0);
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", done, done ? last : 0.0,
+           done ? ms_total / done : 0.0, done ? net_total / done : 0.0);
+    free(losses);
+    mnet_train_free(tr);
+    free(params);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const mnet_model *m = mnet_compiled_model;
+    if (!m || m->abi != MNET_MODEL_ABI || m->real_size != (int)sizeof(mnet_real)) {
+        fprintf(stderr, "%s: the model was compiled for another runtime (ABI %d, %d-byte reals; this one: ABI %d, "
+                        "%d-byte reals: link -lmnetrt_f for --precision float)\n",
+                argv[0], m ? m->abi : -1, m ? m->real_size : -1, MNET_MODEL_ABI, (int)sizeof(mnet_real));
+        return 2;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "train"))
+        return train(m, argc, argv);
+    if (argc == 2 && !strcmp(argv[1], "info"))
+        return info(m);
+    usage(argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? stdout : stderr, argv[0]);
+    return argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
+}

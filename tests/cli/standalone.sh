@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The standalone route: mnetc's C linked with the runtime library trains the
+# task the file declares, exactly as `mnet train --backend c` does.
+# usage: standalone.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$(cd "$1" && pwd)
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # description, condition result
+  if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
+}
+cc=${CC:-cc}
+
+# a short version of the README's task (mnet's driver runs the float runtime)
+sed 's/duration 1 s;/duration 300 ms;/; s/hidden = 32/hidden = 8/; s/batch = 32/batch = 8/' \
+    "$src/examples/reach_point_mass.mnet" > "$tmp/pm.mnet"
+"$build/tools/mnetc" "$tmp/pm.mnet" -o "$tmp/model.c" --precision float; check "mnetc emits the model" $?
+grep -q '"n_hidden=8' "$tmp/model.c"; check "the task is embedded" $?
+$cc -std=c11 -O2 "$tmp/model.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm -o "$tmp/model"
+check "cc model.c -lmnetrt_f links a trainer" $?
+"$tmp/model" info > "$tmp/info"; check "./model info" $?
+grep -q "compiled loss terms: position_l1" "$tmp/info"; check "... names the compiled loss" $?
+s=$(cd "$tmp" && ./model train --batches 4 --out run | tail -1)
+check "./model train" $?
+m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 4 --out "$tmp/mrun" --backend c | tail -1)
+[ "${s% ms_per_batch*}" = "${m% ms_per_batch*}" ] && [ -n "$s" ]
+check "the same losses as mnet train --backend c ($s | $m)" $?
+cut -d, -f1-3 "$tmp/run/log.csv" > "$tmp/a"; cut -d, -f1-3 "$tmp/mrun/log.csv" > "$tmp/b"
+cmp -s "$tmp/a" "$tmp/b"; check "log.csv: every batch's loss identical" $?
+[ -s "$tmp/run/weights.safetensors" ] && [ -s "$tmp/run/validation.csv" ]; check "weights and trajectories written" $?
+s=$(cd "$tmp" && ./model train --batches 2 --seed 5 --out run5 | tail -1)
+m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 2 --seed 5 --out "$tmp/mrun5" --backend c | tail -1)
+[ "${s% ms_per_batch*}" = "${m% ms_per_batch*}" ]; check "--seed as mnet's" $?
+"$tmp/model" train --batches x 2>/dev/null; [ $? -eq 2 ]; check "a bad option is a usage error" $?
+"$tmp/model" 2>/dev/null; [ $? -eq 2 ]; check "no command is a usage error" $?
+# a double-precision model against the float runtime: refused, not run
+"$build/tools/mnetc" "$tmp/pm.mnet" -o "$tmp/model_d.c"
+$cc -std=c11 -O2 "$tmp/model_d.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm -o "$tmp/model_d"
+"$tmp/model_d" train --batches 1 --out "$tmp/x" 2>"$tmp/err"; [ $? -eq 2 ]; check "precision mismatch refused" $?
+grep -q "another runtime" "$tmp/err"; check "... with a message" $?
+exit $fail
