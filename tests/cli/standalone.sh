@@ -12,13 +12,14 @@ check() { # description, condition result
   if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
 }
 cc=${CC:-cc}
+link_flags=${MNET_LINK_FLAGS:-}   # the sanitizers of a sanitized build
 
 # a short version of the README's task (mnet's driver runs the float runtime)
 sed 's/duration 1 s;/duration 300 ms;/; s/hidden = 32/hidden = 8/; s/batch = 32/batch = 8/' \
     "$src/examples/reach_point_mass.mnet" > "$tmp/pm.mnet"
 "$build/tools/mnetc" "$tmp/pm.mnet" -o "$tmp/model.c" --precision float; check "mnetc emits the model" $?
 grep -q '"n_hidden=8' "$tmp/model.c"; check "the task is embedded" $?
-$cc -std=c11 -O2 "$tmp/model.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm -o "$tmp/model"
+$cc -std=c11 -O2 "$tmp/model.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm $link_flags -o "$tmp/model"
 check "cc model.c -lmnetrt_f links a trainer" $?
 "$tmp/model" info > "$tmp/info"; check "./model info" $?
 grep -q "compiled loss terms: position_l1" "$tmp/info"; check "... names the compiled loss" $?
@@ -37,7 +38,7 @@ m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 2 --seed 5 --out "$tmp/mr
 "$tmp/model" 2>/dev/null; [ $? -eq 2 ]; check "no command is a usage error" $?
 # a double-precision model against the float runtime: refused, not run
 "$build/tools/mnetc" "$tmp/pm.mnet" -o "$tmp/model_d.c"
-$cc -std=c11 -O2 "$tmp/model_d.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm -o "$tmp/model_d"
+$cc -std=c11 -O2 "$tmp/model_d.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm $link_flags -o "$tmp/model_d"
 "$tmp/model_d" train --batches 1 --out "$tmp/x" 2>"$tmp/err"; [ $? -eq 2 ]; check "precision mismatch refused" $?
 grep -q "another runtime" "$tmp/err"; check "... with a message" $?
 exit $fail
