@@ -79,12 +79,20 @@ static void run_free(run *r)
 /* What mnet_print_diags writes (malloc'd). */
 static char *printed(const mnet_ctx *ctx)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    /* the stream's buffer pointer lives on the heap: gcc 12 at -O3 takes
+     * the address of a local given to open_memstream for a pointer into
+     * that local (-Wdangling-pointer) */
+    struct {
+        char *text;
+        size_t len;
+    } *buf = calloc(1, sizeof *buf);
+    CU_ASSERT_FATAL(buf != NULL);
+    FILE *f = open_memstream(&buf->text, &buf->len);
     CU_ASSERT_FATAL(f != NULL);
     mnet_print_diags(ctx, f);
     fclose(f);
+    char *text = buf->text;
+    free(buf);
     return text;
 }
 
