@@ -69,18 +69,18 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     enum { N_FNS = 8 };
     const ir_function fns[N_FNS] = {e->fn_init,  e->fn_init_vjp,  e->fn_step, e->fn_step_vjp,
                                     e->fn_sense, e->fn_sense_vjp, e->fn_loss, e->fn_loss_vjp};
-    /* The step and its VJP run every step of training: O1 (the graph is
-     * already simplified and shared; O2 costs several times longer on these
-     * big straight-line functions for little run-time gain), except for
-     * large models, whose training time the network dominates while O1
-     * would take over a second to compile (CompliantTendonArm26: the
-     * measured training speed is the same at O0).  The loss and its VJP run
-     * every step too; they are small: with the step.  The others run once
-     * per episode: O0.  MNET_JIT_OPT=0..3 sets the level of all eight. */
-    enum { O1_MAX_NODES = 4000 };
+    /* All eight at O0 (fast instruction selection, no IR passes): the
+     * emitter already shares every value and vectorises the batch loop
+     * itself (ir_emit_llvm.c), so O1 gains little on the functions that run
+     * every step (per batch of 64: RigidTendonArm26's step, VJP and loss
+     * 3.1 -> 1.9 Mcycles of a 65 ms batch, CompliantTendonArm26 31 -> 23)
+     * for three to six times the compile time.  The step-rate functions
+     * (step, its VJP, the loss and its VJP) and the once-per-episode ones
+     * are separate units, so a level can be set for each; MNET_JIT_OPT=0..3
+     * sets the level of all eight. */
     const char *opt = getenv("MNET_JIT_OPT");
     int forced = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : -1;
-    int hot_level = forced >= 0 ? forced : e->bwd_nodes > O1_MAX_NODES ? 0 : 1;
+    int hot_level = forced >= 0 ? forced : 0;
     const ir_function hot[4] = {fns[2], fns[3], fns[6], fns[7]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
     int unit_hot = mnet_jit_add(jm->jit, e->g, 4, hot, single, hot_level, err, n);
     int unit_cold = unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, 4, cold, single, forced >= 0 ? forced : 0, err, n);
