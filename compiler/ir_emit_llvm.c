@@ -12,10 +12,20 @@
  *     parameters become scoped alias metadata when inlined), as the C
  *     emitter's `const real *restrict in0 = in[0];` locals say:
  *
- *     entry:  [scratch alloca]; br (n > 0) ? pre : exit
- *     pre:    out_a + row*ld for each output; nv = n & -W (n - n % W)
- *             br (nv > 0) ? vloop : rest
- *     vloop:  b = phi [0, pre], [b + W, vloop]: W batch elements at once,
+ *     entry:  [scratch alloca]; a block of (rows x W) reals for each array
+ *             used (rows: its highest row used + 1); br (n > 0) ? pre : exit
+ *     pre:    nv = n & -W (n - n % W), rem = n - nv
+ *             br (nv > 0) ? chunk : tailin
+ *     tailin: tail.in(block_a, in_a + nv, ld, rem, runs_a, ..) per input:
+ *             the rem last elements of each row the function reads, the
+ *             lanes past them filled with the row's first (real data: no
+ *             subnormal or NaN the data has not)
+ *             br chunk
+ *     chunk:  the arrays, leading dimension and end of the vector loop:
+ *               in_a, out_a, ld, nv    from pre (the caller's)
+ *               block_a, W, W          from tailin (one iteration)
+ *             out_a + row*ld for each output; br vloop
+ *     vloop:  b = phi [0, chunk], [b + W, vloop]: W batch elements at once,
  *             W = 256 bits of reals (4 doubles, 8 floats; LLVM splits the
  *             vectors in two where the CPU has SSE only)
  *             the function's reachable non-leaf nodes in id order, one
@@ -24,13 +34,28 @@
  *             load (align = a real's), params[i] a scalar load splat to W
  *             lanes, a constant a vector constant; then the vector stores
  *             of the outputs in output order
- *             br (b + W < nv) ? vloop : rest
- *     rest:   br (nv < n) ? loop : exit
- *     loop:   b = phi [nv, rest], [b + 1, loop]: the last n % W elements
- *             (all of them when n < W) one by one, the same code on reals
- *             (value names with a `.r` suffix)
- *             br (b + 1 < n) ? loop : exit
+ *             br (b + W < end) ? vloop : chunk.end
+ *     chunk.end: br (came from tailin) ? tailout : rest
+ *     rest:   br (nv < n) ? tailin : exit
+ *     tailout: tail.out(out_a + nv, block_a, ld, rem, runs_a, ..) per
+ *             output array: the rem valid elements of each row written
  *     exit:   ret void
+ *
+ * So the last n % W elements (all of them when n < W) run through the same
+ * vector code as the others, on copies: the code of a function exists once
+ * (an earlier version had a scalar copy of it for them, which doubled the
+ * compile time).  Each lane computes what the C code computes for its
+ * element; the filled lanes compute values nobody reads.  Nothing outside
+ * (row, 0..n-1) of a row used is read or written: the copies go by the
+ * runs of rows (first row, count) the function reads or writes, from
+ * private constant tables NAME.inA.rows / NAME.outA.rows, so a row
+ * of an output array that the function does not compute is not touched.
+ * The copies are loops in two internal functions of the module,
+ *   define internal void @tail.in(real* %blk, real* %arr, i64 %ld, i64 %rem,
+ *                                 i32* %runs, i32 %nruns)          noinline
+ *   define internal void @tail.out(real* %arr, real* %blk, ...)    noinline
+ * so the code's size does not grow with the number of rows.  The blocks
+ * take (highest row used + 1) x W reals of stack per array used.
  *
  * Vector code is exact lane by lane: fadd fsub fmul fdiv fneg fcmp select
  * uitofp and llvm.sqrt/fabs on <W x real> are the scalar IEEE operations on
@@ -39,28 +64,23 @@
  * So exp, log, sin, cos, tanh and pow on a vector call
  *   define internal <W x real> @OP.lanes(<W x real> %0[, <W x real> %1])  noinline
  * which calls the scalar function (the same intrinsic or libm call as the
- * scalar code) on each lane: extractelement, call, insertelement.  One such
+ * C code) on each lane: extractelement, call, insertelement.  One such
  * function per op and module, made on first use: the lanes inline at every
  * node tripled the compile time.
  *
  * A function of more than PART_NODES nodes is cut, in id order, into parts
  *   define internal void @NAME.vpartP(i64 %b, i64 %ld, double* %in0, ...,
  *                                     double* %params, <W x double>* %scratch)
- *   define internal void @NAME.partP(i64 %b, i64 %ld, double* %in0, ...,
- *                                    double* %params, double* %scratch)
  * (noinline) that each compute the nodes of their range for batch elements
- * b..b+W-1 (vpart, called by vloop) or b (part, called by loop); each loop
- * calls its parts in order and then stores the outputs.  A value read by a
- * later part goes through `scratch`, an alloca of the body of one <W x real>
- * per slot (aligned to W reals; the scalar parts use its first reals), one
- * slot per value live across a part boundary, slots reused once their last
- * reader has run.  LLVM's instruction selection and register allocation are
- * superlinear in the size of a basic block; parts keep compile time linear
- * in the graph.
+ * b..b+W-1; vloop calls the parts in order (on the caller's arrays or on
+ * the blocks, as chunk says) and then stores the outputs.  A value read by
+ * a later part goes through `scratch`, an alloca of the body of one
+ * <W x real> per slot (aligned to W reals), one slot per value live across
+ * a part boundary, slots reused once their last reader has run.  LLVM's
+ * instruction selection and register allocation are superlinear in the size
+ * of a basic block; parts keep compile time linear in the graph.
  *
- * Code size and compile time are about twice the scalar code's (the vector
- * code and the scalar rest); the optimiser's loop vectoriser is off, as the
- * loops are vectorised already.
+ * The optimiser's loop vectoriser is off, as the loop is vectorised already.
  *
  * Every op is the expression ir_emit_c prints and ir_eval_op computes, with
  * no fast-math flags, so the JIT and the C backend agree bit for bit:
@@ -241,6 +261,8 @@ typedef struct {
     LLVMTypeRef vreal, vreal_ptr, vfn1; /* <W x real>, vreal(vreal)      */
     LLVMValueRef vsqrt, vfabs;   /* llvm.sqrt/fabs on <W x real>         */
     LLVMValueRef lanes[IR_NOPS]; /* OP.lanes, made on first use          */
+    LLVMValueRef tail_in, tail_out; /* the tail's copy functions, made on
+                                    first use                             */
     const char *prefix;          /* of the module's symbols              */
     LLVMAttributeRef nobuiltin, noalias, nocapture, readonly, writeonly, nounwind,
         alwaysinline, noinline;
@@ -255,17 +277,14 @@ typedef struct {
     int *slot;                   /* scratch slot when it crosses parts    */
     int *next;                   /* links of the lists by last_use        */
 
-    /* the code being written */
-    int cur;                     /* its region: a part function or one of
-                                    the body's loops (value_in)           */
+    /* the code being written: batch elements b..b+W-1 of every value */
+    int cur;                     /* its region: a part function or the
+                                    body's loop (value_in)                */
     int n_regions;               /* regions so far in this ir_function    */
-    int vec;                     /* W elements b..b+W-1 per value, or one */
-    const char *suffix;          /* for value names: "" or ".r"           */
-    LLVMValueRef b, ld;          /* batch element and leading dim (i64)   */
+    LLVMValueRef b, ld;          /* first batch element, leading dim (i64) */
     LLVMValueRef *in;            /* (n_in_args) input arrays, NULL unused */
     LLVMValueRef params;         /* parameter table, NULL when unused     */
-    LLVMValueRef scratch;        /* values crossing parts: real* or
-                                    <W x real>*                           */
+    LLVMValueRef scratch;        /* values crossing parts, <W x real>*    */
 } llvm_emitter;
 
 static LLVMAttributeRef enum_attr(LLVMContextRef ctx, const char *name)
@@ -320,10 +339,8 @@ static int emitter_init(llvm_emitter *e, int nnode)
     e->math[IR_EXP] = intrinsic(e, "llvm.exp", e->real);
     e->math[IR_SIGMOID] = e->math[IR_EXP];
     e->math[IR_LOG] = intrinsic(e, "llvm.log", e->real);
-    e->math[IR_SQRT] = intrinsic(e, "llvm.sqrt", e->real);
     e->math[IR_SIN] = intrinsic(e, "llvm.sin", e->real);
     e->math[IR_COS] = intrinsic(e, "llvm.cos", e->real);
-    e->math[IR_ABS] = intrinsic(e, "llvm.fabs", e->real);
     e->vsqrt = intrinsic(e, "llvm.sqrt", e->vreal);
     e->vfabs = intrinsic(e, "llvm.fabs", e->vreal);
     e->math[IR_POW] = libm_function(e, "pow", e->fn2);
@@ -367,18 +384,10 @@ static LLVMValueRef index_i64(llvm_emitter *e, long long v)
     return LLVMConstInt(e->i64, (unsigned long long)v, 1);
 }
 
-/* The type of a value in the code being written: real or <W x real>. */
-static LLVMTypeRef value_type(const llvm_emitter *e)
-{
-    return e->vec ? e->vreal : e->real;
-}
-
-/* A constant: real, or W copies of it in the vector code. */
+/* A constant: W copies of it. */
 static LLVMValueRef real_const(llvm_emitter *e, double v)
 {
     LLVMValueRef c = LLVMConstReal(e->real, v);
-    if (!e->vec)
-        return c;
     LLVMValueRef lanes[MAX_WIDTH];
     for (unsigned l = 0; l < e->width; l++)
         lanes[l] = c;
@@ -390,7 +399,7 @@ static LLVMValueRef lane_index(llvm_emitter *e, unsigned l)
     return LLVMConstInt(e->i32, l, 0);
 }
 
-/* A value name: the node's C name or `base`, then e->suffix. */
+/* A value name: the node's C name or `base`. */
 static void value_name(llvm_emitter *e, const ir_graph *g, ir_id id, const char *base,
                        char *name /* IR_TEMP_NAME_MAX + 8 */)
 {
@@ -401,15 +410,12 @@ static void value_name(llvm_emitter *e, const ir_graph *g, ir_id id, const char 
         snprintf(name, IR_TEMP_NAME_MAX, "%s", base);
     else
         ir_temp_name(g, id, name);
-    strcat(name, e->suffix);
 }
 
-/* The load of the value at `at` (a real*): one real, or the W reals from
- * `at` on (unaligned: only the element's alignment is known). */
+/* The load of the W reals from `at` (a real*) on (unaligned: only the
+ * element's alignment is known). */
 static LLVMValueRef load_at(llvm_emitter *e, LLVMValueRef at, const char *name)
 {
-    if (!e->vec)
-        return LLVMBuildLoad2(e->bld, e->real, at, name);
     at = LLVMBuildBitCast(e->bld, at, e->vreal_ptr, "");
     LLVMValueRef v = LLVMBuildLoad2(e->bld, e->vreal, at, name);
     LLVMSetAlignment(v, e->real_size);
@@ -418,30 +424,26 @@ static LLVMValueRef load_at(llvm_emitter *e, LLVMValueRef at, const char *name)
 
 static void store_at(llvm_emitter *e, LLVMValueRef v, LLVMValueRef at)
 {
-    if (!e->vec) {
-        LLVMBuildStore(e->bld, v, at);
-        return;
-    }
     at = LLVMBuildBitCast(e->bld, at, e->vreal_ptr, "");
     LLVMSetAlignment(LLVMBuildStore(e->bld, v, at), e->real_size);
 }
 
-/* Scratch slot k: a real, or a <W x real> (the alloca is aligned to W reals). */
+/* Scratch slot k: a <W x real> (the alloca is aligned to W reals). */
 static LLVMValueRef slot_address(llvm_emitter *e, int k)
 {
     LLVMValueRef idx = index_i64(e, k);
-    return LLVMBuildInBoundsGEP2(e->bld, value_type(e), e->scratch, &idx, 1, "");
+    return LLVMBuildInBoundsGEP2(e->bld, e->vreal, e->scratch, &idx, 1, "");
 }
 
 static unsigned slot_align(const llvm_emitter *e)
 {
-    return e->vec ? e->real_size * e->width : e->real_size;
+    return e->real_size * e->width;
 }
 
 /* The value of node id in the code being written, made on first use:
- * constants inline, in_arg[row*ld + b] (in the vector code the W elements
- * from there), params[index] (splat in the vector code), or, for a node of
- * an earlier part, its scratch slot. */
+ * constants inline (W copies), the W elements from in_arg[row*ld + b] on,
+ * params[index] (splat), or, for a node of an earlier part, its scratch
+ * slot. */
 static LLVMValueRef operand(llvm_emitter *e, const ir_graph *g, ir_id id)
 {
     if (e->value_in[id] == e->cur)
@@ -469,16 +471,14 @@ static LLVMValueRef operand(llvm_emitter *e, const ir_graph *g, ir_id id)
         char base[32];
         snprintf(base, sizeof(base), "p%d", n->row);
         value_name(e, g, id, base, name);
-        v = LLVMBuildLoad2(B, e->real, at, e->vec ? "" : name);
-        if (e->vec) { /* one load, W copies */
-            LLVMValueRef undef = LLVMGetUndef(e->vreal);
-            v = LLVMBuildInsertElement(B, undef, v, lane_index(e, 0), "");
-            v = LLVMBuildShuffleVector(B, v, undef,
-                                       LLVMConstNull(LLVMVectorType(e->i32, e->width)), name);
-        }
+        v = LLVMBuildLoad2(B, e->real, at, ""); /* one load, W copies */
+        LLVMValueRef undef = LLVMGetUndef(e->vreal);
+        v = LLVMBuildInsertElement(B, undef, v, lane_index(e, 0), "");
+        v = LLVMBuildShuffleVector(B, v, undef, LLVMConstNull(LLVMVectorType(e->i32, e->width)),
+                                   name);
     } else {
         value_name(e, g, id, NULL, name);
-        v = LLVMBuildLoad2(B, value_type(e), slot_address(e, e->slot[id]), name);
+        v = LLVMBuildLoad2(B, e->vreal, slot_address(e, e->slot[id]), name);
         LLVMSetAlignment(v, slot_align(e));
     }
     e->value[id] = v;
@@ -529,25 +529,18 @@ static LLVMValueRef lanes_function(llvm_emitter *e, ir_op op)
     return e->lanes[op] = fn;
 }
 
-/* A call of libm function op (or of the intrinsic that lowers to it) on one
- * or two reals, or on each lane of vectors (lanes_function). */
+/* A call of libm function op (or of the intrinsic that lowers to it) on
+ * each lane of one or two vectors (lanes_function). */
 static LLVMValueRef libm_call(llvm_emitter *e, ir_op op, LLVMValueRef *args, const char *name)
 {
-    const unsigned nargs = op == IR_POW ? 2 : 1;
-    if (e->vec) {
-        LLVMValueRef fn = lanes_function(e, op);
-        return LLVMBuildCall2(e->bld, LLVMGlobalGetValueType(fn), fn, args, nargs, name);
-    }
-    LLVMValueRef call = LLVMBuildCall2(e->bld, nargs == 2 ? e->fn2 : e->fn1, e->math[op], args,
-                                       nargs, name);
-    if (op == IR_POW)
-        LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, e->nobuiltin);
-    return call;
+    LLVMValueRef fn = lanes_function(e, op);
+    return LLVMBuildCall2(e->bld, LLVMGlobalGetValueType(fn), fn, args, op == IR_POW ? 2 : 1,
+                          name);
 }
 
 static LLVMValueRef to_real(llvm_emitter *e, LLVMValueRef flag, const char *name)
 {
-    return LLVMBuildUIToFP(e->bld, flag, value_type(e), name);
+    return LLVMBuildUIToFP(e->bld, flag, e->vreal, name);
 }
 
 static LLVMValueRef is_true(llvm_emitter *e, LLVMValueRef x) /* x != 0, NaN is true */
@@ -576,10 +569,7 @@ static LLVMValueRef emit_op(llvm_emitter *e, const ir_graph *g, const ir_node *n
     }
     case IR_SQRT: /* instructions, exact lane by lane */
     case IR_ABS:
-        if (e->vec)
-            return LLVMBuildCall2(B, e->vfn1, n->op == IR_SQRT ? e->vsqrt : e->vfabs, &a, 1,
-                                  name);
-        return LLVMBuildCall2(B, e->fn1, e->math[n->op], &a, 1, name);
+        return LLVMBuildCall2(B, e->vfn1, n->op == IR_SQRT ? e->vsqrt : e->vfabs, &a, 1, name);
     case IR_EXP:
     case IR_LOG:
     case IR_SIN:
@@ -732,21 +722,18 @@ static void name_value(LLVMValueRef v, const char *fmt, int k)
     LLVMSetValueName2(v, name, strlen(name));
 }
 
-/* Sets what the code written next handles: W batch elements (vec) or one,
- * and the suffix of its value names. */
-static void set_mode(llvm_emitter *e, int vec, const char *suffix)
+/* Starts the code of a new region (a part function or the body's loop): the
+ * values of earlier regions are not reused in it. */
+static void new_region(llvm_emitter *e)
 {
-    e->vec = vec;
-    e->suffix = suffix;
     e->cur = e->n_regions++;
 }
 
-/* A part function: void SYMBOL.partP(i64 b, i64 ld, real *in.., real *params,
- * real *scratch), batch element b; or, vec, SYMBOL.vpartP(..., <W x real>
- * *scratch), batch elements b..b+W-1.  in_used: (n_in_args). */
+/* A part function: void SYMBOL.vpartP(i64 b, i64 ld, real *in.., real *params,
+ * <W x real> *scratch), batch elements b..b+W-1.  in_used: (n_in_args). */
 static int emit_part_function(llvm_emitter *e, const ir_graph *g, const ir_function *f,
                               const char *symbol, const unsigned char *in_used, int uses_params,
-                              int p, int vec, LLVMValueRef *fn_out)
+                              int p, LLVMValueRef *fn_out)
 {
     int n_used = 0;
     for (int a = 0; a < f->n_in_args; a++)
@@ -766,8 +753,8 @@ static int emit_part_function(llvm_emitter *e, const ir_graph *g, const ir_funct
         t[np++] = e->real_ptr;
     if (uses_params)
         t[np++] = e->real_ptr;
-    t[np++] = vec ? e->vreal_ptr : e->real_ptr;
-    snprintf(name, len, "%s.%spart%d", symbol, vec ? "v" : "", p);
+    t[np++] = e->vreal_ptr;
+    snprintf(name, len, "%s.vpart%d", symbol, p);
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->void_ty, t, np, 0));
     free(name);
     free(t);
@@ -796,7 +783,7 @@ static int emit_part_function(llvm_emitter *e, const ir_graph *g, const ir_funct
     add_param_attrs(e, fn, k + 1, NULL);
     e->scratch = LLVMGetParam(fn, k);
     LLVMSetValueName2(e->scratch, "scratch", 7);
-    set_mode(e, vec, "");
+    new_region(e);
     LLVMPositionBuilderAtEnd(e->bld, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
     if (emit_part(e, g, p) != 0)
         return -1;
@@ -813,40 +800,194 @@ static LLVMValueRef load_array(llvm_emitter *e, LLVMValueRef arrays, int arg)
     return LLVMBuildLoad2(e->bld, e->real_ptr, slot, "");
 }
 
-/* What the body's two loops share. */
+/* A counted loop `for (i = start; i < end; i++)` (start and end of one
+ * integer type) in function fn, its body block `name` and i `var`: loop_open
+ * ends the block the builder is at with the test start < end and returns i,
+ * at the start of the loop's body;
+ * loop_close ends the body (the block the builder is at then) and leaves the
+ * builder after the loop. */
+typedef struct {
+    LLVMBasicBlockRef from, body, exit;
+    LLVMValueRef i, start, end;
+} counted_loop;
+
+static LLVMValueRef loop_open(llvm_emitter *e, counted_loop *c, LLVMValueRef fn,
+                              LLVMValueRef start, LLVMValueRef end, const char *name,
+                              const char *var)
+{
+    LLVMBuilderRef B = e->bld;
+    c->from = LLVMGetInsertBlock(B);
+    c->body = LLVMAppendBasicBlockInContext(e->ctx, fn, name);
+    c->exit = LLVMAppendBasicBlockInContext(e->ctx, fn, "");
+    c->start = start;
+    c->end = end;
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, start, end, ""), c->body, c->exit);
+    LLVMPositionBuilderAtEnd(B, c->body);
+    return c->i = LLVMBuildPhi(B, LLVMTypeOf(start), var);
+}
+
+static void loop_close(llvm_emitter *e, counted_loop *c)
+{
+    LLVMBuilderRef B = e->bld;
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
+    LLVMValueRef next = LLVMBuildNSWAdd(B, c->i, LLVMConstInt(LLVMTypeOf(c->i), 1, 0), "");
+    LLVMAddIncoming(c->i, &c->start, &c->from, 1);
+    LLVMAddIncoming(c->i, &next, &latch, 1);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, c->end, ""), c->body, c->exit);
+    LLVMPositionBuilderAtEnd(B, c->exit);
+}
+
+/* The tail's copies between a caller's array and a block of (rows x W)
+ * reals, one function of each per module, made on first use:
+ *   void tail.in(real *blk, real *arr, i64 ld, i64 rem, i32 *runs, i32 nruns)
+ *     blk[r*W + l] = arr[r*ld + (l < rem ? l : 0)], l < W
+ *   void tail.out(real *arr, real *blk, i64 ld, i64 rem, i32 *runs, i32 nruns)
+ *     arr[r*ld + l] = blk[r*W + l], l < rem
+ * for the rows r of the runs (first row, count) in runs[0 .. 2 nruns); arr
+ * points at the first element of the tail in row 0.  tail.in reads the rem
+ * elements of the tail and nothing else, and fills the lanes past them with
+ * the first element of the row: a value of the data, so the unused lanes
+ * compute nothing (a subnormal, say) the used ones would not. */
+static LLVMValueRef tail_function(llvm_emitter *e, int out)
+{
+    LLVMValueRef *made = out ? &e->tail_out : &e->tail_in;
+    if (*made)
+        return *made;
+    LLVMTypeRef t[6] = {e->real_ptr, e->real_ptr, e->i64, e->i64,
+                        LLVMPointerType(e->i32, 0), e->i32};
+    char name[96];
+    snprintf(name, sizeof(name), "%stail.%s", e->prefix, out ? "out" : "in");
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->void_ty, t, 6, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->noinline);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->nounwind);
+    add_param_attrs(e, fn, 1, e->writeonly);
+    add_param_attrs(e, fn, 2, e->readonly);
+    LLVMAddAttributeAtIndex(fn, 5, e->nocapture);
+    LLVMAddAttributeAtIndex(fn, 5, e->readonly);
+    static const char *const names[2][6] = {{"blk", "arr", "ld", "rem", "runs", "nruns"},
+                                            {"arr", "blk", "ld", "rem", "runs", "nruns"}};
+    LLVMValueRef p[6];
+    for (unsigned i = 0; i < 6; i++) {
+        p[i] = LLVMGetParam(fn, i);
+        LLVMSetValueName2(p[i], names[out][i], strlen(names[out][i]));
+    }
+    LLVMBuilderRef B = e->bld;
+    LLVMBasicBlockRef at = LLVMGetInsertBlock(B);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    LLVMValueRef dst = p[0], src = p[1], ld = p[2], rem = p[3];
+    LLVMValueRef blk = out ? src : dst, arr = out ? dst : src;
+    LLVMValueRef width = index_i64(e, e->width), zero = index_i64(e, 0);
+    counted_loop runs, rows, lanes;
+    LLVMValueRef k = loop_open(e, &runs, fn, LLVMConstInt(e->i32, 0, 0), p[5], "runs", "k");
+    LLVMValueRef k2 = LLVMBuildSExt(B, LLVMBuildNSWMul(B, k, LLVMConstInt(e->i32, 2, 0), ""),
+                                    e->i64, "");
+    LLVMValueRef k2p1 = LLVMBuildNSWAdd(B, k2, index_i64(e, 1), "");
+    LLVMValueRef at_first = LLVMBuildInBoundsGEP2(B, e->i32, p[4], &k2, 1, "");
+    LLVMValueRef at_count = LLVMBuildInBoundsGEP2(B, e->i32, p[4], &k2p1, 1, "");
+    LLVMValueRef first = LLVMBuildSExt(B, LLVMBuildLoad2(B, e->i32, at_first, ""), e->i64, "");
+    LLVMValueRef count = LLVMBuildSExt(B, LLVMBuildLoad2(B, e->i32, at_count, ""), e->i64, "");
+    LLVMValueRef r = loop_open(e, &rows, fn, first, LLVMBuildNSWAdd(B, first, count, ""), "rows",
+                              "r");
+    LLVMValueRef off = LLVMBuildNSWMul(B, r, width, "");
+    LLVMValueRef blk_row = LLVMBuildInBoundsGEP2(B, e->real, blk, &off, 1, "");
+    off = LLVMBuildNSWMul(B, r, ld, "");
+    LLVMValueRef arr_row = LLVMBuildInBoundsGEP2(B, e->real, arr, &off, 1, "");
+    LLVMValueRef l = loop_open(e, &lanes, fn, zero, out ? rem : width, "lanes", "l");
+    LLVMValueRef from = out ? l : LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, l, rem, ""),
+                                                  l, zero, "");
+    LLVMValueRef src_at = LLVMBuildInBoundsGEP2(B, e->real, out ? blk_row : arr_row, &from, 1, "");
+    LLVMValueRef dst_at = LLVMBuildInBoundsGEP2(B, e->real, out ? arr_row : blk_row, &l, 1, "");
+    LLVMBuildStore(B, LLVMBuildLoad2(B, e->real, src_at, ""), dst_at);
+    loop_close(e, &lanes);
+    loop_close(e, &rows);
+    loop_close(e, &runs);
+    LLVMBuildRetVoid(B);
+    LLVMPositionBuilderAtEnd(B, at);
+    return *made = fn;
+}
+
+/* The runs of consecutive rows r < nrows with used[r], as a private constant
+ * i32 array (first row, count, first row, count, ...) SYMBOL.WHAT.rows;
+ * returns its address (i32*) and sets *n_runs, or NULL on allocation
+ * failure. */
+static LLVMValueRef runs_table(llvm_emitter *e, const char *symbol, const char *what,
+                               const unsigned char *used, int nrows, int *n_runs)
+{
+    LLVMValueRef *v = malloc(sizeof(*v) * ((size_t)nrows + 1) * 2);
+    size_t len = strlen(symbol) + strlen(what) + 8;
+    char *name = malloc(len);
+    if (!v || !name) {
+        free(v);
+        free(name);
+        return NULL;
+    }
+    unsigned n = 0;
+    for (int r = 0; r < nrows;) {
+        if (!used[r]) {
+            r++;
+            continue;
+        }
+        int first = r;
+        while (r < nrows && used[r])
+            r++;
+        v[n++] = LLVMConstInt(e->i32, (unsigned)first, 0);
+        v[n++] = LLVMConstInt(e->i32, (unsigned)(r - first), 0);
+    }
+    snprintf(name, len, "%s.%s.rows", symbol, what);
+    LLVMTypeRef type = LLVMArrayType(e->i32, n);
+    LLVMValueRef table = LLVMAddGlobal(e->mod, type, name);
+    LLVMSetInitializer(table, LLVMConstArray(e->i32, v, n));
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(table, LLVMGlobalUnnamedAddr);
+    free(v);
+    free(name);
+    *n_runs = (int)(n / 2);
+    return LLVMConstBitCast(table, LLVMPointerType(e->i32, 0));
+}
+
+/* One array argument of the body: the caller's, the tail's block of
+ * (rows x W) reals for it, and the runs of rows the function reads (input)
+ * or writes (output). */
+typedef struct {
+    LLVMValueRef arr, blk;  /* NULL: the function does not use it */
+    LLVMValueRef runs;      /* i32* */
+    int n_runs, rows;       /* rows: the highest used row + 1 */
+    LLVMValueRef cur;       /* in the chunk loop: arr or blk */
+} body_array;
+
+/* What the body's loop needs. */
 typedef struct {
     const unsigned char *in_used; /* (n_in_args) */
     int uses_params, n_parts;
-    LLVMValueRef *parts;          /* (2 n_parts) scalar, then vector; NULL: one part */
-    LLVMValueRef *in;             /* (n_in_args) the body's input arrays, NULL unused */
+    LLVMValueRef *parts;          /* (n_parts) vector parts; NULL: one part */
+    LLVMValueRef *in;             /* (n_in_args) the chunk's input arrays, NULL unused */
     LLVMValueRef params;          /* NULL when unused */
-    LLVMValueRef scratch, vscratch; /* the scratch as real* and <W x real>* */
-    LLVMValueRef ld;              /* i64 */
-    LLVMValueRef *out_row;        /* (n_outputs) out_arg + row*ld */
+    LLVMValueRef scratch;         /* <W x real>*, NULL without parts */
+    LLVMValueRef ld;              /* the chunk's, i64 */
+    LLVMValueRef *out_row;        /* (n_outputs) out_arg + row*ld of the chunk */
     LLVMValueRef *args;           /* room for a part call's arguments */
 } body_loop;
 
-/* One loop of the body in block `loop`, entered from block `from`:
- * b = start, start + step, ... while b < end (start < end on entry), step W
- * (vec) or 1; then to `exit`.  Each iteration computes the nodes (or calls
- * the parts) and stores the outputs.  -1 on an unknown op. */
+/* The vector loop in block `loop`, entered from block `from`: b = 0, W, ...
+ * while b < end (end > 0, a multiple of W); then to `exit`.  Each iteration
+ * computes the nodes (or calls the parts) for batch elements b..b+W-1 and
+ * stores the outputs.  -1 on an unknown op. */
 static int emit_loop(llvm_emitter *e, const ir_graph *g, const ir_function *f,
-                     const body_loop *L, int vec, LLVMBasicBlockRef loop,
-                     LLVMBasicBlockRef from, LLVMValueRef start, LLVMValueRef end,
-                     LLVMBasicBlockRef exit)
+                     const body_loop *L, LLVMBasicBlockRef loop, LLVMBasicBlockRef from,
+                     LLVMValueRef end, LLVMBasicBlockRef exit)
 {
     LLVMBuilderRef B = e->bld;
     LLVMPositionBuilderAtEnd(B, loop);
-    set_mode(e, vec, vec ? "" : ".r");
-    char name[16];
-    snprintf(name, sizeof(name), "b%s", e->suffix);
-    LLVMValueRef bi = LLVMBuildPhi(B, e->i64, name);
+    new_region(e);
+    LLVMValueRef bi = LLVMBuildPhi(B, e->i64, "b");
     e->b = bi;
     e->ld = L->ld;
     for (int a = 0; a < f->n_in_args; a++)
         e->in[a] = L->in[a];
     e->params = L->params;
-    e->scratch = vec ? L->vscratch : L->scratch;
+    e->scratch = L->scratch;
     if (L->n_parts == 1) {
         if (emit_part(e, g, 0) != 0)
             return -1;
@@ -861,7 +1002,7 @@ static int emit_loop(llvm_emitter *e, const ir_graph *g, const ir_function *f,
             if (L->uses_params)
                 L->args[na++] = L->params;
             L->args[na++] = e->scratch;
-            LLVMValueRef part = L->parts[vec * L->n_parts + p];
+            LLVMValueRef part = L->parts[p];
             LLVMBuildCall2(B, LLVMGlobalGetValueType(part), part, L->args, na, "");
         }
     }
@@ -869,13 +1010,93 @@ static int emit_loop(llvm_emitter *e, const ir_graph *g, const ir_function *f,
         LLVMValueRef at = LLVMBuildInBoundsGEP2(B, e->real, L->out_row[o], &bi, 1, "");
         store_at(e, operand(e, g, f->outputs[o].node), at);
     }
-    snprintf(name, sizeof(name), "b.next%s", e->suffix);
-    LLVMValueRef next = LLVMBuildNSWAdd(B, bi, index_i64(e, vec ? e->width : 1), name);
-    LLVMAddIncoming(bi, &start, &from, 1);
+    LLVMValueRef next = LLVMBuildNSWAdd(B, bi, index_i64(e, e->width), "b.next");
+    LLVMValueRef zero = index_i64(e, 0);
+    LLVMAddIncoming(bi, &zero, &from, 1);
     LLVMAddIncoming(bi, &next, &loop, 1);
-    snprintf(name, sizeof(name), "again%s", e->suffix);
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, end, name), loop, exit);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, next, end, "again"), loop, exit);
     return 0;
+}
+
+/* The rows of each array the function uses, its block and runs table.
+ * which: "in" or "out".  -1 on allocation failure. */
+static int plan_arrays(llvm_emitter *e, const char *symbol, const char *which, int n_args,
+                       body_array *arrays, const int *rows_arg, const int *rows_row, int n_rows)
+{
+    for (int a = 0; a < n_args; a++) {
+        body_array *A = &arrays[a];
+        if (!A->arr)
+            continue;
+        A->rows = 0;
+        for (int k = 0; k < n_rows; k++)
+            if (rows_arg[k] == a && rows_row[k] + 1 > A->rows)
+                A->rows = rows_row[k] + 1;
+        unsigned char *used = calloc((size_t)A->rows + 1, 1);
+        if (!used)
+            return -1;
+        for (int k = 0; k < n_rows; k++)
+            if (rows_arg[k] == a)
+                used[rows_row[k]] = 1;
+        char what[32];
+        snprintf(what, sizeof(what), "%s%d", which, a);
+        A->runs = runs_table(e, symbol, what, used, A->rows, &A->n_runs);
+        free(used);
+        if (!A->runs)
+            return -1;
+    }
+    return 0;
+}
+
+/* Calls tail.in (out = 0) or tail.out for each array used: element nv on of
+ * the caller's rows to or from the blocks. */
+static void copy_tails(llvm_emitter *e, int out, int n_args, const body_array *arrays,
+                       LLVMValueRef nv, LLVMValueRef ld, LLVMValueRef rem)
+{
+    LLVMValueRef fn = tail_function(e, out);
+    for (int a = 0; a < n_args; a++) {
+        const body_array *A = &arrays[a];
+        if (!A->arr)
+            continue;
+        LLVMValueRef arr = LLVMBuildInBoundsGEP2(e->bld, e->real, A->arr, &nv, 1, "");
+        LLVMValueRef args[6] = {out ? arr : A->blk, out ? A->blk : arr, ld, rem, A->runs,
+                                LLVMConstInt(e->i32, (unsigned)A->n_runs, 0)};
+        LLVMBuildCall2(e->bld, LLVMGlobalGetValueType(fn), fn, args, 6, "");
+    }
+}
+
+/* The blocks of the arrays used, in the entry block: (rows x W) reals each,
+ * aligned to W reals. */
+static void alloc_blocks(llvm_emitter *e, int n_args, body_array *arrays, const char *fmt)
+{
+    for (int a = 0; a < n_args; a++) {
+        body_array *A = &arrays[a];
+        if (!A->arr)
+            continue;
+        LLVMValueRef v = LLVMBuildArrayAlloca(e->bld, e->vreal,
+                                              LLVMConstInt(e->i32, (unsigned)A->rows, 0), "");
+        LLVMSetAlignment(v, e->real_size * e->width);
+        A->blk = LLVMBuildBitCast(e->bld, v, e->real_ptr, "");
+        name_value(A->blk, fmt, a);
+    }
+}
+
+/* The chunk's array of each array used: the caller's (from pre) or the
+ * block (from tailin). */
+static void chunk_arrays(llvm_emitter *e, int n_args, body_array *arrays, const char *fmt,
+                         LLVMBasicBlockRef pre, LLVMBasicBlockRef tailin)
+{
+    for (int a = 0; a < n_args; a++) {
+        body_array *A = &arrays[a];
+        if (!A->arr)
+            continue;
+        char name[32] = "";
+        if (e->named)
+            snprintf(name, sizeof(name), fmt, a);
+        A->cur = LLVMBuildPhi(e->bld, e->real_ptr, name);
+        LLVMValueRef v[2] = {A->arr, A->blk};
+        LLVMBasicBlockRef from[2] = {pre, tailin};
+        LLVMAddIncoming(A->cur, v, from, 2);
+    }
 }
 
 /* Emits function f as `symbol`, with `symbol.body` and its parts.  f has
@@ -893,30 +1114,41 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
     unsigned n_body = 2 + (unsigned)f->n_in_args + (unsigned)f->n_out_args + 1;
     LLVMTypeRef *body_types = malloc(sizeof(*body_types) * n_body);
     LLVMValueRef *args = malloc(sizeof(*args) * n_body);   /* calls' arguments */
-    LLVMValueRef *body_in = calloc((size_t)f->n_in_args + 1, sizeof(*body_in));
-    LLVMValueRef *body_out = calloc((size_t)f->n_out_args + 1, sizeof(*body_out));
-    LLVMValueRef *parts = NULL; /* (2 n_parts): the scalar parts, the vector parts */
+    body_array *ins = calloc((size_t)f->n_in_args + 1, sizeof(*ins));
+    body_array *outs = calloc((size_t)f->n_out_args + 1, sizeof(*outs));
+    LLVMValueRef *chunk_in = calloc((size_t)f->n_in_args + 1, sizeof(*chunk_in));
+    int *var_arg = malloc(sizeof(int) * ((size_t)nnode + 1));
+    int *var_row = malloc(sizeof(int) * ((size_t)nnode + 1));
+    int *out_arg = malloc(sizeof(int) * ((size_t)f->n_outputs + 1));
+    int *out_rown = malloc(sizeof(int) * ((size_t)f->n_outputs + 1));
+    LLVMValueRef *parts = NULL; /* (n_parts) */
     e->in = calloc((size_t)f->n_in_args + 1, sizeof(*e->in));
     size_t symlen = strlen(symbol);
     char *body_name = malloc(symlen + sizeof(".body"));
-    if (!in_used || !out_used || !roots || !out_row || !body_types || !args || !body_in ||
-        !body_out || !e->in || !body_name)
+    if (!in_used || !out_used || !roots || !out_row || !body_types || !args || !ins ||
+        !outs || !chunk_in || !var_arg || !var_row || !out_arg || !out_rown || !e->in ||
+        !body_name)
         goto done;
     memcpy(body_name, symbol, symlen);
     memcpy(body_name + symlen, ".body", sizeof(".body"));
 
-    /* which arrays the function uses, whether it reads params, the parts */
+    /* which arrays and rows the function uses, whether it reads params, the parts */
     for (int k = 0; k < f->n_outputs; k++) {
         roots[k] = f->outputs[k].node;
         out_used[f->outputs[k].arg] = 1;
+        out_arg[k] = f->outputs[k].arg;
+        out_rown[k] = f->outputs[k].row;
     }
     ir_mark_reachable(g, f->n_outputs, roots, e->mark);
-    int uses_params = 0;
+    int uses_params = 0, n_vars = 0;
     for (int id = 0; id < nnode; id++) {
         e->value_in[id] = -1;
         const ir_node *n = ir_get(g, id);
-        if (e->mark[id] && n->op == IR_VAR)
+        if (e->mark[id] && n->op == IR_VAR) {
             in_used[n->arg] = 1;
+            var_arg[n_vars] = n->arg;
+            var_row[n_vars++] = n->row;
+        }
         uses_params |= e->mark[id] && n->op == IR_PARAM;
     }
     int n_slots = 0;
@@ -925,13 +1157,11 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
         goto done;
     e->n_regions = 0;
     if (n_parts > 1) {
-        if (!(parts = malloc(sizeof(*parts) * 2 * (size_t)n_parts)))
+        if (!(parts = malloc(sizeof(*parts) * (size_t)n_parts)))
             goto done;
-        for (int vec = 1; vec >= 0; vec--)
-            for (int p = 0; p < n_parts; p++)
-                if (emit_part_function(e, g, f, symbol, in_used, uses_params, p, vec,
-                                       &parts[vec * n_parts + p]) != 0)
-                    goto done;
+        for (int p = 0; p < n_parts; p++)
+            if (emit_part_function(e, g, f, symbol, in_used, uses_params, p, &parts[p]) != 0)
+                goto done;
     }
 
     /* the body: noalias arrays, the batch loop */
@@ -958,14 +1188,14 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
     for (int a = 0; a < f->n_in_args; a++)
         if (in_used[a]) {
             add_param_attrs(e, body, k + 1, e->readonly);
-            body_in[a] = LLVMGetParam(body, k++);
-            name_value(body_in[a], "in%d", a);
+            ins[a].arr = LLVMGetParam(body, k++);
+            name_value(ins[a].arr, "in%d", a);
         }
     for (int a = 0; a < f->n_out_args; a++)
         if (out_used[a]) {
             add_param_attrs(e, body, k + 1, e->writeonly);
-            body_out[a] = LLVMGetParam(body, k++);
-            name_value(body_out[a], "out%d", a);
+            outs[a].arr = LLVMGetParam(body, k++);
+            name_value(outs[a].arr, "out%d", a);
         }
     LLVMValueRef body_params = NULL;
     if (uses_params) {
@@ -973,51 +1203,88 @@ static int emit_function(llvm_emitter *e, const ir_graph *g, const ir_function *
         body_params = LLVMGetParam(body, k++);
         LLVMSetValueName2(body_params, "params", 6);
     }
+    if (plan_arrays(e, symbol, "in", f->n_in_args, ins, var_arg, var_row, n_vars) != 0 ||
+        plan_arrays(e, symbol, "out", f->n_out_args, outs, out_arg, out_rown, f->n_outputs) != 0)
+        goto done;
 
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, body, "entry");
     LLVMBasicBlockRef pre = LLVMAppendBasicBlockInContext(e->ctx, body, "pre");
+    LLVMBasicBlockRef tailin = LLVMAppendBasicBlockInContext(e->ctx, body, "tailin");
+    LLVMBasicBlockRef chunk = LLVMAppendBasicBlockInContext(e->ctx, body, "chunk");
     LLVMBasicBlockRef vloop = LLVMAppendBasicBlockInContext(e->ctx, body, "vloop");
+    LLVMBasicBlockRef chunk_end = LLVMAppendBasicBlockInContext(e->ctx, body, "chunk.end");
     LLVMBasicBlockRef rest = LLVMAppendBasicBlockInContext(e->ctx, body, "rest");
-    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, body, "loop");
+    LLVMBasicBlockRef tailout = LLVMAppendBasicBlockInContext(e->ctx, body, "tailout");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, body, "exit");
+
+    /* entry: the scratch and the tail's blocks */
     LLVMPositionBuilderAtEnd(B, entry);
     body_loop L = {.in_used = in_used, .uses_params = uses_params, .n_parts = n_parts,
-                   .parts = parts, .in = body_in, .params = body_params, .out_row = out_row,
+                   .parts = parts, .in = chunk_in, .params = body_params, .out_row = out_row,
                    .args = args};
-    if (n_slots > 0) { /* W elements' values that cross parts; the scalar
-                          loop uses the first n_slots reals */
-        L.vscratch = LLVMBuildArrayAlloca(B, e->vreal, LLVMConstInt(e->i32, (unsigned)n_slots, 0),
-                                          "scratch");
-        LLVMSetAlignment(L.vscratch, e->real_size * e->width);
-        L.scratch = LLVMBuildBitCast(B, L.vscratch, e->real_ptr, "scratch.r");
+    if (n_slots > 0) { /* W elements' values that cross parts */
+        L.scratch = LLVMBuildArrayAlloca(B, e->vreal, LLVMConstInt(e->i32, (unsigned)n_slots, 0),
+                                         "scratch");
+        LLVMSetAlignment(L.scratch, e->real_size * e->width);
     }
+    alloc_blocks(e, f->n_in_args, ins, "in%d.tail");
+    alloc_blocks(e, f->n_out_args, outs, "out%d.tail");
     LLVMValueRef any = LLVMBuildICmp(B, LLVMIntSGT, n32, LLVMConstInt(e->i32, 0, 0), "any");
     LLVMBuildCondBr(B, any, pre, exit);
 
-    /* pre: what does not change with b; nv = n - n % W elements by vectors */
+    /* pre: nv = n - n % W elements in the caller's arrays, rem in the blocks */
     LLVMPositionBuilderAtEnd(B, pre);
     LLVMValueRef n64 = LLVMBuildSExt(B, n32, e->i64, "n64");
-    L.ld = LLVMBuildSExt(B, ld32, e->i64, "ld64");
+    LLVMValueRef ld64 = LLVMBuildSExt(B, ld32, e->i64, "ld64");
+    LLVMValueRef nv = LLVMBuildAnd(B, n64, index_i64(e, -(long long)e->width), "nv");
+    LLVMValueRef rem = LLVMBuildNSWSub(B, n64, nv, "rem");
+    LLVMValueRef zero64 = index_i64(e, 0), width = index_i64(e, e->width);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, nv, zero64, "vectors"), chunk, tailin);
+
+    /* tailin: the rem last elements of the inputs' rows into the blocks */
+    LLVMPositionBuilderAtEnd(B, tailin);
+    copy_tails(e, 0, f->n_in_args, ins, nv, ld64, rem);
+    LLVMBuildBr(B, chunk);
+
+    /* chunk: the arrays, leading dimension and end of the vector loop: the
+     * caller's (from pre) or the blocks' (from tailin, one iteration) */
+    LLVMPositionBuilderAtEnd(B, chunk);
+    LLVMBasicBlockRef from[2] = {pre, tailin};
+    chunk_arrays(e, f->n_in_args, ins, "in%d.c", pre, tailin);
+    chunk_arrays(e, f->n_out_args, outs, "out%d.c", pre, tailin);
+    L.ld = LLVMBuildPhi(B, e->i64, "ld.c");
+    LLVMValueRef lds[2] = {ld64, width};
+    LLVMAddIncoming(L.ld, lds, from, 2);
+    LLVMValueRef end = LLVMBuildPhi(B, e->i64, "end");
+    LLVMValueRef ends[2] = {nv, width};
+    LLVMAddIncoming(end, ends, from, 2);
+    LLVMValueRef in_tail = LLVMBuildPhi(B, e->i1, "tail");
+    LLVMValueRef flags[2] = {LLVMConstInt(e->i1, 0, 0), LLVMConstInt(e->i1, 1, 0)};
+    LLVMAddIncoming(in_tail, flags, from, 2);
+    for (int a = 0; a < f->n_in_args; a++)
+        chunk_in[a] = ins[a].cur;
     for (int o = 0; o < f->n_outputs; o++) {
         const ir_output *out = &f->outputs[o];
-        out_row[o] = body_out[out->arg];
+        out_row[o] = outs[out->arg].cur;
         if (out->row > 0) {
             LLVMValueRef off = LLVMBuildNSWMul(B, index_i64(e, out->row), L.ld, "");
             out_row[o] = LLVMBuildInBoundsGEP2(B, e->real, out_row[o], &off, 1, "");
         }
     }
-    LLVMValueRef nv = LLVMBuildAnd(B, n64, index_i64(e, -(long long)e->width), "nv");
-    LLVMValueRef zero64 = index_i64(e, 0);
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, nv, zero64, "vectors"), vloop, rest);
+    LLVMBuildBr(B, vloop);
 
-    /* vloop: elements b..b+W-1 as vectors, b = 0, W, ..., nv - W */
-    if (emit_loop(e, g, f, &L, 1, vloop, pre, zero64, nv, rest) != 0)
+    /* vloop: elements b..b+W-1 as vectors, b = 0, W, ..., end - W */
+    if (emit_loop(e, g, f, &L, vloop, chunk, end, chunk_end) != 0)
         goto done;
-    /* rest, loop: the last n % W elements (all n when n < W) one by one */
+    LLVMPositionBuilderAtEnd(B, chunk_end);
+    LLVMBuildCondBr(B, in_tail, tailout, rest);
+    /* rest: the last n % W elements (all n when n < W) through the blocks */
     LLVMPositionBuilderAtEnd(B, rest);
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, nv, n64, "more"), loop, exit);
-    if (emit_loop(e, g, f, &L, 0, loop, rest, nv, n64, exit) != 0)
-        goto done;
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, nv, n64, "more"), tailin, exit);
+    /* tailout: the rem valid elements of the outputs' rows from the blocks */
+    LLVMPositionBuilderAtEnd(B, tailout);
+    copy_tails(e, 1, f->n_out_args, outs, nv, ld64, rem);
+    LLVMBuildBr(B, exit);
     LLVMPositionBuilderAtEnd(B, exit);
     LLVMBuildRetVoid(B);
 
@@ -1055,8 +1322,13 @@ done:
     free(out_row);
     free(body_types);
     free(args);
-    free(body_in);
-    free(body_out);
+    free(ins);
+    free(outs);
+    free(chunk_in);
+    free(var_arg);
+    free(var_row);
+    free(out_arg);
+    free(out_rown);
     free(parts);
     free(e->in);
     e->in = NULL;
@@ -1295,10 +1567,11 @@ static LLVMMemoryBufferRef compile_object(mnet_jit *jit, const ir_graph *g, int 
     char pipeline[32];
     snprintf(pipeline, sizeof(pipeline), "default<O%d>", level);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-    /* The body's loops are vectorised already: the vector loop cannot be
-     * widened further and the scalar loop runs fewer than W times, but the
-     * loop vectoriser would still widen (and interleave) the scalar loop,
-     * which doubled the -O1 compile time of small models for nothing. */
+    /* The body's loop is vectorised already and cannot be widened further;
+     * the tail's copy loops run W or fewer times per row.  (When the body
+     * still had a scalar loop for the rest, the loop vectoriser widened and
+     * interleaved it, which doubled the -O1 compile time of small models
+     * for nothing.) */
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 0);
     LLVMPassBuilderOptionsSetLoopInterleaving(opts, 0);
     LLVMErrorRef e = LLVMRunPasses(mod, pipeline, tm, opts);
