@@ -65,9 +65,9 @@ mnet_jit *mnet_jit_new(char *err, size_t errlen);
  * verifies it, optimises it with the new pass manager's "default<O{opt_level}>"
  * pipeline, generates machine code at the same level (opt_level 0..3,
  * clamped) and links it now, so that errors show here and lookups cost
- * nothing.  Level 0 compiles 2 to 6 times faster than 1 or 2; with the batch loop
- * vectorised by the emitter its code is within about 25% of level 1's and 2's
- * (figures in docs/compiler.md).
+ * nothing.  Level 0 compiles 2 to 6 times faster than 1 or 2; with the
+ * batch loop vectorised by the emitter its code is within about 25% of level
+ * 1's and 2's (figures in docs/compiler.md).
  * Returns the unit's id (>= 0; ids of removed units are reused), or -1 with a
  * message in err; a failed add leaves nothing behind in the JIT.
  * The same function names may be added again in a later unit (a REPL
