@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "compile.h"
 #include "diag.h"
 #include "model.h"
 #include "program.h"
@@ -48,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ctx->n_errors == 0)
         check_program(ctx, &prog);
     if (ctx->n_errors == 0) {
-        mnet_effector *eff = lower_effector(ctx, &prog, NULL);
+        /* as mnetc: the main file's task's effector with its loss terms */
+        mnet_effector *eff = lower_main_effector(ctx, &prog, NULL, NULL);
         require(eff || ctx->n_errors > 0, "lowering failed without an error", ctx);
         effector_free(eff);
     }
