@@ -40,15 +40,10 @@ mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, cons
             *used = spec;
         } else { /* the reference recipe */
             task_spec_default(used);
-            strcpy(used->losses[0].name, "position_l1");
-            used->losses[0].weight = 1;
-            used->n_losses = 1;
+            task_spec_recipe_loss(used);
         }
     }
-    mnet_effector *e = ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
-    if (used && e)
-        used->effector = NULL; /* a name of the program: not kept */
-    return e;
+    return ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
 }
 
 static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE *diag)

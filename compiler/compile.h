@@ -32,8 +32,8 @@ void mnet_compilation_free(mnet_compilation *c);
  * else its last) with the loss terms of the main file's last task when that
  * task drives it, else the reference recipe's position_l1 (lower_loss.h).
  * `used` (may be NULL) gets the task settings that go with it: that task's,
- * or the reference recipe's (task_spec_default with position_l1); their
- * `effector` is cleared and the AST they point to belongs to ctx. */
+ * or the reference recipe's (task_spec_default, task_spec_recipe_loss);
+ * the names and AST they point to belong to prog and ctx. */
 struct task_spec_s;
 mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector,
                                    struct task_spec_s *used);

@@ -162,10 +162,8 @@ int lower_loss(eval_env *E, mnet_effector *e, const task_spec *task)
     ir_graph *g = E->g;
     task_spec recipe;
     if (!task) {
-        memset(&recipe, 0, sizeof recipe);
-        strcpy(recipe.losses[0].name, "position_l1");
-        recipe.losses[0].weight = 1;
-        recipe.n_losses = 1;
+        task_spec_default(&recipe);
+        task_spec_recipe_loss(&recipe);
         task = &recipe;
     }
     const int P = e->space_dim, M = e->n_muscles, S = e->n_state;

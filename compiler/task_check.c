@@ -30,6 +30,14 @@ void task_spec_default(task_spec *t)
     t->seed = 1;
 }
 
+void task_spec_recipe_loss(task_spec *t)
+{
+    memset(t->losses, 0, sizeof t->losses);
+    strcpy(t->losses[0].name, "position_l1");
+    t->losses[0].weight = 1;
+    t->n_losses = 1;
+}
+
 typedef struct {
     mnet_ctx *ctx;
     eval_env E;
@@ -312,17 +320,23 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
             for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next)
                 if (a->name && !strcmp(a->name, "value"))
                     value = a;
-            if (value) {
-                /* a term of the user's own: any name but a built-in one */
-                int builtin = 0;
-                for (const char *const *k = kinds; *k; k++)
-                    builtin |= !strcmp(*k, x->name);
-                if (builtin) {
-                    mnet_error(ctx, x->loc, "'%s' is a built-in loss; give a loss with a value of your own another name",
-                               x->name);
-                    C.errors++;
-                    continue;
-                }
+            int builtin = 0;
+            for (const char *const *k = kinds; *k; k++)
+                builtin |= (x->kind == EX_ID || x->kind == EX_CALL) && !strcmp(*k, x->name);
+            if (value && builtin) {
+                mnet_error(ctx, x->loc, "'%s' is a built-in loss; give a loss with a value of your own another name",
+                           x->name);
+                C.errors++;
+                continue;
+            }
+            if (!value && !builtin) {
+                mnet_error(ctx, x->loc,
+                           "unknown loss (expected position_l1, position_l2, speed, jerk, activation_l2, "
+                           "muscle_force, hidden_l2, or one of your own: loss NAME(value = EXPR))");
+                C.errors++;
+                continue;
+            }
+            if (value) { /* a term of the user's own */
                 for (int i = 0; i < t.n_losses; i++)
                     if (!strcmp(t.losses[i].name, x->name)) {
                         mnet_error(ctx, x->loc, "loss '%s' is defined twice", x->name);
@@ -336,23 +350,9 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
                     C.errors++;
                     continue;
                 }
-                snprintf(l->name, sizeof l->name, "%s", x->name);
                 l->value = value->value;
-            } else {
-                int builtin = 0;
-                for (const char *const *k = kinds; *k && !builtin; k++)
-                    if ((x->kind == EX_ID || x->kind == EX_CALL) && !strcmp(*k, x->name)) {
-                        snprintf(l->name, sizeof l->name, "%s", x->name);
-                        builtin = 1;
-                    }
-                if (!builtin) {
-                    mnet_error(ctx, x->loc,
-                               "unknown loss (expected position_l1, position_l2, speed, jerk, activation_l2, "
-                               "muscle_force, hidden_l2, or one of your own: loss NAME(value = EXPR))");
-                    C.errors++;
-                    continue;
-                }
             }
+            snprintf(l->name, sizeof l->name, "%s", x->name);
             for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
                 if (a->name && !strcmp(a->name, "weight"))
                     num(&C, a->value, "weight", &l->weight);
@@ -399,11 +399,8 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
         mnet_error(ctx, def->loc, "task '%s' names no effector (add 'effector NAME;')", def->name);
         C.errors++;
     }
-    if (t.n_losses == 0) {
-        strcpy(t.losses[0].name, "position_l1");
-        t.losses[0].weight = 1;
-        t.n_losses = 1;
-    }
+    if (t.n_losses == 0)
+        task_spec_recipe_loss(&t);
     ir_free(C.E.g);
     arena_free(&arena);
     if (out)

@@ -62,6 +62,9 @@ typedef struct task_spec_s {
 } task_spec;
 
 void task_spec_default(task_spec *t);
+/* Gives t the reference recipe's loss: one position_l1 term, weight 1 (a
+ * task that writes no loss, or a file without a task). */
+void task_spec_recipe_loss(task_spec *t);
 
 /* Checks task `def`; fills *out (when not NULL).  Returns the errors found. */
 int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, task_spec *out);

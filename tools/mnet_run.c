@@ -53,9 +53,7 @@ int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backe
                 eff = &prog->defs[i];
         task_spec_default(&r->spec);
         r->spec.effector = eff ? eff->name : NULL;
-        strcpy(r->spec.losses[0].name, "position_l1");
-        r->spec.losses[0].weight = 1;
-        r->spec.n_losses = 1;
+        task_spec_recipe_loss(&r->spec);
         if (!eff)
             mnet_error(ctx, mnet_no_loc(), "%s defines no task and no effector", path);
     } else if (ctx->n_errors == 0 && !r->task_def) {
