@@ -800,12 +800,10 @@ long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, cons
                  cfg->hidden_noise);
         meta_add(&b, "task.delays=proprio %g vision %g%s\n", cfg->proprio_delay,
                  cfg->vision_delay, cfg->exact_delays ? " exact" : "");
-        static const char *const losses[] = {"position_l1",   "position_l2",  "speed",     "jerk",
-                                             "activation_l2", "muscle_force", "hidden_l2", "compiled"};
         meta_add(&b, "task.loss=");
         for (int i = 0; i < cfg->n_losses && i < MNET_TASK_MAX_LOSSES; i++) {
             unsigned k = (unsigned)cfg->loss[i].kind;
-            meta_add(&b, "%s%s", i ? "," : "", k < MNET_LOSS_N_KINDS ? losses[k] : "?");
+            meta_add(&b, "%s%s", i ? "," : "", k < MNET_LOSS_N_KINDS ? mnet_loss_name(NULL, &cfg->loss[i]) : "?");
             if (k == MNET_LOSS_COMPILED)
                 meta_add(&b, "%d", cfg->loss[i].compiled);
             meta_add(&b, ":%g:%g", cfg->loss[i].weight, cfg->loss[i].deriv_weight);

@@ -9,16 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnet_log.h"
 #include "mnet_rng.h"
-
-#include <time.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static void msg(char *err, size_t n, const char *fmt, ...)
 {
@@ -362,10 +354,10 @@ double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
                        nz);
         mnet_nn_noise hn = {tr->cfg.hidden_noise, nz->seed, MNET_STREAM_NOISE_HIDDEN,
                             nz->element0, (uint32_t)t};
-        double t0 = now_ms();
+        double t0 = 1e3 * mnet_progress_now();
         mnet_nn_forward(&tr->nn, &tr->p, &tr->acts, t, tr->obs_buf, NULL, a, B,
                         nz->on ? &hn : NULL);
-        tr->net_ms += now_ms() - t0;
+        tr->net_ms += 1e3 * mnet_progress_now() - t0;
         if (nz->on && tr->cfg.action_noise != 0)
             mnet_rng_add_normal(a, M, n, B, tr->cfg.action_noise, nz->seed,
                                 MNET_STREAM_NOISE_ACTION, nz->element0, (uint32_t)t);
@@ -434,11 +426,11 @@ void mnet_train_backward(mnet_train *tr)
 
         /* a_t = net(obs_t) + noise: complete now (later observations read
          * a_t through the action frames, and they are done) */
-        double t0 = now_ms();
+        double t0 = 1e3 * mnet_progress_now();
         mnet_nn_backward(&tr->nn, &tr->p, &tr->g, &tr->acts, t, ga,
                          hidden_loss ? tr->g_hidden + (size_t)t * LH * B : NULL, tr->dh,
                          tr->dobs, B, 1);
-        tr->net_ms += now_ms() - t0;
+        tr->net_ms += 1e3 * mnet_progress_now() - t0;
         mnet_obs_backward(&tr->obs, t, tr->dobs, tr->g_hist, tr->g_action, n, B);
 
         if (t == 0)
@@ -458,9 +450,9 @@ void mnet_train_backward(mnet_train *tr)
         tr->g_s = tr->g_s_next;
         tr->g_s_next = sw;
     }
-    double t0 = now_ms();
+    double t0 = 1e3 * mnet_progress_now();
     mnet_nn_backward_weights(&tr->nn, &tr->g, &tr->acts, 0, T);
-    tr->net_ms += now_ms() - t0;
+    tr->net_ms += 1e3 * mnet_progress_now() - t0;
 }
 
 /* ---- one batch --------------------------------------------------------------- */

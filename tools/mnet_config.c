@@ -34,15 +34,6 @@ void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_con
     c->curl = t->curl;
     c->channel_stiffness = t->channel_stiffness;
     c->channel_damping = t->channel_damping;
-    static const struct {
-        const char *name;
-        mnet_loss_kind kind;
-    } losses[] = {
-        {"position_l1", MNET_LOSS_POSITION_L1}, {"position_l2", MNET_LOSS_POSITION_L2},
-        {"speed", MNET_LOSS_SPEED},             {"jerk", MNET_LOSS_JERK},
-        {"activation_l2", MNET_LOSS_ACTIVATION_L2}, {"muscle_force", MNET_LOSS_MUSCLE_FORCE},
-        {"hidden_l2", MNET_LOSS_HIDDEN_L2},
-    };
     /* each term: compiled with the effector (row k of its loss function),
      * or one of the runtime's library */
     c->n_losses = 0;
@@ -54,9 +45,9 @@ void mnet_run_config(const task_spec *t, const mnet_effector *eff, mnet_task_con
                 l->kind = MNET_LOSS_COMPILED;
                 l->compiled = k;
             }
-        for (size_t k = 0; l->kind == MNET_LOSS_N_KINDS && k < sizeof losses / sizeof losses[0]; k++)
-            if (!strcmp(losses[k].name, t->losses[i].name))
-                l->kind = losses[k].kind;
+        for (int k = 0; l->kind == MNET_LOSS_N_KINDS && k < MNET_LOSS_COMPILED; k++)
+            if (!strcmp(mnet_loss_name(NULL, &(mnet_loss_term){(mnet_loss_kind)k, 0, 0, 0}), t->losses[i].name))
+                l->kind = (mnet_loss_kind)k;
         if (l->kind == MNET_LOSS_N_KINDS)
             continue; /* a written term of another effector's compilation */
         l->weight = t->losses[i].weight;

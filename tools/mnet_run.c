@@ -3,17 +3,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "jit_model.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "mnet_log.h"
 
 int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
                   size_t n)
@@ -25,7 +18,7 @@ int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backe
                      FILE *diag, char *err, size_t n)
 {
     memset(r, 0, sizeof *r);
-    double t0 = now_ms();
+    double t0 = 1e3 * mnet_progress_now();
     r->backend = backend;
     r->comp = mnet_compile_ex(path, NULL, NULL, search_first);
     if (!r->comp) {
@@ -98,7 +91,7 @@ int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backe
             return 2;
         r->model = mnet_model_so_get(r->so);
     }
-    r->ms_compile = now_ms() - t0;
+    r->ms_compile = 1e3 * mnet_progress_now() - t0;
     r->params = malloc((size_t)(r->model->n_params + 1) * sizeof(mnet_real));
     if (!r->params) {
         snprintf(err, n, "out of memory");

@@ -4,17 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "eval.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 void session_init(mnet_session *s)
 {
@@ -43,7 +35,7 @@ void session_close(mnet_session *s)
 
 int session_load(mnet_session *s, const char *path, const char *task, FILE *diag, FILE *out)
 {
-    double t0 = now_ms();
+    double t0 = 1e3 * mnet_progress_now();
     mnet_run r;
     char err[1024];
     int rc = mnet_run_open(&r, path, task, s->backend, diag, err, sizeof err);
@@ -63,7 +55,7 @@ int session_load(mnet_session *s, const char *path, const char *task, FILE *diag
     if (out)
         fprintf(out, "loaded %s: effector %s (%d muscles, %d state rows, %d parameters), task %s, in %.0f ms (%s)\n",
                 path, r.model->name, r.model->n_muscles, r.model->n_state, r.model->n_params,
-                r.task_name, now_ms() - t0, r.backend == MNET_BACKEND_JIT ? "LLVM JIT" : "C compiler");
+                r.task_name, 1e3 * mnet_progress_now() - t0, r.backend == MNET_BACKEND_JIT ? "LLVM JIT" : "C compiler");
     return 0;
 }
 
@@ -109,14 +101,14 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
     mnet_progress_init(&bar, out, 0, n, -1, 0);
     long start = s->batches_done, i;
     for (i = 0; i < n && !(stop && *stop); i++) {
-        double tb = now_ms(), loss;
+        double tb = 1e3 * mnet_progress_now(), loss;
         if (mnet_train_step(s->tr, s->batches_done, &loss) != 0) {
             mnet_progress_finish(&bar);
             fprintf(out, "mnet: stopped at batch %ld: %s (the parameters are those before it)\n", s->batches_done,
                     mnet_train_error(s->tr));
             return 1;
         }
-        double t1 = now_ms();
+        double t1 = 1e3 * mnet_progress_now();
         s->ms_total += t1 - tb;
         s->net_ms_total += s->tr->net_ms;
         if (s->log.f)
@@ -224,7 +216,7 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
         fprintf(out, "mnet: no model loaded (load FILE.mnet)\n");
         return 1;
     }
-    double v, t0 = now_ms();
+    double v, t0 = 1e3 * mnet_progress_now();
     if (!parse_value(text, &v)) {
         fprintf(out, "mnet: '%s' is not a number (units allowed: 50 ms, 10 deg, ...)\n", text);
         return 1;
@@ -236,7 +228,7 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
             if (s->tr)
                 s->tr->model_params[i] = (mnet_real)v;
             fprintf(out, "model parameter %s = %g (run-time data: no recompile, %.2f ms)\n", name, v,
-                    now_ms() - t0);
+                    1e3 * mnet_progress_now() - t0);
             return 0;
         }
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
@@ -276,7 +268,7 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
             s->batches_done = done;
         }
         fprintf(out, "task setting %s = %g: trainer rebuilt in %.1f ms, %s (no recompile)\n", name, v,
-                now_ms() - t0, kept ? "network and optimiser kept" : "network re-initialised");
+                1e3 * mnet_progress_now() - t0, kept ? "network and optimiser kept" : "network re-initialised");
         return 0;
     }
     fprintf(out, "mnet: unknown parameter or setting '%s' (show lists them)\n", name);

@@ -125,6 +125,11 @@ typedef struct mnet_loss_term {
     int compiled;         /* COMPILED: the row of the model's loss      */
 } mnet_loss_term;
 
+/* A term's name: its kind as the .mnet file writes it ("position_l1", ...)
+ * or, for a compiled term, the name model m gives its row ("compiled" when
+ * m is NULL).  (loss.c) */
+const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term);
+
 /* The whole configuration of a run: a plain struct (the .mnet `task`
  * block fills it), defaults from mnet_task_config_default(). */
 typedef struct mnet_task_config {

@@ -114,10 +114,6 @@ size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
 double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
                  double *per_term, mnet_real *g_state, mnet_real *g_hidden);
 
-/* A term's name: its kind ("position_l1", ...) or, for a compiled term, the
- * name the model gives its row. */
-const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term);
-
 /* ==== train.c: the run's data object ====
  *
  * mnet_train_new allocates everything once: network parameters, gradient
