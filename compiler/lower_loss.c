@@ -133,7 +133,7 @@ static scope *loss_scope(eval_env *E, const mnet_effector *e, const step_vars *s
     return scope_bind(E, sc, "n_muscles", value_scalar(ir_const(E->g, M), loc), loc);
 }
 
-static int read_vars(ir_graph *g, const mnet_effector *e, step_vars *s, ir_id *mem)
+static void read_vars(ir_graph *g, const mnet_effector *e, step_vars *s, ir_id *mem)
 {
     const int P = e->space_dim, M = e->n_muscles, dof = e->n_dof, R = e->model.n_rows;
     s->pos = mem, s->vel = mem + P, s->target = mem + 2 * P;
@@ -154,7 +154,6 @@ static int read_vars(ir_graph *g, const mnet_effector *e, step_vars *s, ir_id *m
         s->lmt[m] = ir_var(g, ARG_STATE, e->geom_off + m);
         s->vmt[m] = ir_var(g, ARG_STATE, e->geom_off + M + m);
     }
-    return 1;
 }
 
 int lower_loss(eval_env *E, mnet_effector *e, const task_spec *task)
@@ -176,7 +175,8 @@ int lower_loss(eval_env *E, mnet_effector *e, const task_spec *task)
     ir_output *gouts = NULL;
     int ok = mem && outs && e->loss_names && e->loss_term;
     step_vars s;
-    ok = ok && read_vars(g, e, &s, mem);
+    if (ok)
+        read_vars(g, e, &s, mem);
     int bad_terms = 0; /* every term is lowered, so each error is reported */
     for (int i = 0; ok && i < task->n_losses; i++) {
         const task_loss *l = &task->losses[i];

@@ -57,9 +57,7 @@ static void test_emit_compile_run(void)
         tm_eval(e, &e->fn_step, B, sin_, sout, params);
         tm_eval(e, &e->fn_step_vjp, B, vin, vout, params);
         /* the loss rows and their VJP */
-        double *target = malloc((size_t)P * B * sizeof(double)), *gloss = malloc((size_t)NL * B * sizeof(double));
-        for (int k = 0; k < P * B; k++)
-            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        double *target = tm_loss_target(e, state, B, &seed), *gloss = malloc((size_t)NL * B * sizeof(double));
         for (int k = 0; k < NL * B; k++)
             gloss[k] = tm_uniform(&seed, -1, 1);
         double *ref_loss = calloc((size_t)NL * B, sizeof(double)), *ref_lg = calloc((size_t)S * B, sizeof(double));

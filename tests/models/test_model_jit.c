@@ -87,9 +87,8 @@ static void test_jit_equals_interpreter(void)
         for (int k = 0; k < 2 * dof * B; k++)
             j0[k] = state[k]; /* joint rows first in the state */
         const int P = e->space_dim;
-        double *target = malloc((size_t)P * B * sizeof(double)), *gloss = malloc((size_t)e->n_loss * B * sizeof(double));
-        for (int k = 0; k < P * B; k++)
-            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        double *target = tm_loss_target(e, state, B, &seed);
+        double *gloss = malloc((size_t)e->n_loss * B * sizeof(double));
         for (int k = 0; k < e->n_loss * B; k++)
             gloss[k] = tm_uniform(&seed, -1, 1);
         for (int single = 0; single <= 1; single++) {

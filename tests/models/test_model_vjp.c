@@ -183,9 +183,7 @@ static void test_library_vjps(void)
         double err_init = check_fn(e, &e->fn_init, &e->fn_init_vjp, 1, init_in, init_rows, 1, params, S, &seed);
         /* the loss: six rows (five built-in terms and the written one) */
         CU_ASSERT_EQUAL(e->n_loss, 6);
-        double *target = malloc((size_t)e->space_dim * B * sizeof(double));
-        for (int k = 0; k < e->space_dim * B; k++)
-            target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(&seed, 0.05, 0.2);
+        double *target = tm_loss_target(e, state, B, &seed);
         double *loss_in[] = {state, target};
         int loss_rows[] = {S, e->space_dim};
         fd_step = 1e-5;

@@ -167,6 +167,16 @@ static void test_stream(void)
     golden_free(gc);
 }
 
+/* Moves every network weight by up to +-0.1 (seeded): away from the
+ * initialisation's symmetric values. */
+static void perturb_weights(mnet_train *tr, uint64_t seed)
+{
+    mnet_rng r;
+    mnet_rng_seed(&r, seed);
+    for (size_t i = 0; i < tr->n_params; i++)
+        tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+}
+
 static mnet_task_config small_config(void)
 {
     mnet_task_config c = mnet_task_config_default();
@@ -215,10 +225,7 @@ static void test_episode_grad(void)
     if (!tr)
         printf("\n    %s\n", err);
     CU_ASSERT_FATAL(tr != NULL);
-    mnet_rng r;
-    mnet_rng_seed(&r, 5);
-    for (size_t i = 0; i < tr->n_params; i++)
-        tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+    perturb_weights(tr, 5);
     double loss;
     CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 2, &loss) == 0);
     const size_t np = tr->n_params;
@@ -272,10 +279,7 @@ static void test_compiled_loss_equals_library(void)
             if (!tr)
                 printf("\n    %s", err);
             CU_ASSERT_FATAL(tr != NULL);
-            mnet_rng r;
-            mnet_rng_seed(&r, 11);
-            for (size_t i = 0; i < tr->n_params; i++)
-                tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+            perturb_weights(tr, 11);
             CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 1, &value[compiled]) == 0);
             CU_ASSERT(value[compiled] == tr->loss_terms[0]);
             np = tr->n_params;
@@ -317,10 +321,7 @@ static void test_written_loss_grad(void)
     char err[512];
     mnet_train *tr = mnet_train_new(arm_losses, NULL, &c, err, sizeof err);
     CU_ASSERT_FATAL(tr != NULL);
-    mnet_rng r;
-    mnet_rng_seed(&r, 13);
-    for (size_t i = 0; i < tr->n_params; i++)
-        tr->params[i] += (mnet_real)(0.1 * (2 * mnet_rng_uniform(&r) - 1));
+    perturb_weights(tr, 13);
     double loss;
     CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 4, &loss) == 0);
     const size_t np = tr->n_params;

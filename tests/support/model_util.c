@@ -46,6 +46,14 @@ mnet_compilation *tm_compile_with_losses(const char *file, const char *effector)
     return tm_compile_text(text, effector);
 }
 
+double *tm_loss_target(const mnet_effector *e, const double *state, int B, unsigned long long *seed)
+{
+    double *target = malloc((size_t)e->space_dim * B * sizeof(double));
+    for (int k = 0; target && k < e->space_dim * B; k++)
+        target[k] = state[(e->cart_off + k / B) * B + k % B] + tm_uniform(seed, 0.05, 0.2);
+    return target;
+}
+
 double *tm_params(const mnet_effector *e)
 {
     double *p = malloc((size_t)(e->n_params + 1) * sizeof(double));

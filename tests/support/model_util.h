@@ -16,6 +16,10 @@ mnet_compilation *tm_compile_text(const char *text, const char *effector);
  *   norm(position - target) + sum(exp(-q) * qd^2)
  *   + sum(force * activation / max_force) + sum(l_mt * v_mt) / n_muscles */
 mnet_compilation *tm_compile_with_losses(const char *rel_path, const char *effector);
+/* A loss target (space_dim x B, malloc'd) near the end point of state
+ * (rows x B): each coordinate 0.05 .. 0.2 beyond it, so |position - target|
+ * stays away from its kink at 0. */
+double *tm_loss_target(const mnet_effector *e, const double *state, int B, unsigned long long *seed);
 
 /* The default parameter table (malloc'd). */
 double *tm_params(const mnet_effector *e);
