@@ -134,9 +134,9 @@ static int train(const mnet_model *m, int argc, char **argv)
     signal(SIGINT, on_sigint);
     mnet_progress bar;
     mnet_progress_init(&bar, stdout, 0, cfg.n_batches, -1, 0);
-    double *losses = calloc((size_t)cfg.n_batches + 1, sizeof *losses), ms_total = 0, net_total = 0;
+    double last100[100], ms_total = 0, net_total = 0; /* the last 100 losses, a ring */
     long done = 0;
-    for (long b = 0; b < cfg.n_batches && !interrupted && losses; b++) {
+    for (long b = 0; b < cfg.n_batches && !interrupted; b++) {
         double t0 = mnet_progress_now(), loss;
         if (mnet_train_step(tr, b, &loss) != 0) {
             mnet_progress_finish(&bar);
@@ -148,7 +148,7 @@ static int train(const mnet_model *m, int argc, char **argv)
         ms_total += ms;
         net_total += tr->net_ms;
         mnet_trainlog_write(&lg, b, loss, tr->loss_terms, tr->grad_norm, tr->opt.last_lr, ms);
-        losses[done++] = loss;
+        last100[done++ % 100] = loss;
         mnet_progress_update(&bar, b, loss);
     }
     mnet_progress_finish(&bar);
@@ -175,10 +175,9 @@ static int train(const mnet_model *m, int argc, char **argv)
     double last = 0;
     long k0 = done > 100 ? done - 100 : 0;
     for (long i = k0; i < done; i++)
-        last += losses[i] / (double)(done - k0);
+        last += last100[i % 100] / (double)(done - k0);
     printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", done, done ? last : 0.0,
            done ? ms_total / done : 0.0, done ? net_total / done : 0.0);
-    free(losses);
     mnet_train_free(tr);
     free(params);
     return status;

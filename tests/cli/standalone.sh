@@ -23,9 +23,9 @@ $cc -std=c11 -O2 "$tmp/model.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm $li
 check "cc model.c -lmnetrt_f links a trainer" $?
 "$tmp/model" info > "$tmp/info"; check "./model info" $?
 grep -q "compiled loss terms: position_l1" "$tmp/info"; check "... names the compiled loss" $?
-s=$(cd "$tmp" && ./model train --batches 4 --out run | tail -1)
+s=$(cd "$tmp" && ./model train --batches 120 --out run | tail -1)   # past 100: loss_last100 over the last 100
 check "./model train" $?
-m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 4 --out "$tmp/mrun" --backend c | tail -1)
+m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 120 --out "$tmp/mrun" --backend c | tail -1)
 [ "${s% ms_per_batch*}" = "${m% ms_per_batch*}" ] && [ -n "$s" ]
 check "the same losses as mnet train --backend c ($s | $m)" $?
 cut -d, -f1-3 "$tmp/run/log.csv" > "$tmp/a"; cut -d, -f1-3 "$tmp/mrun/log.csv" > "$tmp/b"
