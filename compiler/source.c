@@ -15,11 +15,16 @@
 
 #include "parse.h"
 
+/* Imports nest at most this deep: each level is a stack frame of load() and
+ * follow_imports() (a 1,500-file chain overflowed the stack). */
+enum { MAX_IMPORT_DEPTH = 256 };
+
 /* The chain of files being imported, for cycle detection. */
 typedef struct import_frame {
     const char *real;
     const char *path;
     src_loc from;                       /* the import that loaded it */
+    int depth;                          /* 0 for the top file, +1 per import */
     const struct import_frame *up;
 } import_frame;
 
@@ -198,6 +203,12 @@ static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_fram
     int idx = find_loaded(ctx, real);
     if (idx >= 0)
         return idx;
+    int depth = up ? up->depth + 1 : 0;
+    if (depth > MAX_IMPORT_DEPTH) {
+        mnet_error(ctx, from, "imports nested too deeply: importing '%s' would be level %d; "
+                   "imports nest at most %d deep", path, depth, MAX_IMPORT_DEPTH);
+        return -1;
+    }
     long len = 0;
     char *text = read_whole(ctx, path, from, &len);
     if (!text)
@@ -212,7 +223,7 @@ static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_fram
     if (check_text(ctx, idx))
         return idx;
     mnet_parse(ctx, idx);
-    import_frame frame = {ctx->sources[idx].real, ctx->sources[idx].path, from, up};
+    import_frame frame = {ctx->sources[idx].real, ctx->sources[idx].path, from, depth, up};
     follow_imports(ctx, idx, &frame);
     return idx;
 }
@@ -230,7 +241,7 @@ int mnet_load_text(mnet_ctx *ctx, const char *name, const char *text, long len)
     if (check_text(ctx, idx))
         return idx;
     mnet_parse(ctx, idx);
-    import_frame frame = {"", name, mnet_no_loc(), NULL};
+    import_frame frame = {"", name, mnet_no_loc(), 0, NULL};
     follow_imports(ctx, idx, &frame);
     return idx;
 }
