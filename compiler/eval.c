@@ -29,10 +29,24 @@ struct const_memo {
     value v;
     const_memo *next;
 };
-enum { CONST_BUCKETS = 1024 };
 struct eval_memo {
-    const_memo *bucket[CONST_BUCKETS];  /* by definition */
+    const_memo **bucket;    /* (n_buckets) by definition, a power of 2 */
+    size_t n_buckets, n;
 };
+
+/* The memo tables (constants, calls) chain entries in buckets allocated from
+ * the arena and double the buckets when they hold as many entries, so each
+ * lookup stays constant time however many constants or distinct calls a
+ * program has (a fixed 1,024 buckets made --check quadratic in them). */
+enum { MEMO_MIN_BUCKETS = 64 };
+
+static size_t mix_hash(size_t h)
+{
+    h ^= h >> 16;
+    h *= 0x45d9f3bu;
+    h ^= h >> 16;
+    return h;
+}
 
 /* ---- units ------------------------------------------------------------- */
 
@@ -424,16 +438,17 @@ struct call_memo {
     value result;
     call_memo *next;
 };
-enum { CALL_BUCKETS = 1024 };
 struct eval_calls {
-    call_memo *bucket[CALL_BUCKETS];
+    call_memo **bucket;     /* (n_buckets) by hash, a power of 2 */
+    size_t n_buckets, n;
 };
 
 static call_memo *find_call(eval_env *E, const ast_stmt *fn, const value *args, unsigned h)
 {
-    if (!E->calls)
+    if (!E->calls || !E->calls->bucket)
         return NULL;
-    for (call_memo *m = E->calls->bucket[h % CALL_BUCKETS]; m; m = m->next) {
+    size_t k = mix_hash(h) & (E->calls->n_buckets - 1);
+    for (call_memo *m = E->calls->bucket[k]; m; m = m->next) {
         if (m->fn != fn || m->hash != h)
             continue;
         int same = 1;
@@ -445,19 +460,43 @@ static call_memo *find_call(eval_env *E, const ast_stmt *fn, const value *args, 
     return NULL;
 }
 
+/* Room for one more call in the table; 0 when out of memory. */
+static int grow_calls(eval_env *E)
+{
+    eval_calls *t = E->calls;
+    if (t->bucket && t->n < t->n_buckets)
+        return 1;
+    size_t cap = t->bucket ? 2 * t->n_buckets : MEMO_MIN_BUCKETS;
+    call_memo **b = arena_alloc(E->arena, cap * sizeof *b);
+    if (!b)
+        return 0;
+    for (size_t i = 0; i < t->n_buckets; i++)
+        for (call_memo *m = t->bucket[i], *next; m; m = next) {
+            next = m->next;
+            size_t k = mix_hash(m->hash) & (cap - 1);
+            m->next = b[k];
+            b[k] = m;
+        }
+    t->bucket = b;
+    t->n_buckets = cap;
+    return 1;
+}
+
 static void remember_call(eval_env *E, const ast_stmt *fn, const value *args, unsigned h, value r)
 {
     if (!E->calls)
         E->calls = arena_alloc(E->arena, sizeof *E->calls);
-    call_memo *m = E->calls ? arena_alloc(E->arena, sizeof *m) : NULL;
+    call_memo *m = E->calls && grow_calls(E) ? arena_alloc(E->arena, sizeof *m) : NULL;
     if (!m)
         return; /* only a lost shortcut */
     m->fn = fn;
     m->hash = h;
     m->args = args;
     m->result = r;
-    m->next = E->calls->bucket[h % CALL_BUCKETS];
-    E->calls->bucket[h % CALL_BUCKETS] = m;
+    size_t k = mix_hash(h) & (E->calls->n_buckets - 1);
+    m->next = E->calls->bucket[k];
+    E->calls->bucket[k] = m;
+    E->calls->n++;
 }
 
 static value call_user_fn(eval_env *E, scope *s, const ast_expr *call, const ast_stmt *fn)
@@ -623,15 +662,37 @@ static value eval_call(eval_env *E, scope *s, const ast_expr *e)
 
 /* The value of constant `def` (used at `use`): evaluated once per graph, in
  * no scope and outside any update block, so it is the same everywhere. */
+/* Room for one more constant in the table; 0 when out of memory. */
+static int grow_consts(eval_env *E)
+{
+    eval_memo *t = E->consts;
+    if (t->bucket && t->n < t->n_buckets)
+        return 1;
+    size_t cap = t->bucket ? 2 * t->n_buckets : MEMO_MIN_BUCKETS;
+    const_memo **b = arena_alloc(E->arena, cap * sizeof *b);
+    if (!b)
+        return 0;
+    for (size_t i = 0; i < t->n_buckets; i++)
+        for (const_memo *m = t->bucket[i], *next; m; m = next) {
+            next = m->next;
+            size_t k = mix_hash((size_t)m->def) & (cap - 1);
+            m->next = b[k];
+            b[k] = m;
+        }
+    t->bucket = b;
+    t->n_buckets = cap;
+    return 1;
+}
+
 static value const_value(eval_env *E, const ast_expr *use, const ast_arg *def)
 {
     if (!E->consts)
         E->consts = arena_alloc(E->arena, sizeof *E->consts);
-    if (!E->consts) {
+    if (!E->consts || !grow_consts(E)) {
         mnet_error(E->ctx, use->loc, "out of memory");
         return value_error();
     }
-    const_memo **bucket = &E->consts->bucket[((size_t)def >> 4) % CONST_BUCKETS];
+    const_memo **bucket = &E->consts->bucket[mix_hash((size_t)def) & (E->consts->n_buckets - 1)];
     const_memo *m = *bucket;
     while (m && m->def != def)
         m = m->next;
@@ -656,6 +717,7 @@ static value const_value(eval_env *E, const ast_expr *use, const ast_arg *def)
     m->busy = 1;
     m->next = *bucket;
     *bucket = m;
+    E->consts->n++;
     const der_table *ders = E->ders;
     E->ders = NULL;
     E->call_depth++;
@@ -701,10 +763,8 @@ static value eval_id(eval_env *E, scope *s, const ast_expr *e)
         return v;
     }
     const mnet_def *d = E->prog ? program_find(E->prog, e->name) : NULL;
-    if (d && d->kind == DEF_CONST)
-        for (const ast_arg *a = d->stmt->args; a; a = a->next)
-            if (a->name && strcmp(a->name, e->name) == 0)
-                return const_value(E, e, a);
+    if (d && d->kind == DEF_CONST && d->arg)
+        return const_value(E, e, d->arg);
     if (d) {
         value v = value_error();
         v.kind = V_NAME;

@@ -77,7 +77,7 @@ const mnet_def *program_find_kind(const mnet_program *prog, const char *name, de
 }
 
 static void add_def(mnet_program *prog, def_kind kind, const char *name, src_loc loc,
-                    const ast_stmt *stmt)
+                    const ast_stmt *stmt, const ast_arg *arg)
 {
     const mnet_def *old = program_find(prog, name);
     if (old) {
@@ -108,13 +108,14 @@ static void add_def(mnet_program *prog, def_kind kind, const char *name, src_loc
     d->name = name;
     d->loc = loc;
     d->stmt = stmt;
+    d->arg = arg;
 }
 
 static void collect_stmt(mnet_program *prog, const ast_stmt *s)
 {
     mnet_ctx *ctx = prog->ctx;
     if (s->kind == ST_FN) {
-        add_def(prog, DEF_FN, s->head, s->loc, s);
+        add_def(prog, DEF_FN, s->head, s->loc, s, NULL);
         return;
     }
     if (s->kind == ST_ASSIGN) {
@@ -131,7 +132,7 @@ static void collect_stmt(mnet_program *prog, const ast_stmt *s)
             if (!a->name || !a->value)
                 mnet_error(ctx, a->loc, "const expects 'name = value'");
             else
-                add_def(prog, DEF_CONST, a->name, a->loc, s);
+                add_def(prog, DEF_CONST, a->name, a->loc, s, a);
         }
         return;
     }
@@ -144,7 +145,7 @@ static void collect_stmt(mnet_program *prog, const ast_stmt *s)
             return;
         }
         if (a->name && a->value && block_heads[i].kind == DEF_EFFECTOR && !s->has_body) {
-            add_def(prog, DEF_EFFECTOR, a->name, a->loc, s); /* effector x = base(...); */
+            add_def(prog, DEF_EFFECTOR, a->name, a->loc, s, NULL); /* effector x = base(...); */
             return;
         }
         if (a->name || !a->value || a->value->kind != EX_ID) {
@@ -155,7 +156,7 @@ static void collect_stmt(mnet_program *prog, const ast_stmt *s)
             mnet_error(ctx, s->loc, "%s '%s' needs a body in braces", s->head, a->value->name);
             return;
         }
-        add_def(prog, block_heads[i].kind, a->value->name, a->value->loc, s);
+        add_def(prog, block_heads[i].kind, a->value->name, a->value->loc, s, NULL);
         return;
     }
     mnet_error(ctx, s->loc,

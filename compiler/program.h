@@ -24,6 +24,7 @@ typedef struct {
     const char *name;
     src_loc loc;
     const ast_stmt *stmt;
+    const ast_arg *arg;  /* DEF_CONST: its `name = value` in stmt; else NULL */
 } mnet_def;
 
 struct mnet_program {
