@@ -3,12 +3,14 @@
 #include "mnet_checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "io_internal.h"
 
@@ -667,18 +669,35 @@ int mnet_checkpoint_load(const char *path, mnet_checkpoint *out, char *err, size
     memset(out, 0, sizeof *out);
     if (!path)
         return io_err(err, n, "mnet_checkpoint_load: no path");
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer
+     * forever; fstat then refuses anything but a regular file */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return io_err(err, n, "cannot open checkpoint '%s': %s", path, strerror(errno));
     struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return io_err(err, n, "cannot stat checkpoint '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (S_ISDIR(st.st_mode))
+            return io_err(err, n, "'%s' is a directory, not a checkpoint file", path);
+        return io_err(err, n, "'%s' is not a regular file (%s); a checkpoint is a file written by mnet",
+                      path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
+                          : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket"
+                          : "a special file");
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return io_err(err, n, "cannot open checkpoint '%s': %s", path, strerror(e));
+    }
     int rc;
-    if (fstat(fileno(f), &st) != 0)
-        rc = io_err(err, n, "cannot stat checkpoint '%s': %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        rc = io_err(err, n, "'%s' is a directory, not a checkpoint file", path);
-    else if (!S_ISREG(st.st_mode))
-        rc = io_err(err, n, "'%s' is not a regular file", path);
-    else {
+    {
         reader r = {f, path, (ull)st.st_size, 0, err, n};
         rc = load_header(&r, out);
         if (rc == 0)

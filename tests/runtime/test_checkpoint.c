@@ -600,6 +600,24 @@ static void test_foreign(void)
     remove_dir();
 }
 
+/* A FIFO is refused before anything waits on it (opening one for reading
+ * blocked until a writer came: `mnet eval DIR` hung); so is a device.  An
+ * alarm kills the test binary - a failure - should the load block again. */
+static void test_special_files(void)
+{
+    make_dir();
+    char p[128];
+    path_in(p, sizeof p, "checkpoint.mnetckpt");
+    CU_ASSERT_FATAL(mkfifo(p, 0600) == 0);
+    alarm(20);
+    const char *const w_fifo[] = {"checkpoint.mnetckpt", "is not a regular file", "a FIFO", NULL};
+    CU_ASSERT(expect_error(p, w_fifo));
+    const char *const w_dev[] = {"'/dev/null' is not a regular file", "a character device", NULL};
+    CU_ASSERT(expect_error("/dev/null", w_dev));
+    alarm(0);
+    remove_dir();
+}
+
 /* Saves a checkpoint, lets patch() edit its bytes, writes them back. */
 static unsigned char *saved_bytes(fixture *fx, const char *p, long *len)
 {
@@ -789,6 +807,7 @@ int main(void)
         {"every truncation: error naming the section", test_truncated},
         {"every flipped byte: error (CRC names the section)", test_flipped},
         {"foreign files: bad magic", test_foreign},
+        {"a FIFO or a device: refused, no wait", test_special_files},
         {"other version, precision, byte order", test_version_and_precision},
         {"absurd sizes are refused before allocating", test_absurd_sizes},
         {"metadata lines", test_metadata},
