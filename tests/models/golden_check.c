@@ -3,14 +3,22 @@
  *   golden_check MODEL.mnet CASE.golden [--effector NAME] [--precision double|float]
  *                [--route interp|c]
  *
- * Builds the model, replays the case's initial joint states, actions, loads
- * and damping, and compares every array of the case (joint, cartesian,
- * muscle rows, geometry, the loss and both gradients) as
+ * Builds the model and checks that its own settings are the case's: damping
+ * (meta damping), loads (arrays endpoint_load, joint_load) and joint limits
+ * (pos_lower_bound, pos_upper_bound); a difference is a failure that prints
+ * both values,
+ *   golden CASE damping model=X case=Y  (differs)
+ * Then it replays the case's initial joint states and actions with the
+ * model's own damping and loads, and compares every array of the case
+ * (joint, cartesian, muscle rows, geometry, the loss and both gradients) as
  * max |ours - golden| / max |golden|.  Prints one line per array,
  *   golden CASE ARRAY max_rel_err=X
  * then `golden CASE ok` or `golden CASE FAIL`; exits 0 or 1 (2 on usage or
  * setup errors).  Tolerances (golden/README.md): 1e-7 in double; 2e-3 on
  * states in float (gradients are reported, not judged, in float).
+ *
+ * CASE.golden without a '/' is looked up in golden_dir() (the environment
+ * variable MNET_GOLDEN_DIR, else the build's tests/golden/data).
  *
  * Routes: `interp` evaluates the expression graph directly (double only);
  * `c` emits C, compiles it with the system compiler and loads it (the
@@ -65,6 +73,30 @@ static void call(const runner *r, int which, int n, int ld, int n_in, const doub
 
 static int failed;
 
+/* Settings agree when equal to 1e-12 of their scale: the case's numbers are
+ * printed with %.17g from the reference's own conversions (e.g. 135 deg in
+ * radians), the model's come from the compiler's. */
+static int same_setting(double model, double want)
+{
+    return fabs(model - want) <= 1e-12 * fmax(1.0, fabs(want));
+}
+
+/* One setting of the model against the case: NAME[k] for k < n. A missing
+ * array in the case is a failure too (every effector case has them). */
+static void check_setting(const char *cs, const char *name, const double *model, int n, const golden_array *g)
+{
+    if (!g || g->count != n) {
+        printf("golden %s %s: model has %d values, case %ld  (differs)\n", cs, name, n, g ? g->count : 0L);
+        failed = 1;
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        if (!same_setting(model[k], g->data[k])) {
+            printf("golden %s %s[%d] model=%.17g case=%.17g  (differs)\n", cs, name, k, model[k], g->data[k]);
+            failed = 1;
+        }
+}
+
 static void report(const char *cs, const char *name, const double *ours, const golden_array *g, double tol)
 {
     double err = mnet_max_rel_err(ours, g->data, (int)g->count);
@@ -103,7 +135,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "golden_check: the interpreter runs in double only\n");
         return 2;
     }
-    char err[512];
+    char err[512], found[4096];
+    if (!strchr(case_path, '/')) {
+        const char *dir = golden_dir();
+        if (!dir) {
+            fprintf(stderr, "golden_check: no golden directory for %s (hint: set MNET_GOLDEN_DIR)\n", case_path);
+            return 2;
+        }
+        snprintf(found, sizeof found, "%s/%s", dir, case_path);
+        case_path = found;
+    }
     golden_case *gc = golden_load(case_path, err, sizeof err);
     if (!gc) {
         fprintf(stderr, "golden_check: %s\n", err);
@@ -134,11 +175,21 @@ int main(int argc, char **argv)
         golden_free(gc);
         return 2;
     }
+    /* the model's own settings must be the case's: they are replayed as the
+     * model states them, never overwritten from the case */
+    double damping = e->params[e->damping_param].value, want_damping = golden_meta_double(gc, "damping", NAN);
+    if (!same_setting(damping, want_damping)) {
+        printf("golden %s damping model=%.17g case=%.17g  (differs)\n", cs, damping, want_damping);
+        failed = 1;
+    }
+    check_setting(cs, "endpoint_load", e->endpoint_load, sp, golden_array_get(gc, "endpoint_load"));
+    check_setting(cs, "joint_load", e->joint_load, dof, golden_array_get(gc, "joint_load"));
+    check_setting(cs, "pos_lower_bound", e->pos_lo, dof, golden_array_get(gc, "pos_lower_bound"));
+    check_setting(cs, "pos_upper_bound", e->pos_hi, dof, golden_array_get(gc, "pos_upper_bound"));
     runner r = {e, NULL, single, NULL};
     r.params = malloc((size_t)e->n_params * sizeof(double));
     for (int i = 0; i < e->n_params; i++)
         r.params[i] = e->params[i].value;
-    r.params[e->damping_param] = golden_meta_double(gc, "damping", 0);
     mnet_model_so *so = NULL;
     if (!strcmp(route, "c")) {
         char dir[] = "/tmp/golden_check_XXXXXX", cpath[64];
@@ -156,7 +207,6 @@ int main(int argc, char **argv)
         r.so = mnet_model_so_get(so);
     }
     const golden_array *a_init = golden_array_get(gc, "initial_joint"), *a_act = golden_array_get(gc, "actions");
-    const golden_array *a_el = golden_array_get(gc, "endpoint_load"), *a_jl = golden_array_get(gc, "joint_load");
     const golden_array *a_fmax = golden_array_get(gc, "max_isometric_force");
     /* states: (T+1) x (S x B) */
     double *st = calloc((size_t)(T + 1) * S * B, sizeof(double));
@@ -166,9 +216,9 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2 * dof; k++)
             joint0[k * B + b] = a_init->data[b * 2 * dof + k];
         for (int k = 0; k < sp; k++)
-            load[k * B + b] = a_el ? a_el->data[k] : 0;
+            load[k * B + b] = e->endpoint_load[k];
         for (int j = 0; j < dof; j++)
-            load[(sp + j) * B + b] = a_jl ? a_jl->data[j] : 0;
+            load[(sp + j) * B + b] = e->joint_load[j];
     }
     {
         const double *in[] = {joint0};
