@@ -2,12 +2,21 @@
  * byte order, and atomic file replacement (see io_internal.h). */
 #include "io_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "mnet_outdir.h"
+
+/* The temporary file of an atomic save of PATH is PATH ATOMIC_TMP, the X's
+ * replaced by mkstemp; mnet_atomic_is_temp_of recognises such names (an
+ * output directory removes the ones a killed process left behind). */
+#define ATOMIC_TMP ".tmp.XXXXXX"
+#define ATOMIC_TMP_X 6            /* trailing X's of ATOMIC_TMP */
 
 int io_err(char *err, size_t n, const char *fmt, ...)
 {
@@ -58,6 +67,18 @@ static char *dir_of(const char *path)
     return d;
 }
 
+int mnet_atomic_is_temp_of(const char *name, const char *base)
+{
+    const size_t nb = strlen(base), nfix = sizeof ATOMIC_TMP - 1 - ATOMIC_TMP_X;
+    if (strncmp(name, base, nb) != 0 || strncmp(name + nb, ATOMIC_TMP, nfix) != 0)
+        return 0;
+    const char *x = name + nb + nfix;
+    for (int i = 0; i < ATOMIC_TMP_X; i++)
+        if (!isalnum((unsigned char)x[i]))
+            return 0;
+    return x[ATOMIC_TMP_X] == '\0';
+}
+
 static void atomic_clear(io_atomic *af)
 {
     free(af->path);
@@ -74,13 +95,13 @@ int io_atomic_open(io_atomic *af, const char *path, const char *what, char *err,
     if (len == 0 || path[len - 1] == '/')
         return io_err(err, n, "cannot write %s '%s': not a file name", what, path ? path : "");
     af->path = malloc(len + 1);
-    af->tmp = malloc(len + 12);
+    af->tmp = malloc(len + sizeof ATOMIC_TMP);
     if (!af->path || !af->tmp) {
         atomic_clear(af);
         return io_err(err, n, "cannot write %s '%s': out of memory", what, path);
     }
     memcpy(af->path, path, len + 1);
-    snprintf(af->tmp, len + 12, "%s.tmp.XXXXXX", path);
+    snprintf(af->tmp, len + sizeof ATOMIC_TMP, "%s" ATOMIC_TMP, path);
 
     int fd = mkstemp(af->tmp);
     if (fd < 0) {

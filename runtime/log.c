@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,8 +152,71 @@ int mnet_trainlog_open(mnet_trainlog *lg, const char *path, int n_terms,
     free(header);
     if (rc != 0)
         return -1;
+    /* rows go to the descriptor from here on: the stream's buffer is empty
+     * (flushed above), its offset the end of the last whole row */
+    off_t end = lseek(fileno(f), 0, SEEK_END);
+    lg->path = strdup(path);
+    lg->row_cap = 64 + 32 * ((size_t)n_terms + 4);
+    lg->row = malloc(lg->row_cap);
+    if (end < 0 || !lg->path || !lg->row) {
+        rc = io_err(err, n, "training log '%s': %s", path,
+                    end < 0 ? strerror(errno) : "out of memory");
+        fclose(f);
+        free(lg->path);
+        free(lg->row);
+        memset(lg, 0, sizeof *lg);
+        return rc;
+    }
     lg->f = f;
     lg->n_terms = n_terms;
+    lg->good_end = (long long)end;
+    return 0;
+}
+
+/* Appends printf output to the row being formatted (*len bytes so far),
+ * growing the buffer as needed.  0, or -1 (out of memory). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int row_add(mnet_trainlog *lg, size_t *len, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(lg->row + *len, lg->row_cap - *len, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+            return -1;
+        if (*len + (size_t)k < lg->row_cap) {
+            *len += (size_t)k;
+            return 0;
+        }
+        size_t cap = 2 * (lg->row_cap + (size_t)k);
+        char *p = realloc(lg->row, cap);
+        if (!p)
+            return -1;
+        lg->row = p;
+        lg->row_cap = cap;
+    }
+}
+
+/* Writes all len bytes of buf to fd (retrying short writes and EINTR).
+ * 0, or -1 with errno set. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(fd, buf, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0) {
+            errno = EIO;
+            return -1;
+        }
+        buf += k;
+        len -= (size_t)k;
+    }
     return 0;
 }
 
@@ -160,25 +225,52 @@ int mnet_trainlog_write(mnet_trainlog *lg, long batch, double loss, const double
 {
     if (!lg->f)
         return io_err(lg->err, sizeof lg->err, "training log is not open");
-    FILE *f = lg->f;
-    fprintf(f, "%ld,%.9g", batch, loss);
-    for (int i = 0; i < lg->n_terms; i++)
-        fprintf(f, ",%.9g", terms ? terms[i] : NAN);
-    fprintf(f, ",%.6g,%.6g,%.3f\n", grad_norm, lr, ms);
-    if (fflush(f) != 0 || ferror(f))
-        return io_err(lg->err, sizeof lg->err, "cannot write the training log (batch %ld): %s",
-                      batch, strerror(errno));
-    return 0;
+    if (lg->failed)
+        return -1;                          /* lg->err still says why */
+    size_t len = 0;
+    int bad = row_add(lg, &len, "%ld,%.9g", batch, loss);
+    for (int i = 0; i < lg->n_terms && !bad; i++)
+        bad = row_add(lg, &len, ",%.9g", terms ? terms[i] : NAN);
+    if (!bad)
+        bad = row_add(lg, &len, ",%.6g,%.6g,%.3f\n", grad_norm, lr, ms);
+    if (bad)
+        return io_err(lg->err, sizeof lg->err, "training log '%s' (batch %ld): out of memory",
+                      lg->path, batch);
+    int fd = fileno(lg->f);
+    if (write_all(fd, lg->row, len) == 0) {
+        lg->good_end += (long long)len;
+        return 0;
+    }
+    int e = errno;
+    lg->failed = 1;
+    /* cut what reached the file of this row, so the log ends with a whole
+     * row (a device such as /dev/full cannot be cut, and needs no cut) */
+    const char *cut = "";
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (ftruncate(fd, (off_t)lg->good_end) != 0 || lseek(fd, (off_t)lg->good_end, SEEK_SET) < 0))
+        cut = " (and its partial row could not be cut off)";
+    return io_err(lg->err, sizeof lg->err,
+                  "cannot write training log '%s' at batch %ld: %s; the log keeps the rows before "
+                  "it%s (hint: is the disk full, or a file size limit set with ulimit -f?)",
+                  lg->path, batch, strerror(e), cut);
 }
 
 int mnet_trainlog_close(mnet_trainlog *lg, char *err, size_t n)
 {
     if (!lg->f)
         return 0;
-    int bad = ferror(lg->f);
-    bad |= fclose(lg->f) != 0;
+    int bad = 0;
+    if (!lg->failed && ferror(lg->f))     /* a failed row was reported by its write */
+        bad = io_err(err, n, "training log '%s': a write failed", lg->path);
+    if (fclose(lg->f) != 0 && !bad)
+        bad = io_err(err, n, "training log '%s': close failed: %s", lg->path, strerror(errno));
+    free(lg->path);
+    free(lg->row);
     lg->f = NULL;
-    return bad ? io_err(err, n, "training log: the last write failed: %s", strerror(errno)) : 0;
+    lg->path = lg->row = NULL;
+    lg->row_cap = 0;
+    return bad ? -1 : 0;
 }
 
 /* ==== (b) the progress display ==== */
@@ -341,7 +433,9 @@ int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
             csv_field(f, kind ? "force_" : "act_", name);
         }
     }
-    fputc('\n', f);
+    if (fputc('\n', f) == EOF || ferror(f))
+        return io_err(err, n, "validation trajectories: cannot write the header: %s",
+                      strerror(errno));
 
     for (int e = 0; e < E; e++)
         for (int t = 0; t < T; t++) {
@@ -354,7 +448,10 @@ int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
             for (int k = 0; k < 2; k++)
                 for (int m = 0; mus[k] && m < M; m++)
                     fprintf(f, TRAJ_FMT, (double)mus[k][((size_t)t * M + m) * E + e]);
-            fputc('\n', f);
+            /* a failed write: stop at once, with the errno of the failure */
+            if (fputc('\n', f) == EOF || ferror(f))
+                return io_err(err, n, "validation trajectories: write failed at episode %d, "
+                              "step %d: %s", e, t, strerror(errno));
         }
     if (fflush(f) != 0 || ferror(f))
         return io_err(err, n, "validation trajectories: write failed: %s", strerror(errno));

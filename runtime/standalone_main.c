@@ -147,8 +147,13 @@ static int train(const mnet_model *m, int argc, char **argv)
         double ms = 1e3 * (mnet_progress_now() - t0);
         ms_total += ms;
         net_total += tr->net_ms;
-        mnet_trainlog_write(&lg, b, loss, tr->loss_terms, tr->grad_norm, tr->opt.last_lr, ms);
         last100[done++ % 100] = loss;
+        if (mnet_trainlog_write(&lg, b, loss, tr->loss_terms, tr->grad_norm, tr->opt.last_lr, ms) != 0) {
+            mnet_progress_finish(&bar);
+            fprintf(stderr, "%s: %s\n", argv[0], lg.err);
+            status = 1;
+            break;
+        }
         mnet_progress_update(&bar, b, loss);
     }
     mnet_progress_finish(&bar);

@@ -1,7 +1,7 @@
 /* mnet - train and evaluate controllers of .mnet models.
  *
  *   mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR]
- *              [--backend jit|c]
+ *              [--backend jit|c] [--force]
  *   mnet train --resume --out DIR [--batches N]
  *   mnet eval DIR
  *   mnet                      the REPL (mnet_repl.c)
@@ -13,6 +13,8 @@
  * end; it carries the sources, so `eval` and `--resume` need nothing else),
  * DIR/weights.safetensors and DIR/validation.csv; it ends with one line
  *   done batches=N loss_last100=X ms_per_batch=Y
+ * DIR is locked for the whole run, and a new run refuses a DIR that holds
+ * one unless --force (mnet_outdir.h).
  * Exit status: 0 success, 1 errors in the input or a failed run, 2 usage.
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "mnet_outdir.h"
 #include "mnet_repl.h"
 #include "mnet_session.h"
 
@@ -38,6 +41,7 @@ static void on_sigint(int sig)
 static int usage(FILE *out, int status)
 {
     fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR] [--backend jit|c]\n"
+          "                  [--force]\n"
           "       mnet train --resume --out DIR [--batches N]\n"
           "       mnet eval DIR\n"
           "       mnet                 (interactive prompt)\n"
@@ -47,26 +51,12 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-static int make_dir(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int cmd_train(int argc, char **argv)
 {
     const char *file = NULL, *task = NULL, *out = "mnet_out";
     long batches = -1;
     mnet_backend backend = MNET_BACKEND_JIT;
-    int resume = 0;
+    int resume = 0, force = 0;
     double seed = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -93,6 +83,8 @@ static int cmd_train(int argc, char **argv)
             }
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
         } else if (!strcmp(a, "--backend") && i + 1 < argc) {
             const char *v = argv[++i];
             if (strcmp(v, "jit") && strcmp(v, "c")) {
@@ -112,6 +104,21 @@ static int cmd_train(int argc, char **argv)
     }
     if (!file && !resume)
         return usage(stderr, 2);
+    if (resume && force) {
+        fprintf(stderr, "mnet: --resume continues the run in --out, --force replaces it: not both\n");
+        return 2;
+    }
+    /* DIR: created, checked and locked until the end of the run */
+    mnet_outdir od = MNET_OUTDIR_INIT;
+    char oerr[1024];
+    if (mnet_outdir_open(&od, out, resume ? MNET_OUTDIR_RESUME : force ? MNET_OUTDIR_FORCE : MNET_OUTDIR_NEW,
+                         oerr, sizeof oerr) != 0) {
+        fprintf(stderr, "mnet: %s\n", oerr);
+        return 1;
+    }
+    if (od.n_removed > 0)
+        printf("mnet: removed %d orphaned temporary file%s in '%s' (left by a killed run)\n", od.n_removed,
+               od.n_removed == 1 ? "" : "s", out);
     mnet_session s;
     session_init(&s);
     s.backend = backend;
@@ -120,23 +127,21 @@ static int cmd_train(int argc, char **argv)
     if (resume) {
         if (session_open(&s, ckpt, stderr, stdout) != 0) {
             session_close(&s);
+            mnet_outdir_close(&od);
             return 1;
         }
     } else if (session_load(&s, file, task, stderr, stdout) != 0) {
         session_close(&s);
+        mnet_outdir_close(&od);
         return 1;
     }
     if (batches >= 0)
         s.run.cfg.n_batches = batches;
     if (seed >= 0 && !resume)
         s.run.cfg.seed = (uint64_t)seed;
-    if (make_dir(out) != 0) {
-        fprintf(stderr, "mnet: cannot create output directory '%s': %s\n", out, strerror(errno));
-        session_close(&s);
-        return 1;
-    }
     if (session_open_log(&s, out, stderr) != 0) {
         session_close(&s);
+        mnet_outdir_close(&od);
         return 1;
     }
     struct sigaction sa;
@@ -164,6 +169,7 @@ static int cmd_train(int argc, char **argv)
     printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", s.batches_done,
            session_loss_last(&s, 100), done ? s.ms_total / done : 0.0, done ? s.net_ms_total / done : 0.0);
     session_close(&s);
+    mnet_outdir_close(&od);
     return status;
 }
 

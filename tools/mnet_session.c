@@ -111,11 +111,15 @@ int session_train(mnet_session *s, long n, volatile sig_atomic_t *stop, FILE *ou
         double t1 = 1e3 * mnet_progress_now();
         s->ms_total += t1 - tb;
         s->net_ms_total += s->tr->net_ms;
-        if (s->log.f)
-            mnet_trainlog_write(&s->log, s->batches_done, loss, s->tr->loss_terms, s->tr->grad_norm,
-                                s->tr->opt.last_lr, t1 - tb);
+        int logged = !s->log.f || mnet_trainlog_write(&s->log, s->batches_done, loss, s->tr->loss_terms,
+                                                      s->tr->grad_norm, s->tr->opt.last_lr, t1 - tb) == 0;
         if (record_loss(s, loss))
             return 1;
+        if (!logged) { /* the batch is trained (and counted): stop, the log cannot follow */
+            mnet_progress_finish(&bar);
+            fprintf(out, "mnet: %s\n", s->log.err);
+            return 1;
+        }
         mnet_progress_update(&bar, i, loss);
     }
     mnet_progress_finish(&bar);

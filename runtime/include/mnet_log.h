@@ -23,12 +23,21 @@
  * one row per batch: the batch index, the total loss (nan for a skipped
  * batch), each term's value, the gradient norm before clipping, the
  * learning rate of the update and the batch's wall time in milliseconds.
- * Every row is flushed to the kernel as it is written, so a crash of the
- * process loses nothing already logged. */
+ * Every row goes to the kernel in one write(2) as it is written, so a crash
+ * of the process loses nothing already logged.  A row that cannot be
+ * written (a full disk, a file size limit: EFBIG once SIGXFSZ is ignored,
+ * see mnet_outdir.h) is an error: the partial row is cut off, so the file
+ * keeps whole rows only, and no later row is written. */
 typedef struct mnet_trainlog {
-    FILE *f;
+    FILE *f;              /* the open log (NULL: closed); rows are written to
+                             its descriptor, nothing waits in its buffer     */
     int n_terms;
-    char err[256];        /* message of the last failure */
+    char *path;           /* the log's path (copy), for messages             */
+    long long good_end;   /* bytes of the file that are whole rows           */
+    int failed;           /* a row could not be written: no more are         */
+    char *row;            /* (row_cap) the row being formatted               */
+    size_t row_cap;
+    char err[512];        /* message of the last failure                     */
 } mnet_trainlog;
 
 /* Opens the log at path with the given term names (n_terms of them).
@@ -41,11 +50,14 @@ typedef struct mnet_trainlog {
 int mnet_trainlog_open(mnet_trainlog *lg, const char *path, int n_terms,
                        const char *const *term_names, long resume_batch, char *err, size_t n);
 
-/* One row; terms has n_terms values.  0, or -1 (message in lg->err). */
+/* One row; terms has n_terms values.  0, or -1 with a message in lg->err
+ * (naming the file, the batch and the system's reason); after a failure
+ * every later call fails too. */
 int mnet_trainlog_write(mnet_trainlog *lg, long batch, double loss, const double *terms,
                         double grad_norm, double lr, double ms);
 
-/* Closes the log.  0, or -1 with a message (a failed final flush). */
+/* Closes the log.  0, or -1 with a message (the close failed; a row that
+ * could not be written was reported by mnet_trainlog_write). */
 int mnet_trainlog_close(mnet_trainlog *lg, char *err, size_t n);
 
 /* ==== (b) the progress display ====

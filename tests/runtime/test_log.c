@@ -1,6 +1,8 @@
 /* test_log.c - the training log CSV (contents, flushing, resuming), the
  * progress display (plain lines and the redrawn terminal line, at chosen
  * times), and the validation trajectory CSV. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +162,52 @@ static void test_log_resume(void)
     CU_ASSERT(mnet_trainlog_close(&lg, err, sizeof err) == 0);
     s = slurp(path);
     CU_ASSERT_EQUAL(count_lines(s), 1);
+    free(s);
+    remove(path);
+}
+
+/* A full disk (/dev/full): opening fails on the header; a row that cannot
+ * be written is an error naming the file, the batch and the reason, and no
+ * later row is written. */
+static void test_log_write_errors(void)
+{
+    mnet_trainlog lg;
+    char err[600];
+    CU_ASSERT(mnet_trainlog_open(&lg, "/dev/full", 2, terms, -1, err, sizeof err) == -1);
+    CU_ASSERT(strstr(err, "/dev/full") != NULL);
+    CU_ASSERT(strstr(err, strerror(ENOSPC)) != NULL);
+
+    make_path();
+    CU_ASSERT_FATAL(mnet_trainlog_open(&lg, path, 2, terms, -1, err, sizeof err) == 0);
+    double t[2] = {0.5, 0.25};
+    CU_ASSERT(mnet_trainlog_write(&lg, 0, 0.75, t, 1, 1e-3, 2) == 0);
+    /* the disk fills up under the open log */
+    int full = open("/dev/full", O_WRONLY);
+    CU_ASSERT_FATAL(full >= 0);
+    CU_ASSERT_FATAL(dup2(full, fileno(lg.f)) >= 0);
+    close(full);
+    CU_ASSERT(mnet_trainlog_write(&lg, 1, 0.75, t, 1, 1e-3, 2) == -1);
+    CU_ASSERT(strstr(lg.err, "batch 1") != NULL);
+    CU_ASSERT(strstr(lg.err, strerror(ENOSPC)) != NULL);
+    CU_ASSERT(strstr(lg.err, path) != NULL);
+    CU_ASSERT(strstr(lg.err, "hint") != NULL);
+    /* and stays failed */
+    CU_ASSERT(mnet_trainlog_write(&lg, 2, 0.75, t, 1, 1e-3, 2) == -1);
+    CU_ASSERT(strstr(lg.err, "batch 1") != NULL);
+    CU_ASSERT(mnet_trainlog_close(&lg, err, sizeof err) == 0);  /* reported once, above */
+    CU_ASSERT(lg.f == NULL);
+    char *s = slurp(path);          /* the file keeps the header and row 0 */
+    CU_ASSERT_EQUAL(count_lines(s), 2);
+    free(s);
+    CU_ASSERT(mnet_trainlog_write(&lg, 3, 0.75, t, 1, 1e-3, 2) == -1);  /* closed */
+
+    /* a row longer than the buffer sized at open: grown, written whole */
+    CU_ASSERT_FATAL(mnet_trainlog_open(&lg, path, 1, terms, -1, err, sizeof err) == 0);
+    CU_ASSERT(mnet_trainlog_write(&lg, 0, 1, t, 1, 1e-3, 1e250) == 0);
+    CU_ASSERT(mnet_trainlog_close(&lg, err, sizeof err) == 0);
+    s = slurp(path);
+    CU_ASSERT_EQUAL(count_lines(s), 2);
+    CU_ASSERT(strlen(s) > 250);
     free(s);
     remove(path);
 }
@@ -346,15 +394,30 @@ static void test_traj_csv(void)
     CU_ASSERT(mnet_traj_write_csv(path, &t3, err, sizeof err) == -1);
 }
 
+/* Trajectories to a full disk: an error with the system's reason. */
+static void test_traj_write_errors(void)
+{
+    mnet_real v[2] = {1, 2};
+    mnet_traj tr = {1, 1, 2, 0, 0.01, v, v, v, NULL, NULL, NULL};
+    FILE *f = fopen("/dev/full", "w");
+    CU_ASSERT_FATAL(f != NULL);
+    char err[300];
+    CU_ASSERT(mnet_traj_write_csv_file(f, &tr, err, sizeof err) == -1);
+    CU_ASSERT(strstr(err, strerror(ENOSPC)) != NULL);
+    fclose(f);
+}
+
 int main(void)
 {
     static const mnet_test tests[] = {
         {"training log: header, rows, flushing, quoting", test_log_contents},
         {"training log: resume cuts rows after the checkpoint", test_log_resume},
+        {"training log: a full disk is an error, once", test_log_write_errors},
         {"progress: plain lines", test_progress_plain},
         {"progress: ETA in hours", test_progress_eta_hours},
         {"progress: terminal line, redraw rate", test_progress_tty},
         {"trajectories CSV", test_traj_csv},
+        {"trajectories CSV to a full disk", test_traj_write_errors},
         {NULL, NULL},
     };
     return mnet_test_main("log", tests);
