@@ -48,6 +48,16 @@ static void print_names(FILE *out, const char *var, int n, const char *const *na
     fputs("};\n", out);
 }
 
+static void print_ints(FILE *out, const char *var, int n, const int *v)
+{
+    fprintf(out, "static const int %s[%d] = {", var, n > 0 ? n : 1);
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s%s%d", i ? "," : "", i % 8 ? " " : "\n    ", v[i]);
+    if (n == 0)
+        fputs("0", out);
+    fputs("\n};\n", out);
+}
+
 static void print_doubles(FILE *out, const char *var, int n, const double *v)
 {
     fprintf(out, "static const double %s[%d] = {", var, n > 0 ? n : 1);
@@ -89,6 +99,14 @@ char **effector_state_names(const mnet_effector *e)
         n[r] = strdup(buf);
     }
     return n;
+}
+
+int effector_muscle_max_force(const mnet_effector *e, int m)
+{
+    for (int i = 0; i < e->model.n_params; i++)
+        if (!strcmp(e->model.param_names[i], "max_force"))
+            return e->muscles[m].param_base + i;
+    return -1;
 }
 
 void effector_free_state_names(const mnet_effector *e, char **names)
@@ -164,26 +182,37 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     char **pnames = malloc((size_t)(e->n_params + 1) * sizeof(char *));
     double *pvals = malloc((size_t)(e->n_params + 1) * sizeof(double));
     char **mnames = malloc((size_t)(e->n_muscles + 1) * sizeof(char *));
-    if (!pnames || !pvals || !mnames) {
+    int *mfmax = malloc((size_t)(e->n_muscles + 1) * sizeof(int));
+    if (!pnames || !pvals || !mnames || !mfmax) {
         free(pnames);
         free(pvals);
         free(mnames);
+        free(mfmax);
         return -1;
     }
     for (int i = 0; i < e->n_params; i++) {
         pnames[i] = e->params[i].name;
         pvals[i] = e->params[i].value;
     }
-    for (int m = 0; m < e->n_muscles; m++)
+    for (int m = 0; m < e->n_muscles; m++) {
         mnames[m] = e->muscles[m].name;
+        mfmax[m] = effector_muscle_max_force(e, m);
+    }
     fprintf(out, "/* parameter table: run-time data, change values without recompiling */\n");
     print_names(out, "param_names", e->n_params, (const char *const *)pnames);
     print_doubles(out, "param_defaults", e->n_params, pvals);
     print_names(out, "muscle_names", e->n_muscles, (const char *const *)mnames);
+    fprintf(out, "/* (n_muscles) index of each muscle's max_force in the parameter table, -1: none */\n");
+    print_ints(out, "muscle_max_force", e->n_muscles, mfmax);
     print_names(out, "muscle_row_names", e->model.n_rows, e->model.row_names);
     char **snames = effector_state_names(e);
-    if (!snames)
+    if (!snames) {
+        free(pnames);
+        free(pvals);
+        free(mnames);
+        free(mfmax);
         return -1;
+    }
     print_names(out, "state_names", e->n_state, (const char *const *)snames);
     effector_free_state_names(e, snames);
     print_doubles(out, "pos_lower", e->n_dof, e->pos_lo);
@@ -192,6 +221,7 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     free(pnames);
     free(pvals);
     free(mnames);
+    free(mfmax);
     fprintf(out, "\nconst mnet_model mnet_model_%s = {\n", nm);
     fprintf(out, "    .abi = MNET_MODEL_ABI,\n    .real_size = sizeof(real),\n    .name = ");
     print_c_string(out, nm);
@@ -202,7 +232,8 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
             "    .joint_offset = %d, .cartesian_offset = %d, .muscle_offset = %d, .geometry_offset = %d,\n"
             "    .n_load = %d, .n_sense = %d,\n    .step_size = %.17g, .n_ministeps = %d,\n"
             "    .n_params = %d, .param_names = param_names, .param_defaults = param_defaults,\n"
-            "    .muscle_names = muscle_names, .muscle_row_names = muscle_row_names,\n"
+            "    .muscle_names = muscle_names, .muscle_max_force = muscle_max_force,\n"
+            "    .muscle_row_names = muscle_row_names,\n"
             "    .pos_lower = pos_lower, .pos_upper = pos_upper, .state_names = state_names,\n",
             e->n_dof, e->space_dim, e->n_muscles, e->model.n_rows, e->n_state, e->joint_off, e->cart_off,
             e->muscle_off, e->geom_off, e->n_load, e->n_sense, e->step, e->n_ministeps, e->n_params);

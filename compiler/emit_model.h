@@ -22,6 +22,12 @@ typedef struct {
 int emit_model_c_opts(FILE *out, const mnet_effector *eff, const char *source, const char *source_hash,
                       const emit_options *opt);
 
+/* The table's muscle_max_force (mnet_model.h): index in the parameter table
+ * of muscle m's "max_force" parameter (its muscle model's), -1 when the
+ * muscle model has none.  The C emitter and the JIT both fill the table
+ * from this. */
+int effector_muscle_max_force(const mnet_effector *eff, int m);
+
 /* Names of the state rows (n_state strings, malloc'd; free with
  * effector_free_state_names). */
 char **effector_state_names(const mnet_effector *eff);

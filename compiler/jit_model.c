@@ -13,6 +13,7 @@ struct mnet_jit_model {
     char *name, *hash;
     char **param_names, **muscle_names, **row_names, **state_names, **loss_names;
     double *param_defaults, *pos_lower, *pos_upper;
+    int *muscle_max_force;
     int n_params, n_muscles, n_rows, n_state, n_loss;
 };
 
@@ -44,6 +45,7 @@ void jit_model_free(mnet_jit_model *jm)
     free_names(jm->state_names, jm->n_state);
     free_names(jm->loss_names, jm->n_loss);
     free(jm->param_defaults);
+    free(jm->muscle_max_force);
     free(jm->pos_lower);
     free(jm->pos_upper);
     free(jm);
@@ -112,8 +114,11 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
         jm->param_defaults[i] = e->params[i].value;
     }
     jm->muscle_names = calloc((size_t)e->n_muscles + 1, sizeof(char *));
-    for (int m = 0; jm->muscle_names && m < e->n_muscles; m++)
+    jm->muscle_max_force = calloc((size_t)e->n_muscles + 1, sizeof(int));
+    for (int m = 0; jm->muscle_names && jm->muscle_max_force && m < e->n_muscles; m++) {
         jm->muscle_names[m] = strdup(e->muscles[m].name);
+        jm->muscle_max_force[m] = effector_muscle_max_force(e, m);
+    }
     jm->row_names = copy_names(e->model.n_rows, (char *const *)e->model.row_names);
     jm->state_names = effector_state_names(e);
     jm->n_loss = e->n_loss;
@@ -121,7 +126,8 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     jm->pos_lower = malloc((size_t)e->n_dof * sizeof(double));
     jm->pos_upper = malloc((size_t)e->n_dof * sizeof(double));
     if (!jm->name || !jm->hash || !jm->param_names || !jm->param_defaults || !jm->muscle_names ||
-        !jm->row_names || !jm->state_names || !jm->loss_names || !jm->pos_lower || !jm->pos_upper) {
+        !jm->muscle_max_force || !jm->row_names || !jm->state_names || !jm->loss_names || !jm->pos_lower ||
+        !jm->pos_upper) {
         snprintf(err, n, "out of memory");
         jit_model_free(jm);
         return NULL;
@@ -150,6 +156,7 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     t->param_names = (const char *const *)jm->param_names;
     t->param_defaults = jm->param_defaults;
     t->muscle_names = (const char *const *)jm->muscle_names;
+    t->muscle_max_force = jm->muscle_max_force;
     t->muscle_row_names = (const char *const *)jm->row_names;
     t->pos_lower = jm->pos_lower;
     t->pos_upper = jm->pos_upper;

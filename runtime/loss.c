@@ -15,6 +15,8 @@
 typedef struct loss_q {
     mnet_loss_kind kind;
     int rows, t0, t1;
+    int weighted;               /* ACTIVATION_L2: every muscle has F_max    */
+    double fmax_mean;           /* ACTIVATION_L2: their mean, now           */
 } loss_q;
 
 static int hidden_rows(const mnet_loss_ctx *c)
@@ -22,12 +24,46 @@ static int hidden_rows(const mnet_loss_ctx *c)
     return c->nn ? c->nn->cfg.n_layers * c->nn->cfg.n_hidden : 0;
 }
 
+/* Index in the parameter table of muscle k's F_max, -1: none. */
+static int fmax_index(const mnet_loss_ctx *c, int k)
+{
+    const mnet_model *m = c->m;
+    const int i = m->muscle_max_force && c->params ? m->muscle_max_force[k] : -1;
+    return i >= 0 && i < m->n_params ? i : -1;
+}
+
+/* F_max of muscle k as the parameter table holds it now: a value changed
+ * since the trainer was built counts. */
+static double muscle_fmax(const mnet_loss_ctx *c, int k)
+{
+    return (double)c->params[fmax_index(c, k)];
+}
+
+/* ACTIVATION_L2's weight of muscle k: F_max / mean(F_max) (mnet_task.h);
+ * 1 for a model without every muscle's F_max (mnet_train_new refuses such
+ * a model for a weighted ACTIVATION_L2 term). */
+static double act_scale(const mnet_loss_ctx *c, const loss_q *lq, int k)
+{
+    return lq->weighted ? muscle_fmax(c, k) / lq->fmax_mean : 1.0;
+}
+
 static loss_q quantity_of(const mnet_loss_ctx *c, mnet_loss_kind kind)
 {
-    loss_q q = {kind, c->m->space_dim, 0, c->T};
+    loss_q q = {kind, c->m->space_dim, 0, c->T, 0, 0};
     switch (kind) {
     case MNET_LOSS_JERK: q.t0 = 2; break;
-    case MNET_LOSS_ACTIVATION_L2:
+    case MNET_LOSS_ACTIVATION_L2: {
+        const int M = c->m->n_muscles;
+        q.rows = M;
+        q.weighted = 1;
+        double sum = 0;
+        for (int k = 0; k < M && q.weighted; k++) {
+            q.weighted = fmax_index(c, k) >= 0;
+            sum += q.weighted ? muscle_fmax(c, k) : 0;
+        }
+        q.fmax_mean = sum / M;
+        break;
+    }
     case MNET_LOSS_MUSCLE_FORCE: q.rows = c->m->n_muscles; break;
     case MNET_LOSS_HIDDEN_L2:
         q.rows = hidden_rows(c);
@@ -106,7 +142,7 @@ static void quantity(const mnet_loss_ctx *c, const loss_q *lq, int t, mnet_real 
     case MNET_LOSS_ACTIVATION_L2:
         for (int k = 0; k < M; k++) {
             const mnet_real *a = srow(c, t, m->muscle_offset + k);
-            double s = c->act_scale ? c->act_scale[k] : 1.0;
+            const double s = act_scale(c, lq, k);
             for (int b = 0; b < n; b++)
                 q[k * ld + b] = (mnet_real)(a[b] * s);
         }
@@ -167,7 +203,7 @@ static void scatter(const mnet_loss_ctx *c, const loss_q *lq, int t, const mnet_
     case MNET_LOSS_ACTIVATION_L2:
         for (int k = 0; k < M; k++) {
             mnet_real *g = grow(c, g_state, t, m->muscle_offset + k);
-            double s = c->act_scale ? c->act_scale[k] : 1.0;
+            const double s = act_scale(c, lq, k);
             for (int b = 0; b < n; b++)
                 g[b] += (mnet_real)(gq[k * ld + b] * s);
         }

@@ -74,8 +74,11 @@ mnet_model_so *mnet_model_so_build(const char *c_path, char *err, size_t n)
     remove(log_path);
     if (so->handle) {
         const mnet_model *const *p = dlsym(so->handle, "mnet_compiled_model");
-        if (!p || !*p || (*p)->abi != MNET_MODEL_ABI) {
-            snprintf(err, n, "%s does not define a compatible mnet_compiled_model", c_path);
+        if (!p || !*p) {
+            snprintf(err, n, "%s does not define mnet_compiled_model", c_path);
+        } else if ((*p)->abi != MNET_MODEL_ABI) {
+            snprintf(err, n, "%s defines a model of ABI %d, this runtime expects %d (emit it again with this mnetc)",
+                     c_path, (*p)->abi, MNET_MODEL_ABI);
         } else {
             so->model = *p;
         }

@@ -12,6 +12,13 @@
 #include "mnet_log.h"
 #include "mnet_rng.h"
 
+/* this runtime's library: one per size of mnet_real (runtime/CMakeLists.txt) */
+#ifdef MNET_REAL_FLOAT
+#define RUNTIME_LIB "libmnetrt_f"
+#else
+#define RUNTIME_LIB "libmnetrt"
+#endif
+
 static void msg(char *err, size_t n, const char *fmt, ...)
 {
     if (!err || n == 0)
@@ -37,10 +44,20 @@ static int check_model(const mnet_model *m, char *err, size_t n)
         return -1;
     }
     if (m->real_size != (int)sizeof(mnet_real)) {
-        msg(err, n,
-            "train: model '%s' was built for %d-byte reals, this runtime uses %d "
-            "(link libmnetrt%s)",
-            name, m->real_size, (int)sizeof(mnet_real), m->real_size == 4 ? "_f" : "");
+        /* the runtime built for the model's reals (runtime/CMakeLists.txt) */
+        const char *lib = m->real_size == (int)sizeof(double)  ? "libmnetrt (-lmnetrt)"
+                          : m->real_size == (int)sizeof(float) ? "libmnetrt_f (-lmnetrt_f)"
+                                                               : NULL;
+        if (lib)
+            msg(err, n,
+                "train: model '%s' was built for %d-byte reals, this runtime (%s) uses %d-byte "
+                "reals: link %s",
+                name, m->real_size, RUNTIME_LIB, (int)sizeof(mnet_real), lib);
+        else
+            msg(err, n,
+                "train: model '%s' was built for %d-byte reals, no runtime has those (libmnetrt: "
+                "8, libmnetrt_f: 4)",
+                name, m->real_size);
         return -1;
     }
     if (!m->init || !m->step || !m->step_vjp || !m->sense || !m->sense_vjp) {
@@ -62,6 +79,12 @@ static int check_model(const mnet_model *m, char *err, size_t n)
         msg(err, n, "train: model '%s' has no joint range", name);
         return -1;
     }
+    for (int k = 0; m->muscle_max_force && k < M; k++)
+        if (m->muscle_max_force[k] < -1 || m->muscle_max_force[k] >= m->n_params) {
+            msg(err, n, "train: model '%s': muscle '%s' has max_force index %d, outside its %d parameters",
+                name, m->muscle_names ? m->muscle_names[k] : "?", m->muscle_max_force[k], m->n_params);
+            return -1;
+        }
     return 0;
 }
 
@@ -73,28 +96,33 @@ static int has_loss(const mnet_task_config *cfg, mnet_loss_kind k)
     return 0;
 }
 
-/* F_max of muscle k: given, or the model parameter "<muscle>.<name>". */
-static int muscle_fmax(const mnet_train *tr, int k, double *out)
+/* activation_l2 weighs each muscle's activation by F_max / mean(F_max),
+ * F_max read at every use from the model parameter muscle_max_force points
+ * at (loss.c): every muscle needs one, and the values must have a positive
+ * sum now. */
+static int check_fmax(const mnet_train *tr, char *err, size_t n)
 {
-    static const char *const names[] = {"max_isometric_force", "max_iso_force", "fmax", "f_max",
-                                        "F_max"};
     const mnet_model *m = tr->model;
-    if (tr->cfg.n_muscle_fmax > 0) {
-        *out = tr->cfg.muscle_fmax[k];
-        return 0;
+    double sum = 0;
+    for (int k = 0; k < tr->M; k++) {
+        const int i = m->muscle_max_force ? m->muscle_max_force[k] : -1;
+        if (i < 0) {
+            msg(err, n,
+                "train: activation_l2 weighs activations by F_max, but muscle '%s' of model '%s' "
+                "has no max_force parameter (%s)",
+                m->muscle_names ? m->muscle_names[k] : "?", m->name ? m->name : "?",
+                m->muscle_max_force ? "its muscle model declares none"
+                                    : "the model table has no muscle_max_force: recompile it");
+            return -1;
+        }
+        sum += (double)tr->model_params[i];
     }
-    if (!m->muscle_names || !m->param_names)
+    if (!(sum > 0) || !isfinite(sum)) {
+        msg(err, n, "train: activation_l2: the muscles' max_force values sum to %g (need a positive finite sum)",
+            sum);
         return -1;
-    for (size_t s = 0; s < sizeof names / sizeof names[0]; s++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s.%s", m->muscle_names[k], names[s]);
-        for (int i = 0; i < m->n_params; i++)
-            if (m->param_names[i] && !strcmp(m->param_names[i], full)) {
-                *out = (double)tr->model_params[i];
-                return 0;
-            }
     }
-    return -1;
+    return 0;
 }
 
 /* Carves the arena: with base NULL only counts.  Returns the reals used. */
@@ -110,7 +138,7 @@ static size_t carve(mnet_train *tr, mnet_real *base)
             (ptr) = base + off;                                                            \
         off += (count);                                                                    \
     } while (0)
-    TAKE(tr->model_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
+    TAKE(tr->own_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
     TAKE(tr->params, tr->n_params);
     TAKE(tr->grad, tr->n_params);
     TAKE(tr->adam_m, tr->n_params);
@@ -205,42 +233,23 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     tr->LH = cfg->n_layers * cfg->n_hidden;
     tr->n_params = tr->nn.n_params;
 
-    /* one allocation: M doubles, then the reals */
+    /* one allocation for all the reals */
     size_t nreal = carve(tr, NULL);
-    size_t bytes = (size_t)tr->M * sizeof(double) + nreal * sizeof(mnet_real);
+    size_t bytes = nreal * sizeof(mnet_real);
     tr->mem = calloc(1, bytes);
     if (!tr->mem) {
         msg(err, n, "train: out of memory (%zu bytes for the arena)", bytes);
         goto fail;
     }
-    tr->act_scale = (double *)tr->mem;
-    carve(tr, (mnet_real *)(void *)(tr->act_scale + tr->M));
-    for (int i = 0; i < m->n_params; i++)
-        tr->model_params[i] = params ? params[i] : (mnet_real)m->param_defaults[i];
+    carve(tr, (mnet_real *)tr->mem);
+    /* the caller's table is read as it is (its owner may change a value
+     * between batches); without one, a copy of the defaults */
+    for (int i = 0; !params && i < m->n_params; i++)
+        tr->own_params[i] = (mnet_real)m->param_defaults[i];
+    tr->model_params = params ? (mnet_real *)params : tr->own_params;
+    if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2) && check_fmax(tr, err, n) != 0)
+        goto fail;
 
-    /* activation scaling F_max / mean(F_max) */
-    for (int k = 0; k < tr->M; k++)
-        tr->act_scale[k] = 1.0;
-    if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2)) {
-        double sum = 0;
-        for (int k = 0; k < tr->M; k++) {
-            if (muscle_fmax(tr, k, &tr->act_scale[k]) != 0) {
-                msg(err, n,
-                    "train: activation_l2 needs F_max of muscle '%s': set muscle_fmax in the "
-                    "task or name the parameter '%s.max_isometric_force'",
-                    m->muscle_names ? m->muscle_names[k] : "?",
-                    m->muscle_names ? m->muscle_names[k] : "?");
-                goto fail;
-            }
-            sum += tr->act_scale[k];
-        }
-        if (!(sum > 0) || !isfinite(sum)) {
-            msg(err, n, "train: F_max values sum to %g (need a positive finite sum)", sum);
-            goto fail;
-        }
-        for (int k = 0; k < tr->M; k++)
-            tr->act_scale[k] /= sum / tr->M;
-    }
 
     mnet_nn_bind_params(&tr->nn, tr->params, &tr->p);
     mnet_nn_bind_params(&tr->nn, tr->grad, &tr->g);
@@ -256,7 +265,11 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     ac.weight_decay = cfg->weight_decay;
     ac.decoupled = cfg->decoupled_decay;
     ac.clip_norm = cfg->clip_norm;
+    /* the schedule follows the run's length (mnet_task.h) */
     ac.sched = cfg->sched;
+    ac.sched.t_max = cfg->n_batches;
+    if (ac.sched.kind == MNET_SCHED_STEP && ac.sched.step_size <= 0)
+        ac.sched.step_size = cfg->n_batches / 3 > 0 ? cfg->n_batches / 3 : 1;
     mnet_adam_init(&tr->opt, &ac);
 
     if (mnet_episode_alloc(&tr->ep, m, tr->B, tr->T, err, n) != 0)
@@ -307,7 +320,7 @@ static mnet_loss_ctx loss_ctx(mnet_train *tr)
     c.target = tr->ep.target;
     c.nn = &tr->nn;
     c.acts = &tr->acts;
-    c.act_scale = tr->act_scale;
+    c.act_scale = NULL; /* loss.c reads F_max from params at every call */
     c.scratch = tr->loss_scratch;
     c.params = tr->model_params;
     return c;

@@ -28,7 +28,7 @@ typedef float mnet_real;
 typedef double mnet_real;
 #endif
 
-#define MNET_MODEL_ABI 2
+#define MNET_MODEL_ABI 3 /* 3: muscle_max_force */
 
 typedef void (*mnet_fn)(int n, int ld, const mnet_real *const *in,
                         mnet_real *const *out, const mnet_real *params);
@@ -55,6 +55,11 @@ typedef struct mnet_model {
     const char *const *param_names;   /* (n_params)                         */
     const double *param_defaults;     /* (n_params)                         */
     const char *const *muscle_names;  /* (n_muscles)                        */
+    /* F_max of muscle m is params[muscle_max_force[m]], the parameter
+     * "<muscle>.max_force" of its muscle model.  The runtime reads it there
+     * at every use (activation_l2's scaling), so a value changed in the
+     * parameter table takes effect without a recompile. */
+    const int *muscle_max_force;      /* (n_muscles) index into params, -1: none */
     const char *const *muscle_row_names; /* (n_muscle_rows)                 */
     const double *pos_lower, *pos_upper; /* (n_dof) joint range             */
 

@@ -91,6 +91,10 @@ static void test_emit_compile_run(void)
                 CU_ASSERT_EQUAL(m->real_size, single ? 4 : 8);
                 CU_ASSERT_EQUAL(m->n_state, S);
                 CU_ASSERT_EQUAL(m->n_params, e->n_params);
+                /* every muscle's F_max index names "<muscle>.max_force" */
+                int with_force = 0;
+                CU_ASSERT_EQUAL(tm_check_max_force(m, e->name, &with_force), 0);
+                CU_ASSERT_EQUAL(with_force, M);
                 double *next = calloc((size_t)S * B, sizeof(double)), *gs = calloc((size_t)S * B, sizeof(double));
                 double *ga = calloc((size_t)M * B, sizeof(double)), *gl = calloc((size_t)e->n_load * B, sizeof(double));
                 int sr[] = {S, M, e->n_load}, vr[] = {S, M, e->n_load, S}, o1[] = {S}, o2[] = {S, M, e->n_load};

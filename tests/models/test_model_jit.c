@@ -102,6 +102,11 @@ static void test_jit_equals_interpreter(void)
             const mnet_model *m = jit_model_get(jm);
             CU_ASSERT_EQUAL(m->n_state, S);
             CU_ASSERT_EQUAL(m->real_size, single ? 4 : 8);
+            /* every muscle's F_max index names "<muscle>.max_force", as in
+             * the C table (test_model_emit checks it against the same names) */
+            int with_force = 0;
+            CU_ASSERT_EQUAL(tm_check_max_force(m, e->name, &with_force), 0);
+            CU_ASSERT_EQUAL(with_force, M);
             const double *in_init[] = {j0}, *in_step[] = {state, act, load}, *in_vjp[] = {state, act, load, gs};
             const double *in_ivjp[] = {j0, gs}, *in_sense[] = {state}, *in_svjp[] = {state, gsense};
             int r_init[] = {2 * dof}, r_state[] = {S}, r_step[] = {S, M, L}, r_vjp[] = {S, M, L, S};

@@ -167,9 +167,14 @@ static void test_loss_values(void)
         for (int j = 0; j < H; j++)
             for (int b = 0; b < n; b++)
                 acts.layer[0].h[j * acts.ld + t * n + b] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
-    double scale[4] = {0.5, 1.5, 0.8, 1.2};
+    /* F_max 10 30 16 24 (mean 20) in the parameter table: activation_l2
+     * weighs the muscles 0.5 1.5 0.8 1.2 */
+    const double scale[4] = {0.5, 1.5, 0.8, 1.2};
+    for (int k = 0; k < 4; k++)
+        mock_params[m->muscle_max_force[k]] = (mnet_real)(20 * scale[k]);
     mnet_real *scratch = malloc(mnet_loss_scratch_size(m, H, ld) * sizeof *scratch);
-    mnet_loss_ctx c = {m, T, n, ld, dt, state, target, &nn, &acts, scale, scratch, NULL};
+    mnet_loss_ctx c = {.m = m, .T = T, .n = n, .ld = ld, .step = dt, .state = state, .target = target,
+                       .nn = &nn, .acts = &acts, .scratch = scratch, .params = mock_params};
 #define ST(t, row, b) ((double)state[((t) * S + (row)) * ld + (b)])
     mnet_loss_term terms[MNET_LOSS_COMPILED];
     double want[MNET_LOSS_COMPILED], got[MNET_LOSS_COMPILED];
@@ -526,6 +531,14 @@ static void test_nonfinite(void)
     mnet_train_free(tr);
 }
 
+static int has_activation_l2(const mnet_task_config *c)
+{
+    for (int i = 0; i < c->n_losses; i++)
+        if (c->loss[i].kind == MNET_LOSS_ACTIVATION_L2 && c->loss[i].weight != 0)
+            return 1;
+    return 0;
+}
+
 static void test_model_checks(void)
 {
     char err[256] = "";
@@ -540,35 +553,51 @@ static void test_model_checks(void)
     tr = mnet_train_new(&mnet_mock_pm4_noload, mock_params, &c, err, sizeof err);
     CU_ASSERT(tr != NULL);
     mnet_train_free(tr);
-    /* precision */
+    /* precision: the message names the runtime built for the model's reals */
     mnet_model m = mnet_mock_pm4;
     m.real_size = (int)sizeof(mnet_real) == 8 ? 4 : 8;
     CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
-    CU_ASSERT(strstr(err, "reals") != NULL);
+    CU_ASSERT(strstr(err, m.real_size == 4 ? "link libmnetrt_f (-lmnetrt_f)" : "link libmnetrt (-lmnetrt)") != NULL);
     printf("    %s\n", err);
-    /* F_max lookup: given explicitly, or a model without the parameter */
-    m = mnet_mock_pm4;
-    const char *names[MOCK_NPARAMS];
-    for (int i = 0; i < MOCK_NPARAMS; i++)
-        names[i] = mnet_mock_pm4.param_names[i];
-    names[MOCK_P_MUSCLE + 3] = "ul.strength";
-    m.param_names = names;
+    m.real_size = 2;
     CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
-    CU_ASSERT(strstr(err, "'ul'") != NULL);
+    CU_ASSERT(strstr(err, "no runtime") != NULL);
     printf("    %s\n", err);
-    c.n_muscle_fmax = 4;
-    for (int k = 0; k < 4; k++)
-        c.muscle_fmax[k] = 10 * (k + 1);
-    tr = mnet_train_new(&m, mock_params, &c, err, sizeof err);
-    CU_ASSERT_FATAL(tr != NULL);
-    CU_ASSERT(fabs(tr->act_scale[0] - 0.4) < 1e-12 && fabs(tr->act_scale[3] - 1.6) < 1e-12);
+    /* F_max: a muscle without max_force fails an activation_l2 term only */
+    m = mnet_mock_pm4;
+    int fmax_index[MOCK_NM];
+    for (int k = 0; k < MOCK_NM; k++)
+        fmax_index[k] = mnet_mock_pm4.muscle_max_force[k];
+    fmax_index[1] = -1;
+    m.muscle_max_force = fmax_index;
+    CU_ASSERT(has_activation_l2(&c));
+    CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "'ul'") != NULL && strstr(err, "max_force") != NULL);
+    printf("    %s\n", err);
+    mnet_task_config c0 = c;
+    for (int i = 0; i < c0.n_losses; i++)
+        if (c0.loss[i].kind == MNET_LOSS_ACTIVATION_L2)
+            c0.loss[i].weight = c0.loss[i].deriv_weight = 0;
+    tr = mnet_train_new(&m, mock_params, &c0, err, sizeof err);
+    CU_ASSERT(tr != NULL);
     mnet_train_free(tr);
-    /* from the model's parameter table: 20 30 25 35 -> mean 27.5 */
-    c.n_muscle_fmax = 0;
-    tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
-    CU_ASSERT_FATAL(tr != NULL);
-    CU_ASSERT(fabs(tr->act_scale[1] - 30 / 27.5) < 1e-12);
-    mnet_train_free(tr);
+    /* a table without the indices (built before them), one pointing outside */
+    m.muscle_max_force = NULL;
+    CU_ASSERT(mnet_train_new(&m, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "recompile") != NULL);
+    printf("    %s\n", err);
+    fmax_index[1] = MOCK_NPARAMS;
+    m.muscle_max_force = fmax_index;
+    CU_ASSERT(mnet_train_new(&m, mock_params, &c0, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "outside") != NULL);
+    printf("    %s\n", err);
+    /* F_max values that sum to zero */
+    for (int k = 0; k < MOCK_NM; k++)
+        mock_params[MOCK_P_MUSCLE + 3 * k] = 0;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "sum") != NULL);
+    printf("    %s\n", err);
+    load_mock_params();
     /* configuration errors name the field */
     c = small_config();
     c.duration = 0.001;
@@ -582,6 +611,93 @@ static void test_model_checks(void)
     c.n_hidden = 0;
     CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
     CU_ASSERT(strstr(err, "hidden") != NULL);
+}
+
+/* activation_l2 by hand (mnet_task.h): q = activation * F_max / mean(F_max)
+ * of every muscle, w * mean over columns and steps 0..T of sum q^2, plus
+ * wd * mean of sum ((q_t - q_{t-1}) / step)^2 over steps 1..T, from the
+ * activations of the trainer's last forward. */
+static double activation_l2_by_hand(const mnet_train *tr, const double f_max[MOCK_NM], double w, double wd)
+{
+    const int T = tr->T, n = tr->n_cols, B = tr->B, S = tr->S;
+    const double dt = mnet_mock_pm4.step_size;
+    double mean = 0;
+    for (int k = 0; k < MOCK_NM; k++)
+        mean += f_max[k] / MOCK_NM;
+    double val = 0, der = 0;
+    for (int t = 0; t <= T; t++)
+        for (int k = 0; k < MOCK_NM; k++)
+            for (int b = 0; b < n; b++) {
+                double x = tr->state[((size_t)t * S + MOCK_MUSCLE + k) * B + b] * f_max[k] / mean;
+                val += x * x;
+                if (t > 0) {
+                    double x0 = tr->state[((size_t)(t - 1) * S + MOCK_MUSCLE + k) * B + b] * f_max[k] / mean;
+                    der += (x - x0) * (x - x0) / (dt * dt);
+                }
+            }
+    return w * val / ((double)n * (T + 1)) + wd * der / ((double)n * T);
+}
+
+/* F_max is read from the trainer's model parameters at every evaluation:
+ * a max_force changed between two evaluations (as the REPL's `set` does)
+ * changes activation_l2 exactly as the formula says. */
+static void test_activation_fmax_live(void)
+{
+    char err[256];
+    load_mock_params();
+    mnet_task_config c = small_config();
+    const double w = 5.0, wd = 0.02;
+    c.n_losses = 1;
+    c.loss[0] = (mnet_loss_term){.kind = MNET_LOSS_ACTIVATION_L2, .weight = w, .deriv_weight = wd};
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL);
+    /* the mock's F_max (mock_effector.c): ur 20, ul 30, lr 25, ll 35 */
+    double f_max[MOCK_NM] = {20, 30, 25, 35};
+    for (int k = 0; k < MOCK_NM; k++)
+        CU_ASSERT_EQUAL(tr->model_params[mnet_mock_pm4.muscle_max_force[k]], f_max[k]);
+    const double tol = sizeof(mnet_real) == 8 ? 1e-12 : 1e-5;
+    double before, after;
+    CU_ASSERT_FATAL(mnet_train_loss(tr, 3, &before) == 0);
+    double want_before = activation_l2_by_hand(tr, f_max, w, wd);
+    CU_ASSERT(fabs(before - want_before) <= tol * want_before);
+    /* ul.max_force 30 -> 90 in the trainer's table */
+    tr->model_params[MOCK_P_MUSCLE + 3] = 90;
+    const double stale[MOCK_NM] = {20, 30, 25, 35};
+    f_max[1] = 90;
+    CU_ASSERT_FATAL(mnet_train_loss(tr, 3, &after) == 0);
+    double want_after = activation_l2_by_hand(tr, f_max, w, wd);
+    double with_stale = activation_l2_by_hand(tr, stale, w, wd);
+    printf("\n    activation_l2: %.12g (by hand %.12g); ul.max_force 90: %.12g (by hand %.12g, with the "
+           "old F_max %.12g)\n",
+           before, want_before, after, want_after, with_stale);
+    CU_ASSERT(fabs(after - want_after) <= tol * want_after);
+    CU_ASSERT(fabs(after - with_stale) > 1e-2 * want_after);
+    /* the backward reads the same F_max: its gradient against central
+     * differences of the loss (every 5th network weight) */
+    double again;
+    CU_ASSERT_FATAL(mnet_train_loss_grad(tr, 3, &again) == 0);
+    CU_ASSERT(again == after);
+    if (sizeof(mnet_real) == 8) {
+        const size_t np = tr->n_params;
+        double *g = malloc(np * sizeof *g), worst = 0, scale = 0;
+        CU_ASSERT_FATAL(g != NULL);
+        for (size_t i = 0; i < np; i++)
+            g[i] = tr->grad[i], scale = fmax(scale, fabs(g[i]));
+        for (size_t i = 0; i < np; i += 5) {
+            mnet_real p0 = tr->params[i];
+            double h = 1e-6, lp, lm;
+            tr->params[i] = p0 + (mnet_real)h;
+            mnet_train_loss(tr, 3, &lp);
+            tr->params[i] = p0 - (mnet_real)h;
+            mnet_train_loss(tr, 3, &lm);
+            tr->params[i] = p0;
+            worst = fmax(worst, fabs((lp - lm) / (2 * h) - g[i]));
+        }
+        printf("    gradient after the change vs FD: max abs err %.2e (scale %.2e)\n", worst, scale);
+        CU_ASSERT(worst <= 1e-6 * scale);
+        free(g);
+    }
+    mnet_train_free(tr);
 }
 
 /* ---- evaluation ---------------------------------------------------------------------- */
@@ -679,6 +795,7 @@ static const mnet_test tests[] = {
     {"determinism", test_determinism},
     {"non-finite guard", test_nonfinite},
     {"model and configuration checks", test_model_checks},
+    {"activation_l2 reads F_max from the model parameters now", test_activation_fmax_live},
     {"evaluation rollout", test_eval},
     {NULL, NULL},
 };

@@ -206,11 +206,6 @@ static mnet_task_config small_config(void)
      * task): its VJP joins the episode gradient */
     c.loss[7] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.7, 0, 0};
     c.n_losses = 8;
-    /* F_max of the six muscles (MODELS.md section 7) */
-    static const double fmax[6] = {838, 1207, 1422, 1549, 414, 603};
-    c.n_muscle_fmax = 6;
-    for (int k = 0; k < 6; k++)
-        c.muscle_fmax[k] = fmax[k];
     return c;
 }
 
@@ -307,6 +302,50 @@ static void test_compiled_loss_equals_library(void)
     printf("\n    worst: value %.1e, gradient %.1e\n", worst_v, worst_g);
 }
 
+/* The REPL's `set biceps.max_force 4140` after the trainer is built: the
+ * library's activation_l2 reads F_max from the trainer's model parameters at
+ * every evaluation, as the compiled term does, so the two still agree (they
+ * used to differ: 0.1203 against 0.1075), and both differ from the value
+ * before the change. */
+static void test_activation_fmax_change(void)
+{
+    CU_ASSERT_FATAL(build_arm_losses() == 0);
+    const mnet_model *m = arm_losses;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m->muscle_max_force);
+    int biceps = -1;
+    for (int k = 0; k < m->n_muscles; k++)
+        if (!strcmp(m->muscle_names[k], "biceps"))
+            biceps = m->muscle_max_force[k];
+    CU_ASSERT_FATAL(biceps >= 0 && biceps < m->n_params);
+    CU_ASSERT_STRING_EQUAL(m->param_names[biceps], "biceps.max_force");
+    CU_ASSERT_EQUAL(m->param_defaults[biceps], 414);
+    CU_ASSERT_STRING_EQUAL_FATAL(m->loss_names[3], "activation_l2");
+    const double tol = sizeof(mnet_real) == 8 ? 1e-11 : 1e-4;
+    double value[2][2]; /* [before, after the change][library, compiled] */
+    for (int compiled = 0; compiled <= 1; compiled++) {
+        mnet_task_config c = small_config();
+        c.n_losses = 1;
+        c.loss[0] = compiled ? (mnet_loss_term){.kind = MNET_LOSS_COMPILED, .weight = 5.0, .compiled = 3}
+                             : (mnet_loss_term){.kind = MNET_LOSS_ACTIVATION_L2, .weight = 5.0};
+        char err[512];
+        mnet_train *tr = mnet_train_new(m, NULL, &c, err, sizeof err);
+        if (!tr)
+            printf("\n    %s", err);
+        CU_ASSERT_FATAL(tr != NULL);
+        perturb_weights(tr, 11);
+        CU_ASSERT_FATAL(mnet_train_loss(tr, 1, &value[0][compiled]) == 0);
+        tr->model_params[biceps] = 4140;
+        CU_ASSERT_FATAL(mnet_train_loss(tr, 1, &value[1][compiled]) == 0);
+        mnet_train_free(tr);
+    }
+    printf("\n    activation_l2, biceps.max_force 414: library %.10g compiled %.10g; 4140: library %.10g "
+           "compiled %.10g\n",
+           value[0][0], value[0][1], value[1][0], value[1][1]);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT(fabs(value[i][1] - value[i][0]) <= tol * fabs(value[i][0]));
+    CU_ASSERT(fabs(value[1][0] - value[0][0]) > 1e-3 * fabs(value[0][0]));
+}
+
 /* A written term's episode gradient against finite differences (through
  * the compiled loss_vjp, the step VJPs and the network). */
 static void test_written_loss_grad(void)
@@ -391,6 +430,7 @@ static const mnet_test tests[] = {
     {"env_reach_delays through the compiled arm", test_stream},
     {"episode gradient vs FD on the compiled arm", test_episode_grad},
     {"compiled loss terms equal the library's", test_compiled_loss_equals_library},
+    {"activation_l2 after a max_force change: compiled equals library", test_activation_fmax_change},
     {"written loss term: episode gradient vs FD", test_written_loss_grad},
     {"load probe and a short training run", test_probe_and_training},
     {NULL, NULL},

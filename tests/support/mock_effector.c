@@ -257,23 +257,31 @@ static void mock_sense_vjp(int n, int ld, const mnet_real *const *in, mnet_real 
 
 static const char *const param_names[MOCK_NPARAMS] = {
     "mass",  "damping", "tau",
-    "ur.max_isometric_force", "ur.l_o", "ur.vmax",
-    "ul.max_isometric_force", "ul.l_o", "ul.vmax",
-    "lr.max_isometric_force", "lr.l_o", "lr.vmax",
-    "ll.max_isometric_force", "ll.l_o", "ll.vmax"};
+    "ur.max_force", "ur.l_o", "ur.vmax",
+    "ul.max_force", "ul.l_o", "ul.vmax",
+    "lr.max_force", "lr.l_o", "lr.vmax",
+    "ll.max_force", "ll.l_o", "ll.vmax"};
 static const double param_defaults[MOCK_NPARAMS] = {
     1.0, 2.0, 0.05, 20, 2.8, 1.0, 30, 2.9, 1.5, 25, 2.7, 1.2, 35, 3.0, 0.8};
 static const char *const muscle_names[MOCK_NM] = {"ur", "ul", "lr", "ll"};
+static const int muscle_max_force[MOCK_NM] = {MOCK_P_MUSCLE, MOCK_P_MUSCLE + 3, MOCK_P_MUSCLE + 6,
+                                              MOCK_P_MUSCLE + 9};
 static const char *const row_names[4] = {"activation", "length", "velocity", "force"};
 static const double pos_lower[2] = {-0.4, -0.4}, pos_upper[2] = {0.4, 0.4};
 
-#define MOCK_MODEL(vjp)                                                                    \
-    {                                                                                      \
-        MNET_MODEL_ABI, (int)sizeof(mnet_real), "mock_pm4", "0", 2, 2, MOCK_NM, 4,         \
-            MOCK_NSTATE, MOCK_JOINT, MOCK_CART, MOCK_MUSCLE, MOCK_GEOM, MOCK_NLOAD,        \
-            MOCK_NSENSE, 0.01, 1, MOCK_NPARAMS, param_names, param_defaults, muscle_names, \
-            row_names, pos_lower, pos_upper, mock_init, mock_init_vjp, mock_step, vjp,     \
-            mock_sense, mock_sense_vjp, NULL, NULL, 0, NULL, NULL, NULL, NULL              \
+#define MOCK_MODEL(vjp)                                                                     \
+    {                                                                                       \
+        .abi = MNET_MODEL_ABI, .real_size = (int)sizeof(mnet_real), .name = "mock_pm4",    \
+        .source_hash = "0", .n_dof = 2, .space_dim = 2, .n_muscles = MOCK_NM,               \
+        .n_muscle_rows = 4, .n_state = MOCK_NSTATE, .joint_offset = MOCK_JOINT,             \
+        .cartesian_offset = MOCK_CART, .muscle_offset = MOCK_MUSCLE,                        \
+        .geometry_offset = MOCK_GEOM, .n_load = MOCK_NLOAD, .n_sense = MOCK_NSENSE,         \
+        .step_size = 0.01, .n_ministeps = 1, .n_params = MOCK_NPARAMS,                      \
+        .param_names = param_names, .param_defaults = param_defaults,                       \
+        .muscle_names = muscle_names, .muscle_max_force = muscle_max_force,                 \
+        .muscle_row_names = row_names, .pos_lower = pos_lower, .pos_upper = pos_upper,      \
+        .init = mock_init, .init_vjp = mock_init_vjp, .step = mock_step, .step_vjp = vjp,   \
+        .sense = mock_sense, .sense_vjp = mock_sense_vjp                                    \
     }
 
 const mnet_model mnet_mock_pm4 = MOCK_MODEL(mock_step_vjp);

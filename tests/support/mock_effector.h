@@ -14,8 +14,8 @@
  *   muscle     activation, length = l, velocity = e . qd, force = a Fmax
  *   geometry   l_mt = l, v_mt = e . qd, moment arms e_x, e_y
  * Sense: [q, length / l_o, velocity / vmax].
- * Parameters: mass, damping, tau, then per muscle <name>.max_isometric_force,
- * <name>.l_o, <name>.vmax.  step_vjp writes out[2] = d / d load when
+ * Parameters: mass, damping, tau, then per muscle <name>.max_force, <name>.l_o,
+ * <name>.vmax (muscle_max_force points at the first).  step_vjp writes out[2] = d / d load when
  * out[2] != NULL (the runtime always passes it). */
 #ifndef MNET_MOCK_EFFECTOR_H
 #define MNET_MOCK_EFFECTOR_H

@@ -136,3 +136,29 @@ void tm_run_fn(mnet_fn f, int single, int B, int n_in, const double *const *in, 
         free(fin[a]);
     free(fp);
 }
+
+int tm_check_max_force(const mnet_model *m, const char *what, int *with_force)
+{
+    int bad = 0, found = 0;
+    if (!m->muscle_max_force) {
+        printf("\n  %s: no muscle_max_force in the table", what);
+        return m->n_muscles > 0 ? m->n_muscles : 1;
+    }
+    for (int k = 0; k < m->n_muscles; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.max_force", m->muscle_names[k]);
+        int want = -1;
+        for (int i = 0; i < m->n_params; i++)
+            if (!strcmp(m->param_names[i], name))
+                want = i;
+        found += want >= 0;
+        if (m->muscle_max_force[k] != want) {
+            printf("\n  %s: muscle_max_force[%d] (%s) is %d, '%s' is parameter %d", what, k, m->muscle_names[k],
+                   m->muscle_max_force[k], name, want);
+            bad++;
+        }
+    }
+    if (with_force)
+        *with_force = found;
+    return bad;
+}

@@ -42,4 +42,11 @@ void tm_random_state(const mnet_effector *e, const double *params, int B, int st
 void tm_run_fn(mnet_fn f, int single, int B, int n_in, const double *const *in, const int *in_rows, int n_out,
                double *const *out, const int *out_rows, const double *params, int n_params);
 
+/* Checks a model table's muscle_max_force (C or JIT) against the names:
+ * entry m must be the index of "<muscle m>.max_force" in param_names, or -1
+ * when there is no such parameter.  Prints each mismatch; returns their
+ * number.  `with_force` (may be NULL) gets the number of muscles that have
+ * one. */
+int tm_check_max_force(const mnet_model *m, const char *what, int *with_force);
+
 #endif
