@@ -138,7 +138,7 @@ static size_t carve(mnet_train *tr, mnet_real *base)
             (ptr) = base + off;                                                            \
         off += (count);                                                                    \
     } while (0)
-    TAKE(tr->own_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
+    TAKE(tr->model_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
     TAKE(tr->params, tr->n_params);
     TAKE(tr->grad, tr->n_params);
     TAKE(tr->adam_m, tr->n_params);
@@ -242,11 +242,8 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     }
     carve(tr, (mnet_real *)tr->mem);
-    /* the caller's table is read as it is (its owner may change a value
-     * between batches); without one, a copy of the defaults */
-    for (int i = 0; !params && i < m->n_params; i++)
-        tr->own_params[i] = (mnet_real)m->param_defaults[i];
-    tr->model_params = params ? (mnet_real *)params : tr->own_params;
+    for (int i = 0; i < m->n_params; i++)
+        tr->model_params[i] = params ? params[i] : (mnet_real)m->param_defaults[i];
     if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2) && check_fmax(tr, err, n) != 0)
         goto fail;
 
@@ -265,11 +262,7 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     ac.weight_decay = cfg->weight_decay;
     ac.decoupled = cfg->decoupled_decay;
     ac.clip_norm = cfg->clip_norm;
-    /* the schedule follows the run's length (mnet_task.h) */
     ac.sched = cfg->sched;
-    ac.sched.t_max = cfg->n_batches;
-    if (ac.sched.kind == MNET_SCHED_STEP && ac.sched.step_size <= 0)
-        ac.sched.step_size = cfg->n_batches / 3 > 0 ? cfg->n_batches / 3 : 1;
     mnet_adam_init(&tr->opt, &ac);
 
     if (mnet_episode_alloc(&tr->ep, m, tr->B, tr->T, err, n) != 0)
