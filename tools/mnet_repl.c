@@ -7,10 +7,16 @@
  * Commands: load FILE [TASK], show, set NAME VALUE, train N, eval,
  * save FILE, open FILE, emit FILE.c, help [CMD], quit.  An error never leaves the REPL; in
  * scripted use the exit status is 1 when any command failed.
+ *
+ * Ctrl-C: at the prompt it drops the line being typed and prompts again;
+ * during `train` it stops after the current batch and keeps everything.  In
+ * a script (-c or a pipe) it stops the script after the running command,
+ * saying so, with exit status 130 (128 + SIGINT, as a shell).
  */
 #include "mnet_repl.h"
 
 #include <editline/readline.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +25,20 @@
 
 #include "mnet_session.h"
 
-static volatile sig_atomic_t stop_training;
+/* Ctrl-C since the prompt (or, in a script, ever): stops `train` after the
+ * current batch, the line being typed, or a script. */
+static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
 {
     (void)sig;
-    stop_training = 1;
+    interrupted = 1;
 }
+
+enum {
+    MAX_TRAIN_BATCHES = 1000000000,  /* `train N`: at most 1e9 batches */
+    EXIT_INTERRUPTED = 128 + SIGINT, /* a script stopped by Ctrl-C */
+};
 
 static const struct {
     const char *name, *args, *help;
@@ -37,7 +50,7 @@ static const struct {
     {"eval", "", "run the validation set deterministically and print its loss"},
     {"save", "FILE", "write a checkpoint: sources, network, optimiser, batch count (atomic)"},
     {"open", "FILE", "continue from a checkpoint (needs nothing but the file)"},
-    {"emit", "FILE.c", "write the loaded model's standalone C"},
+    {"emit", "FILE.c [--precision float|double]", "write the model as standalone C with the run embedded"},
     {"help", "[COMMAND]", "this list, or one command"},
     {"quit", "", "leave (also: exit, Ctrl-D)"},
 };
@@ -121,15 +134,27 @@ static int split(char *line, char **words, int max)
     return n;
 }
 
-/* Runs one command; returns 0 ok, 1 failed, -1 quit. */
-static int run_command(mnet_session *s, char *line, FILE *out)
+/* `train N`'s N: a whole number from 1 to MAX_TRAIN_BATCHES; 0 (after
+ * saying why) otherwise. */
+static long parse_batches(const char *text, FILE *out)
 {
-    char *w[8];
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", line);
-    int n = split(copy, w, 8);
-    if (n == 0)
+    char *end = NULL;
+    errno = 0;
+    long k = strtol(text, &end, 10);
+    if (end == text || *end) {
+        fprintf(out, "mnet: train: '%s' is not a whole number of batches (usage: train N)\n", text);
         return 0;
+    }
+    if (errno == ERANGE || k < 1 || k > MAX_TRAIN_BATCHES) {
+        fprintf(out, "mnet: train: %s batches is out of range; N is from 1 to %d\n", text, MAX_TRAIN_BATCHES);
+        return 0;
+    }
+    return k;
+}
+
+/* Runs the command of the n words w; returns 0 ok, 1 failed, -1 quit. */
+static int run_words(mnet_session *s, char **w, int n, FILE *out)
+{
     const char *cmd = w[0];
     if (!strcmp(cmd, "quit") || !strcmp(cmd, "exit"))
         return -1;
@@ -154,25 +179,29 @@ static int run_command(mnet_session *s, char *line, FILE *out)
             return 1;
         }
         char value[256] = "";
+        size_t len = 0;
         for (int k = 2; k < n; k++) {
-            strncat(value, w[k], sizeof value - strlen(value) - 2);
-            if (k + 1 < n)
-                strcat(value, " ");
+            int m = snprintf(value + len, sizeof value - len, "%s%s", w[k], k + 1 < n ? " " : "");
+            if (m < 0 || (size_t)m >= sizeof value - len) {
+                fprintf(out, "mnet: set: the value is longer than %zu characters\n", sizeof value - 1);
+                return 1;
+            }
+            len += (size_t)m;
         }
         return session_set(s, w[1], value, out);
     }
     if (!strcmp(cmd, "train")) {
-        char *end = NULL;
-        long k = n == 2 ? strtol(w[1], &end, 10) : -1;
-        if (n != 2 || *end || k <= 0) {
-            fprintf(out, "usage: train N   (N batches, N > 0)\n");
+        if (n != 2) {
+            fprintf(out, "usage: train N   (N batches, 1 to %d)\n", MAX_TRAIN_BATCHES);
             return 1;
         }
-        stop_training = 0;
-        int rc = session_train(s, k, &stop_training, out);
+        long k = parse_batches(w[1], out);
+        if (k == 0)
+            return 1;
+        int rc = session_train(s, k, &interrupted, out);
         if (rc == 0)
-            fprintf(out, "trained %ld batches in all; loss of the last 100: %.6f\n", s->batches_done,
-                    session_loss_last(s, 100));
+            fprintf(out, "trained %ld batches in all; loss of the last 100: %.6f\n", session_batches(s),
+                    session_loss_last100(s));
         return rc;
     }
     if (!strcmp(cmd, "eval"))
@@ -186,30 +215,52 @@ static int run_command(mnet_session *s, char *line, FILE *out)
             return session_open(s, w[1], out, out);
         if (session_save(s, w[1], out) != 0)
             return 1;
-        fprintf(out, "saved %s (%ld batches)\n", w[1], s->batches_done);
+        fprintf(out, "saved %s (%ld batches)\n", w[1], session_batches(s));
         return 0;
     }
     if (!strcmp(cmd, "emit")) {
-        if (n != 2) {
-            fprintf(out, "usage: emit FILE.c\n");
+        /* emit FILE.c [--precision float|double] */
+        int single = 0, ok = n == 2 || (n == 4 && !strcmp(w[2], "--precision") &&
+                                        (!strcmp(w[3], "float") || !strcmp(w[3], "double")));
+        if (!ok) {
+            fprintf(out, "usage: emit FILE.c [--precision float|double]\n");
             return 1;
         }
-        if (!s->loaded) {
-            fprintf(out, "mnet: no model loaded (load FILE.mnet)\n");
-            return 1;
-        }
-        if (mnet_write_c(s->run.comp, w[1], s->path, 0) != 0) {
-            fprintf(out, "mnet: cannot write '%s'\n", w[1]);
-            return 1;
-        }
-        fprintf(out, "wrote %s (effector %s, double precision)\n", w[1], s->run.model->name);
-        return 0;
+        if (n == 4)
+            single = w[3][0] == 'f';
+        return session_emit(s, w[1], single, out);
     }
     fprintf(out, "mnet: unknown command '%s' (help lists them)\n", cmd);
     return 1;
 }
 
-/* Runs `;`- or newline-separated commands; returns 0 when all succeeded. */
+/* Runs one command (a line of any length); returns 0 ok, 1 failed, -1 quit. */
+static int run_command(mnet_session *s, const char *line, FILE *out)
+{
+    char *w[8];
+    char *copy = strdup(line);
+    if (!copy) {
+        fprintf(out, "mnet: out of memory\n");
+        return 1;
+    }
+    int n = split(copy, w, 8);
+    int rc = n == 0 ? 0 : run_words(s, w, n, out);
+    free(copy);
+    return rc;
+}
+
+/* After a script's command: a Ctrl-C stops the script.  Returns 1 then. */
+static int script_interrupted(void)
+{
+    if (!interrupted)
+        return 0;
+    fflush(stdout);
+    fprintf(stderr, "mnet: interrupted (Ctrl-C); the rest of the script is not run\n");
+    return 1;
+}
+
+/* Runs `;`- or newline-separated commands; returns the exit status: 0 when
+ * all succeeded, 1 when one failed, EXIT_INTERRUPTED after a Ctrl-C. */
 static int run_script(mnet_session *s, const char *text, FILE *out)
 {
     char *copy = strdup(text), *save = NULL;
@@ -217,12 +268,37 @@ static int run_script(mnet_session *s, const char *text, FILE *out)
     if (!copy)
         return 1;
     for (char *cmd = strtok_r(copy, ";\n", &save); cmd; cmd = strtok_r(NULL, ";\n", &save)) {
+        if (script_interrupted()) {
+            failed = EXIT_INTERRUPTED;
+            break;
+        }
         int rc = run_command(s, cmd, out);
         if (rc < 0)
             break;
         failed |= rc;
     }
+    if (failed != EXIT_INTERRUPTED && script_interrupted())
+        failed = EXIT_INTERRUPTED;
     free(copy);
+    return failed;
+}
+
+/* Commands from a pipe, one a line (of any length); the exit status as
+ * run_script's. */
+static int run_stream(mnet_session *s, FILE *in, FILE *out)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    int failed = 0;
+    while (!script_interrupted() && getline(&line, &cap, in) >= 0) {
+        int rc = run_command(s, line, out);
+        if (rc < 0)
+            break;
+        failed |= rc;
+    }
+    if (script_interrupted())
+        failed = EXIT_INTERRUPTED;
+    free(line);
     return failed;
 }
 
@@ -234,25 +310,24 @@ int mnet_repl_main(const char *script)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
-    int failed = 0;
+    int status = 0;
     if (script) {
-        failed = run_script(&s, script, stdout);
+        status = run_script(&s, script, stdout);
     } else if (!isatty(STDIN_FILENO)) {
-        char line[4096];
-        while (fgets(line, sizeof line, stdin)) {
-            int rc = run_command(&s, line, stdout);
-            if (rc < 0)
-                break;
-            failed |= rc;
-        }
+        status = run_stream(&s, stdin, stdout);
     } else {
         completion_session = &s;
         rl_attempted_completion_function = complete;
         using_history();
         printf("mnet 0.1.0 - type help for commands, quit to leave\n");
         for (;;) {
-            stop_training = 0;
+            interrupted = 0;
             char *line = readline("mnet> ");
+            if (!line && interrupted) {
+                /* Ctrl-C: drop the line, prompt again (as a shell) */
+                putchar('\n');
+                continue;
+            }
             if (!line) {
                 putchar('\n');
                 break;
@@ -267,5 +342,5 @@ int mnet_repl_main(const char *script)
         completion_session = NULL;
     }
     session_close(&s);
-    return failed ? 1 : 0;
+    return status;
 }

@@ -106,4 +106,24 @@ echo 'import "RigidTendonArm26.mnet";' | cat - "$tmp/badloss.mnet" > "$tmp/badlo
 "$mnet" train "$tmp/badloss2.mnet" --batches 1 --out "$tmp/bl" 2>"$tmp/bl.err"; [ $? -eq 1 ]; check "a vector loss value is an error" $?
 grep -q "badloss2.mnet:4:.*a loss value must be a scalar" "$tmp/bl.err"; check "... positioned" $?
 "$mnet" train 2>/dev/null; [ $? -eq 2 ]; check "train without a file is a usage error" $?
+
+# a piped line of any length is one command (lines over 4,095 bytes were split in two)
+out=$(printf 'help%5000sload\n' '' | "$mnet" 2>&1)
+rc=$?
+[ $rc -eq 0 ]; check "a 5,000-byte piped line is one command (rc=$rc)" $?
+echo "$out" | grep -q "^  load  *FILE.mnet"; check "... help for the word after the spaces" $?
+! echo "$out" | grep -q "usage\|unknown command"; check "... and no second command from its tail" $?
+out=$("$mnet" -c "help $(printf 'x%.0s' $(seq 6000))" 2>&1)
+echo "$out" | grep -q "no command 'xxxxxxxxxx"; check "a long -c command is not cut" $?
+
+# train N: out of range or not a whole number is an error, never a run of forever
+for n in 99999999999999999999999 1000000001 0 -3 1.5 10abc 1e9; do
+  out=$("$mnet" -c "load $tmp/pm.mnet; train $n" 2>&1)
+  rc=$?
+  [ $rc -eq 1 ]; check "train $n is refused (rc=$rc)" $?
+  echo "$out" | grep -q "mnet: train: .*\(out of range\|not a whole number\)"; check "... saying why" $?
+  ! echo "$out" | grep -q "trained "; check "... and trains nothing" $?
+done
+out=$("$mnet" -c "set x $(printf 'y%.0s' $(seq 300))" 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q "longer than 255"; check "an over-long set value is refused, not cut" $?
 exit $fail
