@@ -172,6 +172,30 @@ static char *dupstr(const char *s)
     return strdup(s ? s : "");
 }
 
+/* ---- physical sense ---------------------------------------------------- */
+
+/* A negative mass, a link of zero length (the end point never moves, so the
+ * loss cannot depend on the network) or a zero inertia trained without a
+ * word: constant values that make no physical sense are errors at the value
+ * the user wrote.  (A later `set` of the parameter is the run time's to
+ * check.) */
+typedef enum {
+    PHYS_POSITIVE,      /* > 0  */
+    PHYS_NON_NEGATIVE,  /* >= 0 */
+} phys_rule;
+
+/* Checks table entry idx, written at `at` (the value's location). */
+static int check_physical(eval_env *E, const mnet_effector *eff, int idx, src_loc at, phys_rule rule,
+                          const char *why)
+{
+    const model_param *p = &eff->params[idx];
+    if (isfinite(p->value) && (rule == PHYS_POSITIVE ? p->value > 0 : p->value >= 0))
+        return 1;
+    mnet_error(E->ctx, at, "'%s' must be %s, not %g: %s", p->name,
+               rule == PHYS_POSITIVE ? "positive" : "zero or positive", p->value, why);
+    return 0;
+}
+
 /* ---- point mass -------------------------------------------------------- */
 
 static int lower_point_mass(eval_env *E, mnet_effector *eff, const ast_stmt *stmt, const ast_expr *call)
@@ -198,8 +222,12 @@ static int lower_point_mass(eval_env *E, mnet_effector *eff, const ast_stmt *stm
     if (!param_pair(E, find_arg(args, "range"), DIM_LENGTH, range) ||
         !param_pair(E, find_arg(args, "velocity_range"), DIM_VELOCITY, vrange))
         return 1;
-    int mass = param_scalar(E, eff, "skeleton.mass", find_arg(args, "mass"), NULL, 1.0, DIM_MASS);
+    const ast_arg *mass_arg = find_arg(args, "mass");
+    int mass = param_scalar(E, eff, "skeleton.mass", mass_arg, NULL, 1.0, DIM_MASS);
     if (mass < 0)
+        return 1;
+    if (mass_arg && !check_physical(E, eff, mass, mass_arg->value->loc, PHYS_POSITIVE,
+                                    "a point mass without positive mass has no equation of motion"))
         return 1;
     ir_graph *g = E->g;
     static const char *const axis[] = {"x", "y", "z"};
@@ -280,6 +308,13 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
         }
         static const char *const req[] = {"mass", "length", "com", "inertia"};
         static const unit_dim dims[] = {DIM_MASS, DIM_LENGTH, DIM_LENGTH, DIM_INERTIA};
+        /* com may lie outside the link (a counterweight); the others are positive */
+        static const char *const why[] = {
+            "a link has mass",
+            "a link of zero length does not move the end point, so the loss cannot depend on the network",
+            NULL,
+            "a link's moment of inertia about its centre of mass is positive",
+        };
         int *slots[] = {mass, len, com, inertia};
         for (int k = 0; k < 4; k++) {
             const ast_arg *a = find_arg(args, req[k]);
@@ -291,6 +326,8 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
             snprintf(name, name_len, "%s.%s", c->name, req[k]);
             slots[k][i] = param_scalar(E, eff, name, a, NULL, 0, dims[k]);
             if (slots[k][i] < 0)
+                ok = 0;
+            else if (why[k] && !check_physical(E, eff, slots[k][i], a->value->loc, PHYS_POSITIVE, why[k]))
                 ok = 0;
         }
         double range[2] = {-M_PI, M_PI}, vrange[2] = {-1000, 1000};
@@ -306,6 +343,10 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
     int visc = ok ? param_scalar(E, eff, "skeleton.viscosity", viscosity, NULL, viscosity_default,
                                  DIM_NONE)
                   : -1;
+    if (visc >= 0 && viscosity &&
+        !check_physical(E, eff, visc, viscosity->value->loc, PHYS_NON_NEGATIVE,
+                        "a negative viscosity feeds energy into the joints"))
+        visc = -1;
     if (!ok || visc < 0) {
         free(mass);
         free(len);
@@ -395,6 +436,38 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
  */
 enum { MAX_USER_JOINTS = 64 }; /* the mass matrix is solved symbolically */
 
+/* A user skeleton's parameters declared as a mass (kg, g) or an inertia
+ * (kgm2) are not negative (zero may be meant: an optional payload).  The
+ * table entries from first on are this skeleton's; each is "skeleton.NAME",
+ * located at the value that was used. */
+static int check_user_params(eval_env *E, const mnet_effector *eff, const ast_stmt *body, int first)
+{
+    int ok = 1;
+    for (const ast_stmt *s = body; s; s = s->next) {
+        if (s->kind != ST_SETTING || strcmp(s->head, "param") != 0)
+            continue;
+        for (const ast_arg *a = s->args; a; a = a->next) {
+            double factor;
+            unit_dim dim;
+            const char *name = a->name ? a->name : a->value && a->value->kind == EX_ID ? a->value->name : NULL;
+            if (!name || !a->unit || !unit_lookup(a->unit, &factor, &dim) ||
+                (dim != DIM_MASS && dim != DIM_INERTIA))
+                continue;
+            for (int i = first; i < eff->n_params; i++) {
+                const char *p = eff->params[i].name;
+                if (strncmp(p, "skeleton.", 9) != 0 || strcmp(p + 9, name) != 0)
+                    continue;
+                if (!check_physical(E, eff, i, eff->params[i].loc, PHYS_NON_NEGATIVE,
+                                    dim == DIM_MASS ? "a mass is not negative"
+                                                    : "a moment of inertia is not negative"))
+                    ok = 0;
+                break;
+            }
+        }
+    }
+    return ok;
+}
+
 static int lower_user_skeleton(eval_env *E, mnet_effector *eff, const mnet_def *def,
                                const ast_expr *call)
 {
@@ -449,7 +522,10 @@ static int lower_user_skeleton(eval_env *E, mnet_effector *eff, const mnet_def *
         return 1;
     /* parameters: run-time scope and a constant scope (for ranges) */
     scope *run = NULL, *cst = NULL;
+    int first_param = eff->n_params;
     if (!user_params(E, eff, body, overrides, def->name, "skeleton", &run, &cst))
+        return 1;
+    if (!check_user_params(E, eff, body, first_param))
         return 1;
     /* joints */
     ir_graph *g = E->g;

@@ -67,10 +67,97 @@ static void test_coincident_path_points(void)
                  "coincide at the centre of the joint ranges", 4, 65);
 }
 
+/* An effector of `skeleton` (a point mass or a chain) and one relu muscle. */
+#define PM_EFFECTOR(skel) \
+    "import \"lib/muscles.mnet\";\n" \
+    "effector e {\n" \
+    "  skeleton " skel ";\n" \
+    "  muscles relu(max_force = 10 N) { muscle a { path world(1, 1), point(0, 0); } }\n" \
+    "}\n"
+#define CHAIN_EFFECTOR(links) \
+    "import \"lib/muscles.mnet\";\n" \
+    "effector e {\n" \
+    "  skeleton planar_chain {\n" links "  }\n" \
+    "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper(0.1, 0); } }\n" \
+    "}\n"
+
+/* Compiles text; asserts it compiles without a diagnostic. */
+static void expect_ok(const char *text)
+{
+    mnet_compilation *c = mnet_compile_text("t.mnet", text, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    if (c->ctx->n_diags)
+        printf("\n  unexpected %d:%d: %s", c->ctx->diags[0].loc.line, c->ctx->diags[0].loc.col,
+               c->ctx->diags[0].msg);
+    CU_ASSERT_PTR_NOT_NULL(c->eff);
+    CU_ASSERT_EQUAL(c->ctx->n_diags, 0);
+    mnet_compilation_free(c);
+}
+
+/* Negative or zero masses, zero-length links, non-positive inertias and a
+ * negative viscosity trained without a word; now each is an error at the
+ * value written. */
+static void test_physical_sense(void)
+{
+    /* point mass: mass > 0 (at the value, column 38) */
+    expect_error(PM_EFFECTOR("point_mass(dim = 2, mass = -1 kg)"), "'skeleton.mass' must be positive, not -1", 3,
+                 39);
+    expect_error(PM_EFFECTOR("point_mass(dim = 2, mass = 0 kg)"), "'skeleton.mass' must be positive, not 0", 3, 39);
+    expect_ok(PM_EFFECTOR("point_mass(dim = 2, mass = 2 g)"));
+
+    /* planar chain: each link's mass, length, inertia > 0; com free */
+    expect_ok(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = -0.1 m, inertia = 0.05);\n"));
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0 m, com = 0.1 m, inertia = 0.05);\n"),
+                 "'upper.length' must be positive, not 0: a link of zero length does not move the end point", 4,
+                 38);
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = 0.1 m, inertia = 0.05);\n"
+                                "    link fore(mass = 1 kg, length = -0.2 m, com = 0.1 m, inertia = 0.05);\n"),
+                 "'fore.length' must be positive, not -0.2", 5, 37);
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = -1.5 kg, length = 0.3 m, com = 0.1 m, inertia = 0.05);\n"),
+                 "'upper.mass' must be positive, not -1.5", 4, 23);
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = 0.1 m, inertia = 0);\n"),
+                 "'upper.inertia' must be positive, not 0", 4, 68);
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = 0.1 m, inertia = -0.05);\n"),
+                 "'upper.inertia' must be positive", 4, 68);
+    /* through a constant expression, reported at its operator */
+    expect_error("const half = 0.5;\n" CHAIN_EFFECTOR(
+                     "    link upper(mass = 1 kg, length = (half - 0.5) * 1 m, com = 0.1 m, inertia = 0.05);\n"),
+                 "'upper.length' must be positive, not 0", 5, 51);
+    expect_error(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = 0.1 m, inertia = 0.05);\n"
+                                "    viscosity -0.1;\n"),
+                 "'skeleton.viscosity' must be zero or positive, not -0.1", 5, 15);
+    expect_ok(CHAIN_EFFECTOR("    link upper(mass = 1 kg, length = 0.3 m, com = 0.1 m, inertia = 0.05);\n"
+                             "    viscosity 0;\n"));
+
+    /* a user skeleton: parameters in kg or kgm2 are not negative, from the
+     * default or from an override */
+    expect_error("import \"lib/skeletons.mnet\";\n"
+                 "import \"lib/muscles.mnet\";\n"
+                 "effector e {\n"
+                 "  skeleton two_link_arm(m2 = -1.5 kg);\n"
+                 "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper_arm(0.1, 0); } }\n"
+                 "}\n",
+                 "'skeleton.m2' must be zero or positive, not -1.5: a mass is not negative", 4, 30);
+    expect_error("import \"lib/skeletons.mnet\";\n"
+                 "import \"lib/muscles.mnet\";\n"
+                 "effector e {\n"
+                 "  skeleton two_link_arm(i1 = -0.01);\n"
+                 "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper_arm(0.1, 0); } }\n"
+                 "}\n",
+                 "'skeleton.i1' must be zero or positive, not -0.01: a moment of inertia", 4, 30);
+    expect_ok("import \"lib/skeletons.mnet\";\n"
+              "import \"lib/muscles.mnet\";\n"
+              "effector e {\n"
+              "  skeleton two_link_arm(m2 = 1 kg, l1 = -0.3);\n" /* a length in m: not checked */
+              "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper_arm(0.1, 0); } }\n"
+              "}\n");
+}
+
 int main(void)
 {
     static const mnet_test tests[] = {{"division the simplifier proves is by zero", test_division_by_zero},
                                       {"coincident path points", test_coincident_path_points},
+                                      {"physically meaningless skeleton values", test_physical_sense},
                                       {NULL, NULL}};
     return mnet_test_main("lower_errors", tests);
 }
