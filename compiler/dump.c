@@ -16,10 +16,18 @@ void effector_dump(const mnet_effector *e, FILE *out)
     fprintf(out, "effector %s\n", e->name);
     fprintf(out, "  skeleton %s: %d dof, %d-D end point, %d bod%s\n", skel[e->skeleton], e->n_dof,
             e->space_dim, e->n_bodies, e->n_bodies == 1 ? "y" : "ies");
-    for (int j = 0; j < e->n_dof; j++)
-        fprintf(out, "    joint %-12s range [%.17g, %.17g] (%.6g..%.6g deg)  velocity [%.17g, %.17g]\n",
-                e->joint_names[j], e->pos_lo[j], e->pos_hi[j], e->pos_lo[j] * 180 / M_PI,
-                e->pos_hi[j] * 180 / M_PI, e->vel_lo[j], e->vel_hi[j]);
+    /* a point mass's coordinates are translations (m, m/s); the chains' and
+     * user skeletons' joints are rotations (rad, rad/s, shown in deg too) */
+    int translational = e->skeleton == SKEL_POINT_MASS;
+    for (int j = 0; j < e->n_dof; j++) {
+        if (translational)
+            fprintf(out, "    joint %-12s range [%.17g, %.17g] m  velocity [%.17g, %.17g] m/s\n", e->joint_names[j],
+                    e->pos_lo[j], e->pos_hi[j], e->vel_lo[j], e->vel_hi[j]);
+        else
+            fprintf(out, "    joint %-12s range [%.17g, %.17g] rad (%.6g..%.6g deg)  velocity [%.17g, %.17g] rad/s\n",
+                    e->joint_names[j], e->pos_lo[j], e->pos_hi[j], e->pos_lo[j] * 180 / M_PI,
+                    e->pos_hi[j] * 180 / M_PI, e->vel_lo[j], e->vel_hi[j]);
+    }
     for (int b = 0; b < e->n_bodies; b++)
         fprintf(out, "    body %d %s\n", b + 1, e->body_names[b]);
     fprintf(out, "  integrator %s, step %.17g s, %d ministep%s\n", integ[e->integrator], e->step,

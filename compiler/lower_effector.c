@@ -331,8 +331,7 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
     eval_env *E = &B->E;
     scope *cst = NULL;
     *run = NULL;
-    static const char *const none[] = {NULL};
-    (void)none;
+    int unknown = 0;
     for (const ast_arg *a = own; a; a = a->next) {
         int known = 0;
         for (int i = 0; i < mm->n_params; i++)
@@ -342,9 +341,11 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
                 mnet_error(E->ctx, a->loc, "muscle model '%s' has no parameter '%s'", mm->name, a->name);
             else
                 mnet_error(E->ctx, a->loc, "muscle parameters are named: max_force = 500 N");
-            return 0;
+            unknown = 1;
         }
     }
+    if (unknown)
+        return 0;
     m->param_base = B->eff->n_params;
     for (int i = 0; i < mm->n_params; i++) {
         const ast_arg *given = find_arg(own, mm->param_names[i]);
@@ -393,6 +394,8 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
     return 1;
 }
 
+/* The muscles block.  Every muscle is checked even after an error in
+ * another one (their errors are independent); returns nonzero on any error. */
 static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
 {
     mnet_effector *e = B->eff;
@@ -414,6 +417,7 @@ static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
     }
     if (!def || muscle_model_resolve(E->ctx, def, &e->model))
         return 1;
+    int failed = 0, shared_ok = 1;
     for (const ast_arg *a = shared; a; a = a->next) {
         int known = 0;
         for (int i = 0; i < e->model.n_params; i++)
@@ -421,7 +425,8 @@ static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
         if (!known) {
             mnet_error(E->ctx, a->loc, "muscle model '%s' has no parameter '%s'", e->model.name,
                        a->name ? a->name : "(positional)");
-            return 1;
+            failed = 1;
+            shared_ok = 0; /* the muscles' values would miss it (a misspelt name): geometry only */
         }
     }
     int n = 0;
@@ -436,13 +441,14 @@ static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
             if (v.kind != V_NUM || v.ndim != 1 || v.rows != e->n_dof) {
                 if (v.kind != V_ERR)
                     mnet_error(E->ctx, s->loc, "polynomial_offset must be a vector of %d", e->n_dof);
-                return 1;
+                failed = 1;
+                continue;
             }
             for (int j = 0; j < e->n_dof; j++)
                 offset[j] = ir_get(E->g, v.v[j])->value;
         } else {
             mnet_error(E->ctx, s->loc, "a muscles block holds 'muscle NAME(...) { ... }' and 'polynomial_offset'");
-            return 1;
+            failed = 1;
         }
     }
     if (n == 0) {
@@ -459,27 +465,36 @@ static int lower_muscles(builder *B, const ast_stmt *st, scope *eff_scope)
     for (const ast_stmt *s = st->body; s; s = s->next) {
         if (s->kind != ST_SETTING || strcmp(s->head, "muscle") != 0)
             continue;
+        model_muscle *m = &e->muscles[i++];
         const ast_expr *mc = s->nargs == 1 && !s->args->name ? s->args->value : NULL;
         if (!mc || (mc->kind != EX_CALL && mc->kind != EX_ID) || !s->has_body) {
             mnet_error(E->ctx, s->loc, "muscle expects NAME(params) { geometry }");
-            return 1;
+            failed = 1;
+            continue;
         }
-        for (int k = 0; k < i; k++)
-            if (!strcmp(e->muscles[k].name, mc->name)) {
+        int twice = 0;
+        for (int k = 0; k < i - 1 && !twice; k++)
+            if (e->muscles[k].name && !strcmp(e->muscles[k].name, mc->name)) {
                 mnet_error(E->ctx, mc->loc, "muscle '%s' is defined twice", mc->name);
                 mnet_note(E->ctx, e->muscles[k].loc, "first defined here");
-                return 1;
+                twice = 1;
             }
-        model_muscle *m = &e->muscles[i];
+        if (twice) { /* its parameters would clash with the first one's */
+            failed = 1;
+            continue;
+        }
         m->name = strdup(mc->name);
         m->loc = mc->loc;
-        if (!m->name || !muscle_params(B, m, mc->kind == EX_CALL ? mc->args : NULL, shared, &B->mparams[i]))
+        if (!m->name)
             return 1;
-        if (geometry_lower(E, e, m, s->body, offset, &B->geo[i]))
-            return 1;
-        i++;
+        /* its parameters and its geometry are checked independently */
+        if (!shared_ok || !muscle_params(B, m, mc->kind == EX_CALL ? mc->args : NULL, shared,
+                                         &B->mparams[m - e->muscles]))
+            failed = 1;
+        if (geometry_lower(E, e, m, s->body, offset, &B->geo[m - e->muscles]))
+            failed = 1;
     }
-    return 0;
+    return failed;
 }
 
 /* ---- the interface functions --------------------------------------------- */
@@ -671,11 +686,18 @@ static int build_functions(builder *B)
 
 /* ---- the effector -------------------------------------------------------- */
 
+/* The effector's body.  Independent parts are all checked, so one run
+ * reports every error that does not follow from another: each override,
+ * param and statement; the skeleton; the muscles (when the skeleton and the
+ * params they may use are sound); step, ministeps, integrator and damping;
+ * the loads (when the skeleton gives their sizes).  Returns nonzero on any
+ * error. */
 static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides, const char *def_name)
 {
     mnet_effector *e = B->eff;
     eval_env *E = &B->E;
     mnet_ctx *ctx = E->ctx;
+    int failed = 0;
     /* effector params: names (a muscle model) or constants */
     scope *eff_scope = NULL;
     for (const ast_arg *o = overrides; o; o = o->next) {
@@ -691,24 +713,29 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
         if (!found) {
             mnet_error(ctx, o->loc, "effector '%s' has no parameter or setting '%s'", def_name,
                        o->name ? o->name : "?");
-            return 1;
+            failed = 1;
         }
     }
+    int params_ok = 1; /* every param bound: what may use them can be checked */
     for (const ast_stmt *s = body; s; s = s->next) {
         if (s->kind != ST_SETTING || strcmp(s->head, "param") != 0)
             continue;
         for (const ast_arg *a = s->args; a; a = a->next) {
             if (!a->name || !a->value) {
                 mnet_error(ctx, a->loc, "effector param expects 'name = default'");
-                return 1;
+                params_ok = 0;
+                continue;
             }
             const ast_arg *o = find_arg(overrides, a->name);
             value v = eval_expr(E, NULL, o ? o->value : a->value);
-            if (v.kind == V_ERR)
-                return 1;
+            if (v.kind == V_ERR) {
+                params_ok = 0;
+                continue;
+            }
             eff_scope = scope_bind(E, eff_scope, a->name, v, a->loc);
         }
     }
+    failed |= !params_ok;
     static const char *const known[] = {"param", "skeleton", "muscles", "damping", "endpoint_load",
                                         "joint_load", "integrator", "ministeps", "step", "path_velocity",
                                         NULL};
@@ -722,60 +749,67 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
                        "unknown statement '%s' in effector (expected param, skeleton, muscles, damping, "
                        "endpoint_load, joint_load, integrator, ministeps, step or path_velocity)",
                        s->head);
-            return 1;
+            failed = 1;
+            continue;
         }
         for (const ast_stmt *t = body; t != s; t = t->next)
             if (strcmp(s->head, "param") != 0 && !strcmp(t->head, s->head)) {
                 mnet_error(ctx, s->loc, "'%s' is given twice in effector '%s'", s->head, def_name);
                 mnet_note(ctx, t->loc, "first given here");
-                return 1;
+                failed = 1;
+                break;
             }
     }
     const ast_stmt *sk = find_stmt(body, "skeleton");
-    if (!sk) {
+    int skeleton_ok = 0;
+    if (!sk)
         mnet_error(ctx, e->loc, "effector '%s' has no skeleton", def_name);
-        return 1;
-    }
-    if (skeleton_lower(E, e, sk))
-        return 1;
+    else
+        skeleton_ok = skeleton_lower(E, e, sk) == 0;
+    failed |= !skeleton_ok;
     const ast_stmt *pv = find_stmt(body, "path_velocity");
     if (pv) {
         const ast_expr *x = pv->nargs == 1 && !pv->args->name ? pv->args->value : NULL;
         if (!x || x->kind != EX_ID || (strcmp(x->name, "exact") && strcmp(x->name, "motornet"))) {
             mnet_error(ctx, pv->loc, "path_velocity is 'exact' (default) or 'motornet'");
-            return 1;
+            failed = 1;
+        } else {
+            e->path_velocity_motornet = !strcmp(x->name, "motornet");
         }
-        e->path_velocity_motornet = !strcmp(x->name, "motornet");
     }
     const ast_stmt *mu = find_stmt(body, "muscles");
     if (!mu) {
         mnet_error(ctx, e->loc, "effector '%s' has no muscles", def_name);
-        return 1;
+        failed = 1;
+    } else if (!skeleton_ok || !params_ok || lower_muscles(B, mu, eff_scope)) {
+        failed = 1; /* muscles need the skeleton's bodies and joints */
     }
-    if (lower_muscles(B, mu, eff_scope))
-        return 1;
+    if (!params_ok)
+        return 1; /* the settings below may use a param */
     /* numerics */
     int bad = 0;
     const ast_expr *x;
     e->step = 0.01;
     e->n_ministeps = 1;
     e->integrator = INTEG_EULER;
-    if ((x = setting_value(B, body, overrides, "step", &bad)) && !eval_const(E, eff_scope, x, "step", &e->step))
-        return 1;
-    if (bad || !(e->step > 0) || !isfinite(e->step)) {
-        if (!bad)
-            mnet_error(ctx, x ? x->loc : e->loc, "step must be positive");
-        return 1;
+    if ((x = setting_value(B, body, overrides, "step", &bad))) {
+        if (!eval_const(E, eff_scope, x, "step", &e->step))
+            failed = 1;
+        else if (!(e->step > 0) || !isfinite(e->step)) {
+            mnet_error(ctx, x->loc, "step must be positive");
+            failed = 1;
+        }
     }
     if ((x = setting_value(B, body, overrides, "ministeps", &bad))) {
         double n;
-        if (!eval_const(E, eff_scope, x, "ministeps", &n))
-            return 1;
-        if (n != floor(n) || n < 1 || n > 1000) {
+        if (!eval_const(E, eff_scope, x, "ministeps", &n)) {
+            failed = 1;
+        } else if (n != floor(n) || n < 1 || n > 1000) {
             mnet_error(ctx, x->loc, "ministeps must be a whole number from 1 to 1000");
-            return 1;
+            failed = 1;
+        } else {
+            e->n_ministeps = (int)n;
         }
-        e->n_ministeps = (int)n;
     }
     if ((x = setting_value(B, body, overrides, "integrator", &bad))) {
         const char *nm = x->kind == EX_ID ? x->name : "";
@@ -787,47 +821,50 @@ static int lower_body(builder *B, const ast_stmt *body, const ast_arg *overrides
             e->integrator = INTEG_MOTORNET_RK4;
         else {
             mnet_error(ctx, x->loc, "unknown integrator (euler, rk4 or motornet_rk4)");
-            return 1;
+            failed = 1;
         }
     }
-    if (bad)
-        return 1;
     double damping = 0;
     if ((x = setting_value(B, body, overrides, "damping", &bad)) && !eval_const(E, eff_scope, x, "damping", &damping))
-        return 1;
+        failed = 1;
     e->damping_param = effector_add_param(e, "damping", damping, x ? x->loc : e->loc);
-    if (bad || e->damping_param < 0)
+    if (e->damping_param < 0)
         return 1;
     B->damping = ir_param(E->g, e->damping_param);
+    if (!skeleton_ok)
+        return 1; /* the loads' sizes are the skeleton's */
     e->endpoint_load = calloc((size_t)e->space_dim, sizeof(double));
     e->joint_load = calloc((size_t)e->n_dof, sizeof(double));
     if (!e->endpoint_load || !e->joint_load)
         return 1;
     static const char *const loads[] = {"endpoint_load", "joint_load"};
     for (int i = 0; i < 2; i++) {
-        if (!(x = setting_value(B, body, overrides, loads[i], &bad))) {
-            if (bad)
-                return 1;
+        if (!(x = setting_value(B, body, overrides, loads[i], &bad)))
             continue;
-        }
         int n = i == 0 ? e->space_dim : e->n_dof;
         double *dst = i == 0 ? e->endpoint_load : e->joint_load;
         value v = eval_expr(E, NULL, x);
-        if (v.kind == V_ERR)
-            return 1;
+        if (v.kind == V_ERR) {
+            failed = 1;
+            continue;
+        }
         if (v.kind != V_NUM || v.ndim != 1 || v.rows != n) {
             mnet_error(ctx, x->loc, "%s must be a vector of %d", loads[i], n);
-            return 1;
+            failed = 1;
+            continue;
         }
         for (int k = 0; k < n; k++) {
             const ir_node *nd = ir_get(E->g, v.v[k]);
             if (nd->op != IR_CONST) {
                 mnet_error(ctx, x->loc, "%s must be constant", loads[i]);
-                return 1;
+                failed = 1;
+                break;
             }
             dst[k] = nd->value;
         }
     }
+    if (failed || bad)
+        return 1;
     /* layout */
     int dof = e->n_dof, sp = e->space_dim, M = e->n_muscles;
     e->joint_off = 0;

@@ -111,10 +111,16 @@ static int lower_path(eval_env *E, mnet_effector *eff, model_muscle *m, const as
         int b = body_index(eff, c->name);
         if (b < 0) {
             mnet_error(E->ctx, c->loc, "unknown body '%s' in path of '%s'", c->name, m->name);
-            if (eff->n_bodies > 0)
-                mnet_note(E->ctx, c->loc, "bodies are: world%s%s%s%s", eff->n_bodies > 0 ? ", " : "",
-                          eff->body_names[0], eff->n_bodies > 1 ? ", " : "",
-                          eff->n_bodies > 1 ? eff->body_names[1] : "");
+            char list[512] = "world";
+            for (int k = 0; k < eff->n_bodies; k++) {
+                size_t used = strlen(list);
+                int w = snprintf(list + used, sizeof list - used, ", %s", eff->body_names[k]);
+                if (w < 0 || (size_t)w >= sizeof list - used) { /* keep whole names only */
+                    snprintf(list + used, sizeof list - used, ", ...");
+                    break;
+                }
+            }
+            mnet_note(E->ctx, c->loc, "bodies are: %s", list);
             return 0;
         }
         if (c->nargs != sp) {

@@ -5,6 +5,7 @@
  *     --dump-model         print the resolved effector
  *     --stats              node counts of the generated functions
  *     -o FILE.c            write the standalone C of the effector
+ *   At least one of -o, --check, --dump-model, --stats is required.
  *     --precision P        float or double (default double)
  *     --effector NAME      which effector (default: the last one in FILE)
  *     --emit-llvm          write the functions as LLVM IR (-o FILE.ll) instead of C
@@ -120,6 +121,13 @@ int main(int argc, char **argv)
         mnet_ctx_free(ctx);
         return 2;
     }
+    if (!output && !check && !dump && !stats) { /* nothing asked for: say what to ask */
+        fprintf(stderr, "mnetc: nothing to do for '%s': give -o FILE.c (or -o FILE.ll with --emit-llvm), "
+                        "or --check, --dump-model, --stats\n", file);
+        usage(stderr);
+        mnet_ctx_free(ctx);
+        return 2;
+    }
     add_env_path(ctx);
     mnet_ctx_add_search_dir(ctx, MNET_MODELS_DIR);
     mnet_program prog = {0};
@@ -129,7 +137,7 @@ int main(int argc, char **argv)
         program_collect(ctx, &prog);
     if (ctx->n_errors == 0 && check)
         check_program(ctx, &prog);
-    if (ctx->n_errors == 0 && (dump || stats || output || !check)) {
+    if (ctx->n_errors == 0 && (dump || stats || output)) {
         task_spec spec;
         mnet_effector *eff = lower_main_effector(ctx, &prog, effector, &spec);
         if (eff) {

@@ -97,10 +97,58 @@ has "binary file" err "$tmp/binary.mnet:2:1: error: '$tmp/binary.mnet' looks lik
 : >"$tmp/empty.mnet"
 run "empty file (check)" 0 --check "$tmp/empty.mnet"
 empty "empty file (check)" err
-run "empty file (compile)" 1 "$tmp/empty.mnet"
+run "empty file (compile)" 1 -o "$tmp/empty.c" "$tmp/empty.mnet"
 has "empty file (compile)" err "$tmp/empty.mnet:1:1: error: no effector is defined"
-run "unknown effector" 1 --effector Nope "$src/models/Reacher.mnet"
+run "unknown effector" 1 --effector Nope -o "$tmp/nope.c" "$src/models/Reacher.mnet"
 has "unknown effector" err "no effector named 'Nope'"
+
+# every independent error of an effector in one run, not only its first
+cat >"$tmp/many.mnet" <<'MNET'
+import "lib/muscles.mnet";
+effector E {
+  skeleton point_mass(dim = 2);
+  muscles relu(max_force = 1 N) {
+    muscle A { path world(1, 1), hand(0, 0); }
+    muscle B(bogus = 3) { path world(-1, 1), point(0, 0); }
+    muscle C { path world(1, -1), foot(0, 0); }
+  }
+  step -1 ms;
+  integrator leapfrog;
+  frobnicate 3;
+}
+MNET
+for mode in --check -o; do
+  if [ "$mode" = -o ]; then args=(-o "$tmp/many.c"); else args=(--check); fi
+  run "independent errors ($mode)" 1 "${args[@]}" "$tmp/many.mnet"
+  has "independent errors ($mode)" err "$tmp/many.mnet:11:3: error: unknown statement 'frobnicate' in effector"
+  has "independent errors ($mode)" err "$tmp/many.mnet:5:34: error: unknown body 'hand' in path of 'A'"
+  has "independent errors ($mode)" err "$tmp/many.mnet:6:14: error: muscle model 'relu' has no parameter 'bogus'"
+  has "independent errors ($mode)" err "$tmp/many.mnet:7:35: error: unknown body 'foot' in path of 'C'"
+  has "independent errors ($mode)" err "$tmp/many.mnet:9:8: error: step must be positive"
+  has "independent errors ($mode)" err "$tmp/many.mnet:10:14: error: unknown integrator"
+  checks=$((checks + 1))
+  n=$(grep -c ': error: ' "$tmp/err")
+  [ "$n" -eq 6 ] || fail "independent errors ($mode): $n errors, expected 6"
+done
+checks=$((checks + 1))
+[ ! -e "$tmp/many.c" ] || fail "independent errors: wrote $tmp/many.c for a bad model"
+
+# the note names every body of the skeleton, not only the first two
+cat >"$tmp/bodies.mnet" <<'MNET'
+import "lib/muscles.mnet";
+effector E {
+  skeleton planar_chain {
+    link upper_arm(mass = 1 kg, length = 0.3 m, com = 0.15 m, inertia = 0.05);
+    link forearm(mass = 1 kg, length = 0.3 m, com = 0.15 m, inertia = 0.05);
+    link hand(mass = 0.4 kg, length = 0.1 m, com = 0.05 m, inertia = 0.001);
+  }
+  muscles relu(max_force = 1 N) {
+    muscle A { path world(0.1, 0.1), wrist(0, 0); }
+  }
+}
+MNET
+run "bodies note" 1 --check "$tmp/bodies.mnet"
+has "bodies note" err "$tmp/bodies.mnet:9:38: note: bodies are: world, upper_arm, forearm, hand"
 
 # ---- usage errors: 2 -----------------------------------------------------------
 run "no file" 2
@@ -113,6 +161,13 @@ run "option without its value" 2 "$src/models/Reacher.mnet" -o
 has "option without its value" err "unknown or incomplete option '-o'"
 run "two files" 2 --check "$src/models/Reacher.mnet" "$src/models/arm210.mnet"
 has "two files" err "more than one input file"
+# a file and nothing to do with it: say what to ask for, write nothing
+run "nothing to do" 2 "$src/models/Reacher.mnet"
+has "nothing to do" err "nothing to do for '$src/models/Reacher.mnet': give -o FILE.c"
+has "nothing to do" err "or --check, --dump-model, --stats"
+empty "nothing to do" out
+run "nothing to do (options only)" 2 --precision float --effector Reacher "$src/models/Reacher.mnet"
+has "nothing to do (options only)" err "give -o FILE.c"
 
 # ---- -o writes C that compiles cleanly ------------------------------------------
 for precision in double float; do
@@ -139,6 +194,13 @@ for m in UpperRight UpperLeft LowerRight LowerLeft; do
   has "--dump-model" out "$m: path"
 done
 has "--dump-model" out "max_force        = 500"
+# a point mass's coordinates are positions: metres, never degrees
+has "--dump-model" out "range [-1, 1] m  velocity [-1000, 1000] m/s"
+checks=$((checks + 1))
+! grep -q 'deg' "$tmp/out" || fail "--dump-model: a point mass's range shown in degrees: $(grep deg "$tmp/out")"
+# a chain's joints are rotations: radians, and degrees beside them
+run "--dump-model (arm)" 0 --dump-model "$src/models/RigidTendonArm26.mnet"
+has "--dump-model (arm)" out "range [0, 2.3561944901923448] rad (0..135 deg)  velocity"
 run "--dump-model --effector" 0 --dump-model --effector arm26_thelen "$src/tests/models/golden_effectors.mnet"
 has "--dump-model --effector" out "effector arm26_thelen"
 has "--dump-model --effector" out "muscle model thelen"

@@ -804,6 +804,80 @@ static void test_unknown_body(void)
                 "unknown body 'hand' in path of 'A'", "bodies are: world, point");
 }
 
+/* The note names every body, however many the skeleton has. */
+static void test_unknown_body_lists_all(void)
+{
+    expect_note(COMPILE,
+                EFFECTOR("planar_chain {\n"
+                         "    link upper_arm(mass = 1 kg, length = 0.3 m, com = 0.15 m, inertia = 0.05);\n"
+                         "    link forearm(mass = 1 kg, length = 0.3 m, com = 0.15 m, inertia = 0.05);\n"
+                         "    link hand(mass = 0.4 kg, length = 0.1 m, com = 0.05 m, inertia = 0.001);\n"
+                         "  }",
+                         "    muscle A { path world(1, 1), `~wrist(0, 0); }\n", ""),
+                "unknown body 'wrist' in path of 'A'", "bodies are: world, upper_arm, forearm, hand");
+}
+
+/* Independent mistakes in one effector are all reported in one run, each
+ * once: an unknown statement, a bad path in two muscles and an unknown
+ * parameter in a third, step, integrator and a load (the checker does not
+ * stop at the effector's first error), in --check and in compilation. */
+static void test_independent_errors(void)
+{
+    static const char src[] = MODEL("")
+        "effector E {\n"                                               /* 13 */
+        "  skeleton " PM ";\n"                                         /* 14 */
+        "  muscles m(max_force = 100 N) {\n"                           /* 15 */
+        "    muscle A { path world(1, 1), hand(0, 0); }\n"             /* 16 */
+        "    muscle B(bogus = 3) { path world(-1, 1), point(0, 0); }\n" /* 17 */
+        "    muscle C { path world(1, -1), foot(0, 0); }\n"            /* 18 */
+        "  }\n"                                                        /* 19 */
+        "  step -1 ms;\n"                                              /* 20 */
+        "  integrator leapfrog;\n"                                     /* 21 */
+        "  frobnicate 3;\n"                                            /* 22 */
+        "  endpoint_load [1, 2, 3];\n"                                 /* 23 */
+        "}\n";
+    static const struct {
+        int line, col;
+        const char *msg;
+    } want[] = {
+        {22, 3, "unknown statement 'frobnicate' in effector"},
+        {16, 34, "unknown body 'hand' in path of 'A'"},
+        {17, 14, "muscle model 'm' has no parameter 'bogus'"},
+        {18, 35, "unknown body 'foot' in path of 'C'"},
+        {20, 8, "step must be positive"},
+        {21, 14, "unknown integrator"},
+        {23, 17, "endpoint_load must be a vector of 2"},
+    };
+    int n_want = (int)(sizeof want / sizeof want[0]);
+    for (int m = CHECK; m <= COMPILE; m++) {
+        run r = run_text(src, (long)sizeof src - 1, (mode)m);
+        int order = 0; /* the errors come in the order above */
+        for (int k = 0; k < n_want; k++) {
+            int found = -1;
+            for (int i = 0; i < r.ctx->n_diags && found < 0; i++)
+                if (!r.ctx->diags[i].is_note && r.ctx->diags[i].loc.line == want[k].line &&
+                    strstr(r.ctx->diags[i].msg, want[k].msg))
+                    found = i;
+            if (found < 0)
+                fprintf(stderr, "\n  %s: no error at line %d containing \"%s\"", m == CHECK ? "check" : "compile",
+                        want[k].line, want[k].msg);
+            CU_ASSERT(found >= 0);
+            CU_ASSERT(found < 0 || r.ctx->diags[found].loc.col == want[k].col);
+            CU_ASSERT(found < 0 || found >= order);
+            if (found >= 0)
+                order = found;
+        }
+        if (r.ctx->n_errors != n_want) {
+            fprintf(stderr, "\n  %s: %d errors, expected %d", m == CHECK ? "check" : "compile", r.ctx->n_errors,
+                    n_want);
+            dump(r.ctx);
+        }
+        CU_ASSERT_EQUAL(r.ctx->n_errors, n_want);
+        assert_positioned(r.ctx);
+        run_free(&r);
+    }
+}
+
 static void test_coincident_path_points(void)
 {
     expect(COMPILE, EFFECTOR(PM, "    muscle A { path world(1, 1), `world(1, 1), point(0, 0); }\n", ""),
@@ -976,6 +1050,8 @@ int main(void)
         {"effector alias errors", test_effector_alias_errors},
         {"long names", test_long_names},
         {"unknown body in a path", test_unknown_body},
+        {"unknown body: the note names every body", test_unknown_body_lists_all},
+        {"independent errors in one effector", test_independent_errors},
         {"coincident path points", test_coincident_path_points},
         {"one-joint vectors", test_one_joint_vectors},
         {"bad ranges", test_bad_ranges},
