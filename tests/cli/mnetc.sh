@@ -205,6 +205,21 @@ run "--dump-model --effector" 0 --dump-model --effector arm26_thelen "$src/tests
 has "--dump-model --effector" out "effector arm26_thelen"
 has "--dump-model --effector" out "muscle model thelen"
 
+# arm210 takes its muscle model as a param (thelen by default, the golden case)
+run "arm210 default model" 0 --dump-model "$src/models/arm210.mnet"
+has "arm210 default model" out "muscle model thelen"
+for mm in rigid_hill mujoco_hill compliant_hill; do
+  printf 'import "arm210.mnet";\neffector arm210_%s = arm210(muscle_model = %s);\n' "$mm" "$mm" >"$tmp/arm210_$mm.mnet"
+  run "arm210 with $mm" 0 --dump-model -o "$tmp/arm210_$mm.c" "$tmp/arm210_$mm.mnet"
+  empty "arm210 with $mm" err
+  has "arm210 with $mm" out "effector arm210_$mm"
+  has "arm210 with $mm" out "muscle model $mm:"
+  has "arm210 with $mm" out "muscle 9 prot: path"
+  has "arm210 with $mm" out "slack_ratio      = 1.48"
+  checks=$((checks + 1))
+  [ -s "$tmp/arm210_$mm.c" ] || fail "arm210 with $mm: no C written"
+done
+
 if [ "$failures" -ne 0 ]; then
   echo "mnetc.sh: $failures of $checks checks failed" >&2
   exit 1
