@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mnet_rng.h"
+#include "mnet_validation.h"
 
 #define MNET_PI 3.14159265358979323846
 
@@ -326,6 +327,21 @@ static int go_step_of(double c, double step, int T)
     return s > T + 1 ? T + 1 : (int)s;
 }
 
+int mnet_task_validation_directions(const mnet_task_config *cfg)
+{
+    if (cfg->kind == MNET_TASK_RANDOM_REACH)
+        return 0;
+    double step = cfg->centre_out.angle_step_deg;
+    int n = (int)ceil(360.0 / step - 1e-9);
+    return n < 1 ? 1 : n;
+}
+
+int mnet_task_validation_size(const mnet_task_config *cfg, int batch_size)
+{
+    int n = mnet_task_validation_directions(cfg);
+    return n > 0 ? n : batch_size;
+}
+
 int mnet_task_generate(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params,
                        int validation, uint64_t seed, uint32_t element0, int n,
                        mnet_episode *ep, char *err, size_t err_size)
@@ -356,9 +372,7 @@ int mnet_task_generate(const mnet_task_config *cfg, const mnet_model *m, const m
     /* goal */
     if (fixed_geometry) {
         double step = cfg->centre_out.angle_step_deg;
-        int n_angles = (int)ceil(360.0 / step - 1e-9);
-        if (n_angles < 1)
-            n_angles = 1;
+        int n_angles = mnet_task_validation_directions(cfg);
         for (int b = 0; b < n; b++) {
             int k = (int)((element0 + (uint32_t)b) % (uint32_t)n_angles);
             double a = k * step * (MNET_PI / 180.0);

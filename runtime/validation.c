@@ -1,8 +1,11 @@
 /* validation.c - the validation set's trajectories, deterministically
  * (no noise), written as CSV (mnet_traj_write_csv): what `mnet train`,
- * `mnet eval` and a standalone trainer leave in their output directory. */
+ * `mnet eval` and a standalone trainer leave in their output directory.
+ * The set has mnet_task_validation_size episodes: each direction of a
+ * centre-out or delayed reach once, a batch for the random reach. */
 #include "mnet_log.h"
 #include "mnet_train.h"
+#include "mnet_validation.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +18,9 @@ int mnet_train_write_validation(mnet_train *tr, const mnet_real *model_params, c
     if (!model_params)
         model_params = tr->model_params;
     const mnet_model *m = tr->model;
-    int B = tr->cfg.batch_size, T = tr->T, S = m->n_state, P = m->space_dim, M = m->n_muscles;
+    /* B episodes; mnet_train_eval runs them a batch at a time */
+    int B = mnet_task_validation_size(&tr->cfg, tr->cfg.batch_size), T = tr->T, S = m->n_state,
+        P = m->space_dim, M = m->n_muscles;
     mnet_episode ep;
     if (mnet_episode_alloc(&ep, m, B, T, err, n) != 0)
         return -1;

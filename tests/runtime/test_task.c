@@ -9,6 +9,7 @@
 
 #include "mnet_rng.h"
 #include "mnet_task.h"
+#include "mnet_validation.h"
 #include "mock_effector.h"
 #include "test_support.h"
 
@@ -240,6 +241,57 @@ static void test_centre_out_validation(void)
     mnet_episode_free(&ep);
 }
 
+/* The validation set holds each direction equally often: its size is the
+ * number of directions (the set is deterministic, so a repeat adds nothing
+ * and a partial one, 24 directions padded to a batch of 32, biased the mean
+ * towards the first 8), whatever the batch size; the random reach keeps the
+ * batch size.  Each goal's direction is read back from the episode. */
+static void test_validation_balanced(void)
+{
+    setup_params();
+    char err[256];
+    const int T = 10;
+    static const int batches[] = {1, 8, 24, 32, 64, 100};
+    for (int kind = 0; kind < 2; kind++) {
+        mnet_task_config c = mnet_task_config_default(); /* 15 deg: 24 directions */
+        c.kind = kind ? MNET_TASK_DELAYED_REACH : MNET_TASK_CENTRE_OUT;
+        const int D = 24;
+        CU_ASSERT(mnet_task_validation_directions(&c) == D);
+        for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+            int n = mnet_task_validation_size(&c, batches[i]);
+            CU_ASSERT_EQUAL(n, D);
+            if (n != D)
+                continue;
+            mnet_episode ep;
+            CU_ASSERT_FATAL(mnet_episode_alloc(&ep, M_, n, T, err, sizeof err) == 0);
+            CU_ASSERT_FATAL(mnet_task_generate(&c, M_, params, 1, 3, 0, n, &ep, err, sizeof err) == 0);
+            int count[24] = {0}, odd = 0;
+            for (int b = 0; b < n; b++) {
+                double a = atan2(ep.goal[n + b] - ep.start[n + b], ep.goal[b] - ep.start[b]);
+                double k = a / (2 * PI / D);
+                long r = lround(k);
+                odd |= fabs(k - (double)r) > 1e-6; /* a goal off the directions */
+                count[((r % D) + D) % D]++;
+            }
+            CU_ASSERT(!odd);
+            int lo = n, hi = 0;
+            for (int k = 0; k < D; k++) {
+                lo = count[k] < lo ? count[k] : lo;
+                hi = count[k] > hi ? count[k] : hi;
+            }
+            if (lo != hi)
+                printf("\n    %s, batch %d: directions seen %d..%d times", kind ? "delayed" : "centre-out",
+                       batches[i], lo, hi);
+            CU_ASSERT(lo == 1 && hi == 1);
+            mnet_episode_free(&ep);
+        }
+    }
+    /* the random reach has no directions: a batch of draws */
+    mnet_task_config c = mnet_task_config_default();
+    CU_ASSERT(mnet_task_validation_directions(&c) == 0);
+    CU_ASSERT(mnet_task_validation_size(&c, 32) == 32);
+}
+
 static void test_delayed_reach(void)
 {
     setup_params();
@@ -420,6 +472,7 @@ static const mnet_test tests[] = {
     {"random target reach", test_random_reach},
     {"centre-out training draws", test_centre_out_training},
     {"validation directions", test_centre_out_validation},
+    {"validation: each direction equally often", test_validation_balanced},
     {"delayed reach", test_delayed_reach},
     {"loads and their VJP", test_loads},
     {NULL, NULL},
