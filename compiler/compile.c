@@ -19,46 +19,108 @@ static void hash_sources(mnet_compilation *c)
     snprintf(c->source_hash, sizeof c->source_hash, "%016llx", h);
 }
 
-mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector, task_spec *used)
+/* Picks and checks the task: by name, else the main file's last task, else
+ * the reference recipe on the main file's (last) effector.  Returns the
+ * errors found. */
+static int select_task(mnet_ctx *ctx, const mnet_program *prog, const char *name, task_spec *spec,
+                       const mnet_def **task_def, const char **task_name)
 {
-    /* The loss terms compiled with the effector are those of the main
-     * file's (last) task when it drives this effector; the task's effector
-     * is the one compiled when none is named. */
     const mnet_def *task = NULL;
+    for (int i = 0; i < prog->n_defs; i++) {
+        const mnet_def *d = &prog->defs[i];
+        if (d->kind == DEF_TASK && (name ? !strcmp(d->name, name) : d->loc.file == 0))
+            task = d;
+    }
+    *task_def = task;
+    *task_name = task ? task->name : MNET_DEFAULT_TASK;
+    if (task)
+        return task_check(ctx, prog, task, spec);
+    if (name && strcmp(name, MNET_DEFAULT_TASK) != 0) {
+        mnet_error(ctx, mnet_no_loc(), "no task named '%s' in %s", name,
+                   ctx->n_sources ? ctx->sources[0].path : "the sources");
+        return 1;
+    }
+    const mnet_def *eff = NULL;
     for (int i = 0; i < prog->n_defs; i++)
-        if (prog->defs[i].kind == DEF_TASK && prog->defs[i].loc.file == 0)
-            task = &prog->defs[i];
-    task_spec spec;
-    const task_spec *losses = NULL;
-    if (task && task_check(ctx, prog, task, &spec) == 0 && spec.effector &&
-        (!effector || !strcmp(effector, spec.effector))) {
-        losses = &spec;
-        effector = spec.effector;
-    }
-    if (used) {
-        if (losses) {
-            *used = spec;
-        } else { /* the reference recipe */
-            task_spec_default(used);
-            task_spec_recipe_loss(used);
-        }
-    }
-    return ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, losses);
+        if (prog->defs[i].kind == DEF_EFFECTOR && (prog->defs[i].loc.file == 0 || !eff))
+            eff = &prog->defs[i];
+    task_spec_default(spec);
+    task_spec_recipe_loss(spec);
+    spec->effector = eff ? eff->name : NULL;
+    return 0;
 }
 
-static mnet_compilation *finish(mnet_compilation *c, const char *effector, FILE *diag)
+/* Lowers `effector` (NULL: the task's) with the task's loss terms when the
+ * task drives it, else the recipe's. */
+static mnet_effector *lower_for(mnet_ctx *ctx, const mnet_program *prog, const char *effector, const task_spec *spec)
 {
-    if (c->ctx->n_errors == 0)
-        program_collect(c->ctx, &c->prog);
-    if (c->ctx->n_errors == 0)
-        c->eff = lower_main_effector(c->ctx, &c->prog, effector, NULL);
+    if (!effector)
+        effector = spec->effector;
+    int own = spec->effector && !strcmp(effector ? effector : "", spec->effector);
+    task_spec recipe;
+    if (!own) {
+        task_spec_default(&recipe);
+        task_spec_recipe_loss(&recipe);
+    }
+    return ctx->n_errors ? NULL : lower_effector_task(ctx, prog, effector, own ? spec : &recipe);
+}
+
+mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector, task_spec *used)
+{
+    task_spec spec;
+    const mnet_def *def;
+    const char *name;
+    select_task(ctx, prog, NULL, &spec, &def, &name);
+    if (used)
+        *used = spec;
+    return lower_for(ctx, prog, effector, &spec);
+}
+
+static mnet_compilation *finish(mnet_compilation *c, const mnet_compile_options *o, FILE *diag)
+{
+    mnet_ctx *ctx = c->ctx;
+    task_spec_default(&c->task);
+    c->task_name = MNET_DEFAULT_TASK;
+    if (ctx->n_errors == 0)
+        program_collect(ctx, &c->prog);
+    if (ctx->n_errors == 0)
+        select_task(ctx, &c->prog, o->task, &c->task, &c->task_def, &c->task_name);
+    if (ctx->n_errors == 0 && !c->task.effector && !o->effector)
+        mnet_error(ctx, mnet_no_loc(), "%s defines no task and no effector",
+                   ctx->n_sources ? ctx->sources[0].path : "the input");
+    if (ctx->n_errors == 0 && !o->no_lower)
+        c->eff = lower_for(ctx, &c->prog, o->effector, &c->task);
     hash_sources(c);
-    if (diag && c->ctx->n_errors)
-        mnet_print_diags(c->ctx, diag);
+    if (diag && ctx->n_errors)
+        mnet_print_diags(ctx, diag);
     return c;
 }
 
-static mnet_compilation *start(const char *extra_dir)
+double *mnet_compilation_param_defaults(const mnet_compilation *c)
+{
+    if (!c->eff || c->eff->n_params < 1)
+        return NULL;
+    double *p = malloc((size_t)c->eff->n_params * sizeof *p);
+    for (int i = 0; p && i < c->eff->n_params; i++)
+        p[i] = c->eff->params[i].value;
+    return p;
+}
+
+/* MNET_PATH's directories, then the standard library. */
+static void add_search_path(mnet_ctx *ctx)
+{
+    const char *p = getenv("MNET_PATH");
+    if (p) {
+        char *copy = strdup(p), *save = NULL;
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+            if (*d)
+                mnet_ctx_add_search_dir(ctx, d);
+        free(copy);
+    }
+    mnet_ctx_add_search_dir(ctx, MNET_MODELS_DIR);
+}
+
+mnet_compilation *mnet_compile_opts(const mnet_compile_options *o, FILE *diag)
 {
     mnet_compilation *c = calloc(1, sizeof *c);
     if (!c)
@@ -68,18 +130,22 @@ static mnet_compilation *start(const char *extra_dir)
         free(c);
         return NULL;
     }
-    if (extra_dir)
-        mnet_ctx_add_search_dir(c->ctx, extra_dir);
-    const char *p = getenv("MNET_PATH");
-    if (p) {
-        char *copy = strdup(p), *save = NULL;
-        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-            if (*d)
-                mnet_ctx_add_search_dir(c->ctx, d);
-        free(copy);
+    if (o->n_sources > 0) {
+        /* from memory: the sources are the whole world */
+        if (mnet_ctx_set_memory_sources(c->ctx, o->n_sources, o->source_names, o->source_texts, o->source_lens) != 0)
+            mnet_error(c->ctx, mnet_no_loc(), "out of memory");
+        else
+            mnet_load_file(c->ctx, o->source_names[0], mnet_no_loc());
+        return finish(c, o, diag);
     }
-    mnet_ctx_add_search_dir(c->ctx, MNET_MODELS_DIR);
-    return c;
+    for (int i = 0; i < o->n_include; i++)
+        mnet_ctx_add_search_dir(c->ctx, o->include[i]);
+    add_search_path(c->ctx);
+    if (o->text)
+        mnet_load_text(c->ctx, o->path, o->text, (long)strlen(o->text));
+    else
+        mnet_load_file(c->ctx, o->path, mnet_no_loc());
+    return finish(c, o, diag);
 }
 
 mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *diag)
@@ -89,20 +155,15 @@ mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *dia
 
 mnet_compilation *mnet_compile_ex(const char *path, const char *effector, FILE *diag, const char *extra_dir)
 {
-    mnet_compilation *c = start(extra_dir);
-    if (!c)
-        return NULL;
-    mnet_load_file(c->ctx, path, mnet_no_loc());
-    return finish(c, effector, diag);
+    const char *inc[1] = {extra_dir};
+    mnet_compile_options o = {.path = path, .effector = effector, .include = inc, .n_include = extra_dir ? 1 : 0};
+    return mnet_compile_opts(&o, diag);
 }
 
 mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag)
 {
-    mnet_compilation *c = start(NULL);
-    if (!c)
-        return NULL;
-    mnet_load_text(c->ctx, name, text, (long)strlen(text));
-    return finish(c, effector, diag);
+    mnet_compile_options o = {.path = name, .text = text, .effector = effector};
+    return mnet_compile_opts(&o, diag);
 }
 
 void mnet_compilation_free(mnet_compilation *c)
@@ -117,6 +178,12 @@ void mnet_compilation_free(mnet_compilation *c)
 
 int mnet_write_c(const mnet_compilation *c, const char *path, const char *source, int single_precision)
 {
+    return mnet_write_c_run(c, path, source, single_precision, NULL);
+}
+
+int mnet_write_c_run(const mnet_compilation *c, const char *path, const char *source, int single_precision,
+                     const char *run_text)
+{
     if (!c->eff)
         return -1;
     size_t n = strlen(path) + 8;
@@ -127,7 +194,8 @@ int mnet_write_c(const mnet_compilation *c, const char *path, const char *source
     FILE *f = fopen(tmp, "w");
     int bad = !f;
     if (f) {
-        bad = emit_model_c(f, c->eff, source, c->source_hash, single_precision) != 0;
+        emit_options opt = {single_precision, 0, run_text};
+        bad = emit_model_c_opts(f, c->eff, source, c->source_hash, &opt) != 0;
         bad |= fclose(f) != 0;
     }
     if (!bad)

@@ -8,37 +8,73 @@
 #include "diag.h"
 #include "model.h"
 #include "program.h"
+#include "task_check.h"
+
+/* A file with an effector but no task trains the reference recipe's
+ * random-target reaching (MODELS.md 8) under this name. */
+#define MNET_DEFAULT_TASK "default_reach"
 
 typedef struct {
     mnet_ctx *ctx;
     mnet_program prog;
-    mnet_effector *eff;     /* NULL when compilation failed              */
-    char source_hash[17];   /* FNV-1a over every loaded source (hex)     */
+    const mnet_def *task_def; /* the task compiled (NULL: the recipe)       */
+    const char *task_name;    /* its name, or MNET_DEFAULT_TASK             */
+    task_spec task;           /* its configuration, effector and losses     */
+    mnet_effector *eff;       /* NULL when compilation failed               */
+    char source_hash[17];     /* FNV-1a over every loaded source (hex)      */
 } mnet_compilation;
 
-/* Loads `path` (and its imports; the standard library is on the search
- * path), checks it and lowers `effector` (NULL: the file's last effector).
- * Diagnostics are printed to `diag` when not NULL.  Never returns NULL
- * except when out of memory; check ->eff. */
+/* What to compile.  The pipeline (one for every tool): load the main file
+ * and its imports, collect definitions, pick the task (`task`: by name;
+ * NULL: the main file's last task; none: the reference recipe on the main
+ * file's last effector, named MNET_DEFAULT_TASK), check it, and lower its
+ * effector once with its loss terms.  `effector` names another effector to
+ * lower (with the task's losses only when the task drives it, else the
+ * recipe's). */
+typedef struct {
+    const char *path;            /* the main file                            */
+    const char *text;            /* its text (NULL: read path)               */
+    const char *task;            /* NULL: as above                           */
+    const char *effector;        /* NULL: the task's                         */
+    const char *const *include;  /* n_include directories searched first     */
+    int n_include;
+    /* compile from memory: n_sources files by name (the main file first);
+     * imports resolve among them and nothing is read from disk (a
+     * checkpoint's sources) */
+    int n_sources;
+    const char *const *source_names;
+    const char *const *source_texts;
+    const size_t *source_lens;
+    int no_lower;                /* 1: stop after checking the task          */
+} mnet_compile_options;
+
+/* Runs the pipeline; diagnostics printed to `diag` when not NULL.  Never
+ * returns NULL except when out of memory; check ctx->n_errors and ->eff. */
+mnet_compilation *mnet_compile_opts(const mnet_compile_options *o, FILE *diag);
+
+/* Shorthands: a file (effector NULL: the task's), the same with a
+ * directory searched first, text in memory (name used in diagnostics). */
 mnet_compilation *mnet_compile(const char *path, const char *effector, FILE *diag);
-/* Same, searching `extra_dir` (when not NULL) for imports before the
- * standard search path: a checkpoint's stored sources shadow the library. */
 mnet_compilation *mnet_compile_ex(const char *path, const char *effector, FILE *diag, const char *extra_dir);
-/* Same from text in memory (name is used in diagnostics). */
 mnet_compilation *mnet_compile_text(const char *name, const char *text, const char *effector, FILE *diag);
 void mnet_compilation_free(mnet_compilation *c);
 
-/* Lowers effector `effector` (NULL: the one the main file's task drives,
- * else its last) with the loss terms of the main file's last task when that
- * task drives it, else the reference recipe's position_l1 (lower_loss.h).
- * `used` (may be NULL) gets the task settings that go with it: that task's,
- * or the reference recipe's (task_spec_default, task_spec_recipe_loss);
- * the names and AST they point to belong to prog and ctx. */
-struct task_spec_s;
+/* The pipeline's last stages on a collected program: picks the task as
+ * above, checks it into *used (may be NULL) and lowers the effector.
+ * NULL on errors (reported to ctx).  For drivers that run the earlier
+ * stages themselves (the fuzz target). */
 mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, const char *effector,
-                                   struct task_spec_s *used);
+                                   task_spec *used);
 
-/* Writes the effector's C to `path` atomically (temporary file + rename). */
+/* The parameter table of c's effector at its defaults: (n_params) values,
+ * malloc'd (NULL: none or out of memory). */
+double *mnet_compilation_param_defaults(const mnet_compilation *c);
+
+/* Writes the effector's C to `path` atomically (temporary file + rename),
+ * with `run_text` (NULL: none) embedded as the task of a standalone
+ * trainer. */
 int mnet_write_c(const mnet_compilation *c, const char *path, const char *source, int single_precision);
+int mnet_write_c_run(const mnet_compilation *c, const char *path, const char *source, int single_precision,
+                     const char *run_text);
 
 #endif

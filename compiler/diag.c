@@ -27,6 +27,9 @@ void mnet_ctx_free(mnet_ctx *ctx)
         free(ctx->diags[i].msg);
     free(ctx->diags);
     free(ctx->search_path);
+    free(ctx->memory_names);
+    free(ctx->memory_texts);
+    free(ctx->memory_lens);
     arena_free(&ctx->arena);
     free(ctx);
 }
@@ -38,6 +41,75 @@ void mnet_ctx_add_search_dir(mnet_ctx *ctx, const char *dir)
         return;
     ctx->search_path = p;
     p[ctx->n_search++] = arena_strndup(&ctx->arena, dir, strlen(dir));
+}
+
+int mnet_ctx_set_memory_sources(mnet_ctx *ctx, int n, const char *const *names, const char *const *texts,
+                                const size_t *lens)
+{
+    ctx->memory_names = calloc((size_t)n + 1, sizeof *ctx->memory_names);
+    ctx->memory_texts = calloc((size_t)n + 1, sizeof *ctx->memory_texts);
+    ctx->memory_lens = calloc((size_t)n + 1, sizeof *ctx->memory_lens);
+    if (!ctx->memory_names || !ctx->memory_texts || !ctx->memory_lens)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char *name = mnet_path_normalise(names[i]);
+        if (!name)
+            return -1;
+        ctx->memory_names[i] = arena_strndup(&ctx->arena, name, strlen(name));
+        free(name);
+        ctx->memory_texts[i] = arena_strndup(&ctx->arena, texts[i], lens[i]);
+        ctx->memory_lens[i] = (long)lens[i];
+        if (!ctx->memory_names[i] || !ctx->memory_texts[i])
+            return -1;
+    }
+    ctx->n_memory = n;
+    return 0;
+}
+
+char *mnet_path_normalise(const char *path)
+{
+    size_t len = strlen(path);
+    char *out = malloc(len + 2), *copy = malloc(len + 1);
+    if (!out || !copy) {
+        free(out);
+        free(copy);
+        return NULL;
+    }
+    memcpy(copy, path, len + 1);
+    int absolute = path[0] == '/';
+    size_t at = 0;
+    /* components kept so far: out[0 .. at), separated by '/' */
+    char *save = NULL;
+    for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
+            continue;
+        if (!strcmp(c, "..")) {
+            char *last = at ? out + at : NULL;
+            while (last && last > out && last[-1] != '/')
+                last--;
+            if (last && strcmp(last, "..") != 0) { /* fold "a/.." */
+                at = (size_t)(last - out);
+                at = at ? at - 1 : 0;
+                out[at] = 0;
+                continue;
+            }
+            if (absolute) /* "/.." is "/" */
+                continue;
+        }
+        if (at)
+            out[at++] = '/';
+        size_t cl = strlen(c);
+        memcpy(out + at, c, cl);
+        at += cl;
+        out[at] = 0;
+    }
+    out[at] = 0;
+    free(copy);
+    if (absolute) {
+        memmove(out + 1, out, at + 1);
+        out[0] = '/';
+    }
+    return out;
 }
 
 int mnet_ctx_add_text(mnet_ctx *ctx, const char *name, const char *text, long len)

@@ -37,11 +37,28 @@ typedef struct mnet_ctx {
     int suppress_notes;         /* the last error was a repeat: drop notes */
     const char **search_path;   /* directories searched for imports        */
     int n_search;
+    /* memory mode (a checkpoint's sources): the files that exist, by
+     * normalised name; nothing is read from disk */
+    int n_memory;
+    const char **memory_names;  /* (n_memory) in the arena                 */
+    const char **memory_texts;  /* (n_memory) in the arena                 */
+    long *memory_lens;          /* (n_memory)                              */
 } mnet_ctx;
 
 mnet_ctx *mnet_ctx_new(void);
 void mnet_ctx_free(mnet_ctx *ctx);
 void mnet_ctx_add_search_dir(mnet_ctx *ctx, const char *dir);
+
+/* Memory mode: the n files (names, texts of lens bytes) are all there is;
+ * loads and imports resolve among them by name (source.c) and the disk is
+ * never read.  Copies everything.  0 or -1 (out of memory). */
+int mnet_ctx_set_memory_sources(mnet_ctx *ctx, int n, const char *const *names, const char *const *texts,
+                                const size_t *lens);
+
+/* A path made plain without the file system: "." and empty components
+ * dropped, "a/.." folded (a leading ".." of a relative path stays).
+ * malloc'd. */
+char *mnet_path_normalise(const char *path);
 
 /* Adds a source from memory (for tests and the REPL); returns its index. */
 int mnet_ctx_add_text(mnet_ctx *ctx, const char *name, const char *text, long len);

@@ -373,6 +373,8 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
         if (full) {
             snprintf(full, len, "%s.%s", m->name, mm->param_names[i]);
             idx = effector_add_param(B->eff, full, ir_get(E->g, v.scalar)->value, e->loc);
+            if (idx >= 0)
+                B->eff->params[idx].dim = mm->param_dims[i];
         }
         if (idx == -2) {
             mnet_error(E->ctx, m->loc, "parameter '%s' is defined twice (does a link share the name of muscle '%s'?)",

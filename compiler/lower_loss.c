@@ -168,9 +168,10 @@ int lower_loss(eval_env *E, mnet_effector *e, const task_spec *task)
     const int P = e->space_dim, M = e->n_muscles, S = e->n_state;
     size_t nvars = 3 * (size_t)P + 2 * (size_t)e->n_dof + ((size_t)e->model.n_rows + 2) * M;
     ir_id *mem = calloc(nvars + 1, sizeof(ir_id));
-    ir_output *outs = calloc((size_t)task->n_losses + 1, sizeof *outs);
-    e->loss_names = calloc((size_t)task->n_losses + 1, sizeof(char *));
-    e->loss_term = calloc((size_t)task->n_losses + 1, sizeof(int));
+    const int n_terms = task->cfg.n_losses;
+    ir_output *outs = calloc((size_t)n_terms + 1, sizeof *outs);
+    e->loss_names = calloc((size_t)n_terms + 1, sizeof(char *));
+    e->loss_term = calloc((size_t)n_terms + 1, sizeof(int));
     ir_id *roots = NULL, *seeds = NULL, *wrt = NULL, *grads = NULL;
     ir_output *gouts = NULL;
     int ok = mem && outs && e->loss_names && e->loss_term;
@@ -178,8 +179,8 @@ int lower_loss(eval_env *E, mnet_effector *e, const task_spec *task)
     if (ok)
         read_vars(g, e, &s, mem);
     int bad_terms = 0; /* every term is lowered, so each error is reported */
-    for (int i = 0; ok && i < task->n_losses; i++) {
-        const task_loss *l = &task->losses[i];
+    for (int i = 0; ok && i < n_terms; i++) {
+        const task_loss term = task_loss_at(task, i), *l = &term;
         if (!loss_is_compiled(l))
             continue;
         ir_id v;

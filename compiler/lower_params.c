@@ -63,6 +63,8 @@ int param_scalar(eval_env *E, mnet_effector *eff, const char *name, const ast_ar
         v = n->value;
     }
     int idx = effector_add_param(eff, name, v, loc);
+    if (idx >= 0)
+        eff->params[idx].dim = dim;
     if (idx == -2)
         mnet_error(E->ctx, loc, "parameter '%s' is defined twice", name);
     else if (idx < 0)

@@ -22,6 +22,7 @@ typedef struct {
     char *name;          /* e.g. "biceps.max_force", "skeleton.m1"        */
     double value;        /* default after overrides and units             */
     src_loc loc;         /* where the value was written                   */
+    unit_dim dim;        /* its documented dimension (DIM_NONE: any)      */
 } model_param;
 
 typedef struct {

@@ -120,9 +120,46 @@ static int file_exists(const char *path)
     return stat(path, &sb) == 0;
 }
 
+/* Memory mode: the index of the file called (normalised) name, or -1. */
+static int memory_find(const mnet_ctx *ctx, const char *name)
+{
+    for (int i = 0; i < ctx->n_memory; i++)
+        if (!strcmp(ctx->memory_names[i], name))
+            return i;
+    return -1;
+}
+
+/* Memory mode: an import is the file at its importer-relative path, else
+ * the first file whose name ends in the import's path (a library import
+ * stored under wherever the library was); the disk is never looked at. */
+static char *resolve_memory_import(const mnet_ctx *ctx, const char *importer, const char *rel)
+{
+    char *joined = rel[0] == '/' ? strdup(rel) : join_dir(importer, rel);
+    char *p = joined ? mnet_path_normalise(joined) : NULL, *r = mnet_path_normalise(rel);
+    free(joined);
+    if (!p || !r || memory_find(ctx, p) >= 0 || rel[0] == '/' || !strncmp(r, "../", 3) || !strcmp(r, "..")) {
+        free(r);
+        return p;
+    }
+    size_t lr = strlen(r);
+    for (int i = 0; i < ctx->n_memory; i++) {
+        const char *name = ctx->memory_names[i];
+        size_t ln = strlen(name);
+        if ((ln == lr || (ln > lr && name[ln - lr - 1] == '/')) && !strcmp(name + ln - lr, r)) {
+            free(p);
+            p = strdup(name);
+            break;
+        }
+    }
+    free(r);
+    return p;
+}
+
 /* Resolves an import: relative to the importer, then the search path. */
 static char *resolve_import(const mnet_ctx *ctx, const char *importer, const char *rel)
 {
+    if (ctx->n_memory > 0)
+        return resolve_memory_import(ctx, importer, rel);
     if (rel[0] == '/')
         return strdup(rel);
     char *p = join_dir(importer, rel);
@@ -190,7 +227,19 @@ static void report_cycle(mnet_ctx *ctx, const import_frame *first, const import_
 static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_frame *up)
 {
     char real[PATH_MAX];
-    if (!realpath(path, real)) {
+    int mem = -1;
+    if (ctx->n_memory > 0) { /* a name among the memory sources is its identity */
+        char *name = mnet_path_normalise(path);
+        mem = name ? memory_find(ctx, name) : -1;
+        if (mem < 0 || strlen(name) >= sizeof real) {
+            mnet_error(ctx, from, "'%s' is not among the stored sources", path);
+            free(name);
+            return -1;
+        }
+        strcpy(real, name);
+        free(name);
+        path = ctx->memory_names[mem];
+    } else if (!realpath(path, real)) {
         mnet_error(ctx, from, "cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
@@ -210,10 +259,11 @@ static int load(mnet_ctx *ctx, const char *path, src_loc from, const import_fram
         return -1;
     }
     long len = 0;
-    char *text = read_whole(ctx, path, from, &len);
-    if (!text)
+    char *text = mem >= 0 ? NULL : read_whole(ctx, path, from, &len);
+    if (mem < 0 && !text)
         return -1;
-    idx = mnet_ctx_add_text(ctx, path, text, len);
+    idx = mem >= 0 ? mnet_ctx_add_text(ctx, path, ctx->memory_texts[mem], ctx->memory_lens[mem])
+                   : mnet_ctx_add_text(ctx, path, text, len);
     free(text);
     if (idx < 0) {
         mnet_error(ctx, from, "out of memory");

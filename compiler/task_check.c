@@ -2,40 +2,34 @@
 #include "task_check.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eval.h"
 #include "ir.h"
+#include "parse.h"
 
 void task_spec_default(task_spec *t)
 {
     memset(t, 0, sizeof *t);
-    strcpy(t->kind, "random_target_reach");
-    t->duration = 1.0;
-    t->proprioception_delay = t->vision_delay = -1; /* one step */
-    t->action_frames = 0; /* MotorNet leaves the last action out by default */
-    t->go_cue[0] = 0.05;
-    t->go_cue[1] = 0.25;
-    t->catch_fraction = 0.5;
-    t->validation_distance = 0.1;
-    t->validation_every = 15 * M_PI / 180;
-    strcpy(t->policy, "gru");
-    t->hidden = 128;
-    t->layers = 1;
-    t->batch = 64;
-    t->batches = 2000;
-    t->lr = 1e-3;
-    t->clip_norm = 1;
-    strcpy(t->schedule, "constant");
-    t->seed = 1;
+    t->cfg = mnet_task_config_default();
 }
 
 void task_spec_recipe_loss(task_spec *t)
 {
-    memset(t->losses, 0, sizeof t->losses);
-    strcpy(t->losses[0].name, "position_l1");
-    t->losses[0].weight = 1;
-    t->n_losses = 1;
+    memset(t->cfg.loss, 0, sizeof t->cfg.loss);
+    memset(t->loss_value, 0, sizeof t->loss_value);
+    t->cfg.loss[0].kind = MNET_LOSS_POSITION_L1;
+    t->cfg.loss[0].weight = 1;
+    strcpy(t->cfg.loss[0].name, "position_l1");
+    t->cfg.n_losses = 1;
+}
+
+task_loss task_loss_at(const task_spec *t, int i)
+{
+    return (task_loss){mnet_loss_name(NULL, &t->cfg.loss[i]), t->cfg.loss[i].deriv_weight, t->loss_value[i],
+                       t->loss_loc[i]};
 }
 
 typedef struct {
@@ -44,167 +38,133 @@ typedef struct {
     int errors;
 } checker;
 
-static int num(checker *C, const ast_expr *e, const char *what, double *out)
+static void error_at(checker *C, src_loc loc, const char *msg)
 {
-    if (!eval_const(&C->E, NULL, e, what, out)) {
-        C->errors++;
-        return 0;
-    }
-    return 1;
-}
-
-static int whole(checker *C, const ast_expr *e, const char *what, double lo, double hi, int *out)
-{
-    double v;
-    if (!num(C, e, what, &v))
-        return 0;
-    if (v != floor(v) || v < lo || v > hi) {
-        mnet_error(C->ctx, e->loc, "%s must be a whole number from %.15g to %.15g", what, lo, hi);
-        C->errors++;
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
-
-static int name_in(checker *C, const ast_expr *e, const char *what, const char *const *allowed, char *out,
-                   size_t n)
-{
-    if (e->kind == EX_ID || e->kind == EX_CALL)
-        for (const char *const *p = allowed; *p; p++)
-            if (!strcmp(*p, e->name)) {
-                snprintf(out, n, "%s", e->name);
-                return 1;
-            }
-    char list[256] = "";
-    for (const char *const *p = allowed; *p; p++) {
-        strncat(list, *p, sizeof list - strlen(list) - 1);
-        if (p[1])
-            strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    mnet_error(C->ctx, e->loc, "unknown %s (expected %s)", what, list);
+    mnet_error(C->ctx, loc, "%s", msg);
     C->errors++;
+}
+
+/* The number(s) expression e gives, with the dimension of a written unit:
+ * n values into v (at most max).  0, or -1 after reporting. */
+static int numbers(checker *C, const ast_expr *e, const char *what, double *v, int max, int *n, unit_dim *dim)
+{
+    value x = eval_expr(&C->E, NULL, e);
+    if (x.kind == V_ERR) {
+        C->errors++;
+        return -1;
+    }
+    if (x.kind != V_NUM || x.ndim > 1) {
+        mnet_error(C->ctx, e->loc, "%s takes a number or a vector of numbers", what);
+        C->errors++;
+        return -1;
+    }
+    int count = x.ndim == 0 ? 1 : x.rows;
+    if (count > max) {
+        mnet_error(C->ctx, e->loc, "%s takes at most %d value%s (got %d)", what, max, max == 1 ? "" : "s", count);
+        C->errors++;
+        return -1;
+    }
+    const ir_id *ids = x.ndim == 0 ? &x.scalar : x.v;
+    for (int k = 0; k < count; k++) {
+        const ir_node *node = ir_get(C->E.g, ids[k]);
+        if (node->op != IR_CONST) {
+            mnet_error(C->ctx, e->loc, "%s must be a constant (it cannot depend on a parameter or a state)", what);
+            C->errors++;
+            return -1;
+        }
+        v[k] = node->value;
+    }
+    *n = count;
+    *dim = x.dim;
     return 0;
 }
 
-/* Named args of a setting: each must be in `keys`; calls f for each. */
-typedef void (*named_fn)(checker *C, const ast_arg *a, task_spec *t);
-
-static void named_args(checker *C, const ast_stmt *s, const char *const *keys, named_fn f, task_spec *t)
+/* The value of setting s from expression e (a name for an enumeration),
+ * through the settings table's checks. */
+static void apply(checker *C, mnet_task_config *cfg, const mnet_setting *s, const ast_expr *e)
 {
-    if (!s->args) {
-        mnet_error(C->ctx, s->loc, "%s expects named values (name = value)", s->head);
+    char err[512];
+    if (s->type == MNET_SETTING_NAME) {
+        const char *name = e->kind == EX_ID || e->kind == EX_CALL ? e->name : NULL;
+        if (!name) {
+            mnet_name_list(s->names, err, sizeof err);
+            mnet_error(C->ctx, e->loc, "%s is one of %s", s->name, err);
+            C->errors++;
+        } else if (mnet_setting_set(cfg, s, NULL, 0, name, err, sizeof err) != 0) {
+            error_at(C, e->loc, err);
+        }
+        return;
+    }
+    double v[MNET_TASK_MAX_DOF + 2];
+    int n;
+    unit_dim dim;
+    int max = s->type == MNET_SETTING_VECTOR ? s->max_count : s->type == MNET_SETTING_RANGE ? 2 : 1;
+    if (numbers(C, e, s->name, v, max, &n, &dim) != 0)
+        return;
+    /* a written unit must be the setting's; a bare number is SI */
+    unit_dim want = s->unit[0] ? unit_dim_of(s->unit) : DIM_NONE;
+    if (dim != DIM_NONE && dim != want) {
+        if (want == DIM_NONE)
+            mnet_error(C->ctx, e->loc, "'%s' takes no unit, but the value given is %s", s->name, unit_dim_name(dim));
+        else
+            mnet_error(C->ctx, e->loc, "'%s' is %s, but the value given is %s", s->name, unit_dim_name(want),
+                       unit_dim_name(dim));
+        C->errors++;
+        return;
+    }
+    if (mnet_setting_set(cfg, s, v, n, NULL, err, sizeof err) != 0)
+        error_at(C, e->loc, err);
+}
+
+/* The settings whose names start with "prefix." as "a, b, c". */
+static void list_settings(const char *prefix, char *buf, size_t n)
+{
+    size_t at = 0, lp = strlen(prefix);
+    buf[0] = 0;
+    for (int i = 0; i < mnet_setting_count() && at < n; i++) {
+        const char *name = mnet_setting_at(i)->name;
+        if (!strncmp(name, prefix, lp) && name[lp] == '.')
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", name + lp + 1);
+    }
+}
+
+static const mnet_setting *setting_named(const char *name)
+{
+    for (int i = 0; i < mnet_setting_count(); i++)
+        if (!strcmp(mnet_setting_at(i)->name, name))
+            return mnet_setting_at(i);
+    return NULL;
+}
+
+/* HEAD a = V, b = W;  ->  settings HEAD.a, HEAD.b */
+static void named_settings(checker *C, mnet_task_config *cfg, const char *head, const ast_arg *args, src_loc loc)
+{
+    char list[512];
+    list_settings(head, list, sizeof list);
+    if (!args) {
+        mnet_error(C->ctx, loc, "%s expects named values (%s)", head, list);
         C->errors++;
     }
-    for (const ast_arg *a = s->args; a; a = a->next) {
-        int ok = a->name && a->value;
-        for (const char *const *k = keys; ok && *k; k++)
-            if (!strcmp(*k, a->name))
-                ok = 2;
-        if (ok != 2) {
-            char list[256] = "";
-            for (const char *const *k = keys; *k; k++) {
-                strncat(list, *k, sizeof list - strlen(list) - 1);
-                if (k[1])
-                    strncat(list, ", ", sizeof list - strlen(list) - 1);
+    for (const ast_arg *a = args; a; a = a->next) {
+        char full[160];
+        snprintf(full, sizeof full, "%s.%s", head, a->name ? a->name : "");
+        const mnet_setting *s = a->name && a->value ? setting_named(full) : NULL;
+        if (!strcmp(head, "train") && a->name && !strcmp(a->name, "optimizer") && a->value) {
+            if (a->value->kind != EX_ID || strcmp(a->value->name, "adam") != 0) {
+                mnet_error(C->ctx, a->value->loc, "unknown optimizer (expected adam)");
+                C->errors++;
             }
+            continue;
+        }
+        if (!s) {
             if (a->name)
-                mnet_error(C->ctx, a->loc, "%s has no setting '%s' (expected %s)", s->head, a->name, list);
+                mnet_error(C->ctx, a->loc, "%s has no setting '%s' (expected %s)", head, a->name, list);
             else
-                mnet_error(C->ctx, a->loc, "%s takes named values: %s", s->head, list);
+                mnet_error(C->ctx, a->loc, "%s takes named values: %s", head, list);
             C->errors++;
             continue;
         }
-        f(C, a, t);
-    }
-}
-
-static void on_delay(checker *C, const ast_arg *a, task_spec *t)
-{
-    double v;
-    if (!num(C, a->value, a->name, &v))
-        return;
-    if (v < 0) {
-        mnet_error(C->ctx, a->value->loc, "a delay cannot be negative");
-        C->errors++;
-    }
-    *(a->name[0] == 'p' ? &t->proprioception_delay : &t->vision_delay) = v;
-}
-
-static void on_noise(checker *C, const ast_arg *a, task_spec *t)
-{
-    double v;
-    if (!num(C, a->value, a->name, &v))
-        return;
-    if (v < 0) {
-        mnet_error(C->ctx, a->value->loc, "a noise level is a standard deviation: not negative");
-        C->errors++;
-    }
-    if (!strcmp(a->name, "action"))
-        t->noise_action = v;
-    else if (!strcmp(a->name, "proprioception"))
-        t->noise_proprioception = v;
-    else if (!strcmp(a->name, "vision"))
-        t->noise_vision = v;
-    else if (!strcmp(a->name, "observation"))
-        t->noise_observation = v;
-    else
-        t->noise_hidden = v;
-}
-
-static void on_validation(checker *C, const ast_arg *a, task_spec *t)
-{
-    double v;
-    if (num(C, a->value, a->name, &v))
-        *(a->name[0] == 'd' ? &t->validation_distance : &t->validation_every) = v;
-}
-
-static void on_load(checker *C, const ast_arg *a, task_spec *t)
-{
-    if (!strcmp(a->name, "curl")) {
-        num(C, a->value, "curl", &t->curl);
-        return;
-    }
-    value v = eval_expr(&C->E, NULL, a->value);
-    if (v.kind != V_NUM || v.ndim != 1 || v.rows > (a->name[0] == 'e' ? 3 : 16)) {
-        if (v.kind != V_ERR)
-            mnet_error(C->ctx, a->value->loc, "%s load must be a vector of at most %d", a->name,
-                       a->name[0] == 'e' ? 3 : 16);
-        C->errors++;
-        return;
-    }
-    double *dst = a->name[0] == 'e' ? t->endpoint_load : t->joint_load;
-    for (int k = 0; k < v.rows; k++)
-        dst[k] = ir_get(C->E.g, v.v[k])->value;
-}
-
-static void on_channel(checker *C, const ast_arg *a, task_spec *t)
-{
-    num(C, a->value, a->name, a->name[0] == 's' ? &t->channel_stiffness : &t->channel_damping);
-}
-
-static void on_train(checker *C, const ast_arg *a, task_spec *t)
-{
-    const char *k = a->name;
-    if (!strcmp(k, "batch"))
-        whole(C, a->value, "batch", 1, 1 << 20, &t->batch);
-    else if (!strcmp(k, "batches"))
-        whole(C, a->value, "batches", 0, 1e9, &t->batches);
-    else if (!strcmp(k, "lr"))
-        num(C, a->value, "lr", &t->lr);
-    else if (!strcmp(k, "clip_norm"))
-        num(C, a->value, "clip_norm", &t->clip_norm);
-    else if (!strcmp(k, "weight_decay"))
-        num(C, a->value, "weight_decay", &t->weight_decay);
-    else if (!strcmp(k, "seed"))
-        num(C, a->value, "seed", &t->seed);
-    else if (!strcmp(k, "optimizer")) {
-        static const char *const opts[] = {"adam", NULL};
-        char tmp[16];
-        name_in(C, a->value, "optimizer", opts, tmp, sizeof tmp);
-    } else {
-        static const char *const sch[] = {"constant", "step", "cosine", NULL};
-        name_in(C, a->value, "schedule", sch, t->schedule, sizeof t->schedule);
+        apply(C, cfg, s, a->value);
     }
 }
 
@@ -218,192 +178,297 @@ static const ast_expr *one_value(checker *C, const ast_stmt *s)
     return s->args->value;
 }
 
+/* loss NAME(weight = W, derivative = W'[, value = EXPR]) */
+static void loss_term(checker *C, task_spec *t, const ast_expr *x)
+{
+    mnet_task_config *cfg = &t->cfg;
+    if (x->kind != EX_ID && x->kind != EX_CALL) {
+        mnet_error(C->ctx, x->loc, "a loss is written NAME(weight = W) or NAME(weight = W, value = EXPR)");
+        C->errors++;
+        return;
+    }
+    const ast_arg *value = NULL;
+    for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next)
+        if (a->name && !strcmp(a->name, "value"))
+            value = a;
+    int kind;
+    int builtin = mnet_name_lookup(mnet_loss_kind_names, x->name, &kind) == 0;
+    if (value && builtin) {
+        mnet_error(C->ctx, x->loc, "'%s' is a built-in loss; give a loss with a value of your own another name",
+                   x->name);
+        C->errors++;
+        return;
+    }
+    if (!value && !builtin) {
+        char list[256];
+        mnet_name_list(mnet_loss_kind_names, list, sizeof list);
+        mnet_error(C->ctx, x->loc, "unknown loss (expected %s, or one of your own: loss NAME(value = EXPR))", list);
+        C->errors++;
+        return;
+    }
+    int i = mnet_setting_loss_index(cfg, x->name);
+    if (i >= 0) {
+        mnet_error(C->ctx, x->loc, "loss '%s' is defined twice", x->name);
+        mnet_note(C->ctx, t->loss_loc[i], "first defined here");
+        C->errors++;
+        return;
+    }
+    if (cfg->n_losses == MNET_TASK_MAX_LOSSES) {
+        mnet_error(C->ctx, x->loc, "at most %d loss terms", MNET_TASK_MAX_LOSSES);
+        C->errors++;
+        return;
+    }
+    if (strlen(x->name) >= MNET_LOSS_NAME_MAX) {
+        mnet_error(C->ctx, x->loc, "loss name '%s' is longer than %d characters", x->name, MNET_LOSS_NAME_MAX - 1);
+        C->errors++;
+        return;
+    }
+    i = cfg->n_losses++;
+    mnet_loss_term *l = &cfg->loss[i];
+    memset(l, 0, sizeof *l);
+    l->kind = builtin ? (mnet_loss_kind)kind : MNET_LOSS_COMPILED;
+    l->weight = 1;
+    snprintf(l->name, sizeof l->name, "%s", x->name);
+    t->loss_value[i] = value ? value->value : NULL;
+    t->loss_loc[i] = x->loc;
+    for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
+        int is_weight = a->name && !strcmp(a->name, "weight");
+        if (a->name && !strcmp(a->name, "value"))
+            continue;
+        if (!is_weight && !(a->name && !strcmp(a->name, "derivative") && !value)) {
+            mnet_error(C->ctx, a->loc,
+                       value ? "a loss of your own takes weight = W and value = EXPR (no derivative)"
+                             : "a loss takes weight = W and derivative = W");
+            C->errors++;
+            continue;
+        }
+        double v;
+        int n;
+        unit_dim dim;
+        char what[64], err[256];
+        snprintf(what, sizeof what, "loss.%s.%s", x->name, a->name);
+        if (numbers(C, a->value, what, &v, 1, &n, &dim) != 0)
+            continue;
+        if (dim != DIM_NONE) {
+            mnet_error(C->ctx, a->value->loc, "'%s' takes no unit, but the value given is %s", what,
+                       unit_dim_name(dim));
+            C->errors++;
+        } else if (mnet_setting_set_loss(cfg, x->name, a->name, v, err, sizeof err) != 0) {
+            error_at(C, a->value->loc, err);
+        }
+    }
+}
+
+/* policy CELL(hidden = N, layers = N, init = stacked, readout_bias = B) */
+static void policy(checker *C, mnet_task_config *cfg, const ast_expr *x)
+{
+    apply(C, cfg, setting_named("policy"), x);
+    if (x->kind == EX_CALL)
+        named_settings(C, cfg, "policy", x->args, x->loc);
+}
+
+/* Checks the statements of a task body into t. */
+static void check_body(checker *C, const mnet_program *prog, const mnet_def *def, task_spec *t, int *named_effector)
+{
+    const ast_expr *x;
+    for (const ast_stmt *s = def->stmt->body; s; s = s->next) {
+        const char *h = s->head;
+        if (s->kind != ST_SETTING || s->has_body) {
+            mnet_error(C->ctx, s->loc, "a task holds settings like 'duration 1 s;'");
+            C->errors++;
+            continue;
+        }
+        int twice = 0;
+        for (const ast_stmt *p = def->stmt->body; p != s && !twice; p = p->next)
+            if (p->kind == ST_SETTING && !strcmp(p->head, h) && strcmp(h, "loss") != 0) {
+                mnet_error(C->ctx, s->loc, "'%s' is given twice in task '%s'", h, def->name);
+                mnet_note(C->ctx, p->loc, "first given here");
+                C->errors++;
+                twice = 1;
+            }
+        if (twice)
+            continue;
+        if (!strcmp(h, "effector")) {
+            *named_effector = 1;
+            if ((x = one_value(C, s))) {
+                const mnet_def *e = x->kind == EX_ID ? program_find(prog, x->name) : NULL;
+                if (!e || e->kind != DEF_EFFECTOR) {
+                    mnet_error(C->ctx, x->loc, "'%s' is not an effector", x->kind == EX_ID ? x->name : "?");
+                    C->errors++;
+                } else {
+                    t->effector = e->name;
+                }
+            }
+        } else if (!strcmp(h, "loss")) {
+            if ((x = one_value(C, s)))
+                loss_term(C, t, x);
+        } else if (!strcmp(h, "policy")) {
+            if ((x = one_value(C, s)))
+                policy(C, &t->cfg, x);
+        } else if (setting_named(h) && !(s->nargs >= 1 && s->args->name)) {
+            if ((x = one_value(C, s)))
+                apply(C, &t->cfg, setting_named(h), x);
+        } else {
+            char probe[160];
+            list_settings(h, probe, sizeof probe);
+            if (probe[0]) {
+                named_settings(C, &t->cfg, h, s->args, s->loc);
+            } else {
+                mnet_error(C->ctx, s->loc,
+                           "unknown task setting '%s' (effector, kind, duration, delay, exact_delays, "
+                           "action_frames, noise, go_cue, catch_fraction, validation, load, force_channel, "
+                           "loss, policy, train)",
+                           h);
+                C->errors++;
+            }
+        }
+    }
+}
+
 int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, task_spec *out)
 {
     task_spec t;
     task_spec_default(&t);
+    t.cfg.n_losses = 0;
     mnet_arena arena = {0};
     checker C = {.ctx = ctx, .E = {.ctx = ctx, .g = ir_new(), .arena = &arena, .prog = prog}};
     if (!C.E.g)
         return 1;
-    const ast_expr *x;
     int named_effector = 0;
-    for (const ast_stmt *s = def->stmt->body; s; s = s->next) {
-        const char *h = s->head;
-        if (s->kind != ST_SETTING || s->has_body) {
-            mnet_error(ctx, s->loc, "a task holds settings like 'duration 1 s;'");
-            C.errors++;
-            continue;
-        }
-        for (const ast_stmt *p = def->stmt->body; p != s; p = p->next)
-            if (p->kind == ST_SETTING && !strcmp(p->head, h) && strcmp(h, "loss") != 0) {
-                mnet_error(ctx, s->loc, "'%s' is given twice in task '%s'", h, def->name);
-                mnet_note(ctx, p->loc, "first given here");
-                C.errors++;
-                break;
-            }
-        if (!strcmp(h, "effector")) {
-            named_effector = 1;
-            if ((x = one_value(&C, s))) {
-                const mnet_def *e = x->kind == EX_ID ? program_find(prog, x->name) : NULL;
-                if (!e || e->kind != DEF_EFFECTOR) {
-                    mnet_error(ctx, x->loc, "'%s' is not an effector", x->kind == EX_ID ? x->name : "?");
-                    C.errors++;
-                } else {
-                    t.effector = e->name;
-                }
-            }
-        } else if (!strcmp(h, "kind")) {
-            static const char *const kinds[] = {"random_target_reach", "centre_out_reach", "delayed_reach", NULL};
-            if ((x = one_value(&C, s)))
-                name_in(&C, x, "task kind", kinds, t.kind, sizeof t.kind);
-        } else if (!strcmp(h, "duration")) {
-            if ((x = one_value(&C, s)) && num(&C, x, "duration", &t.duration) && !(t.duration > 0)) {
-                mnet_error(ctx, x->loc, "duration must be positive");
-                C.errors++;
-            }
-        } else if (!strcmp(h, "delay")) {
-            static const char *const k[] = {"proprioception", "vision", NULL};
-            named_args(&C, s, k, on_delay, &t);
-        } else if (!strcmp(h, "exact_delays")) {
-            if ((x = one_value(&C, s)))
-                whole(&C, x, "exact_delays", 0, 1, &t.exact_delays);
-        } else if (!strcmp(h, "action_frames")) {
-            if ((x = one_value(&C, s)))
-                whole(&C, x, "action_frames", 0, 64, &t.action_frames);
-        } else if (!strcmp(h, "noise")) {
-            static const char *const k[] = {"action", "proprioception", "vision", "observation", "hidden", NULL};
-            named_args(&C, s, k, on_noise, &t);
-        } else if (!strcmp(h, "go_cue")) {
-            value v = (x = one_value(&C, s)) ? eval_expr(&C.E, NULL, x) : value_error();
-            if (v.kind != V_NUM || v.ndim != 1 || v.rows != 2) {
-                if (x && v.kind != V_ERR)
-                    mnet_error(ctx, x->loc, "go_cue is a range [earliest, latest]");
-                C.errors++;
-            } else {
-                t.go_cue[0] = ir_get(C.E.g, v.v[0])->value;
-                t.go_cue[1] = ir_get(C.E.g, v.v[1])->value;
-                if (!(t.go_cue[0] <= t.go_cue[1]) || t.go_cue[0] < 0) {
-                    mnet_error(ctx, x->loc, "go_cue range must satisfy 0 <= earliest <= latest");
-                    C.errors++;
-                }
-            }
-        } else if (!strcmp(h, "catch_fraction")) {
-            if ((x = one_value(&C, s)) && num(&C, x, "catch_fraction", &t.catch_fraction) &&
-                !(t.catch_fraction >= 0 && t.catch_fraction <= 1)) {
-                mnet_error(ctx, x->loc, "catch_fraction is a fraction between 0 and 1");
-                C.errors++;
-            }
-        } else if (!strcmp(h, "validation")) {
-            static const char *const k[] = {"distance", "every", NULL};
-            named_args(&C, s, k, on_validation, &t);
-        } else if (!strcmp(h, "load")) {
-            static const char *const k[] = {"endpoint", "joint", "curl", NULL};
-            named_args(&C, s, k, on_load, &t);
-        } else if (!strcmp(h, "force_channel")) {
-            static const char *const k[] = {"stiffness", "damping", NULL};
-            named_args(&C, s, k, on_channel, &t);
-        } else if (!strcmp(h, "loss")) {
-            static const char *const kinds[] = {"position_l1", "position_l2", "speed", "jerk", "activation_l2",
-                                                "muscle_force", "hidden_l2", NULL};
-            if (!(x = one_value(&C, s)))
-                continue;
-            if (t.n_losses == TASK_MAX_LOSSES) {
-                mnet_error(ctx, s->loc, "at most %d loss terms", TASK_MAX_LOSSES);
-                C.errors++;
-                continue;
-            }
-            task_loss *l = &t.losses[t.n_losses];
-            l->weight = 1;
-            l->loc = x->loc;
-            const ast_arg *value = NULL;
-            for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next)
-                if (a->name && !strcmp(a->name, "value"))
-                    value = a;
-            int builtin = 0;
-            for (const char *const *k = kinds; *k; k++)
-                builtin |= (x->kind == EX_ID || x->kind == EX_CALL) && !strcmp(*k, x->name);
-            if (value && builtin) {
-                mnet_error(ctx, x->loc, "'%s' is a built-in loss; give a loss with a value of your own another name",
-                           x->name);
-                C.errors++;
-                continue;
-            }
-            if (!value && !builtin) {
-                mnet_error(ctx, x->loc,
-                           "unknown loss (expected position_l1, position_l2, speed, jerk, activation_l2, "
-                           "muscle_force, hidden_l2, or one of your own: loss NAME(value = EXPR))");
-                C.errors++;
-                continue;
-            }
-            if (value) { /* a term of the user's own */
-                for (int i = 0; i < t.n_losses; i++)
-                    if (!strcmp(t.losses[i].name, x->name)) {
-                        mnet_error(ctx, x->loc, "loss '%s' is defined twice", x->name);
-                        mnet_note(ctx, t.losses[i].loc, "first defined here");
-                        C.errors++;
-                        break;
-                    }
-                if (strlen(x->name) >= sizeof l->name) {
-                    mnet_error(ctx, x->loc, "loss name '%s' is longer than %d characters", x->name,
-                               (int)sizeof l->name - 1);
-                    C.errors++;
-                    continue;
-                }
-                l->value = value->value;
-            }
-            snprintf(l->name, sizeof l->name, "%s", x->name);
-            for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
-                if (a->name && !strcmp(a->name, "weight"))
-                    num(&C, a->value, "weight", &l->weight);
-                else if (a->name && !strcmp(a->name, "derivative") && !value)
-                    num(&C, a->value, "derivative", &l->derivative_weight);
-                else if (a->name && !strcmp(a->name, "value"))
-                    ;
-                else {
-                    mnet_error(ctx, a->loc,
-                               value ? "a loss of your own takes weight = W and value = EXPR (no derivative)"
-                                     : "a loss takes weight = W and derivative = W");
-                    C.errors++;
-                }
-            }
-            t.n_losses++;
-        } else if (!strcmp(h, "policy")) {
-            static const char *const cells[] = {"gru", "rnn", "mlp", NULL};
-            if (!(x = one_value(&C, s)) || !name_in(&C, x, "policy", cells, t.policy, sizeof t.policy))
-                continue;
-            for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
-                if (a->name && !strcmp(a->name, "hidden"))
-                    whole(&C, a->value, "hidden", 1, 1 << 16, &t.hidden);
-                else if (a->name && !strcmp(a->name, "layers"))
-                    whole(&C, a->value, "layers", 1, 8, &t.layers);
-                else {
-                    mnet_error(ctx, a->loc, "a policy takes hidden = N and layers = N");
-                    C.errors++;
-                }
-            }
-        } else if (!strcmp(h, "train")) {
-            static const char *const k[] = {"batch", "batches", "lr", "clip_norm", "seed", "optimizer",
-                                            "schedule", "weight_decay", NULL};
-            named_args(&C, s, k, on_train, &t);
-        } else {
-            mnet_error(ctx, s->loc,
-                       "unknown task setting '%s' (effector, kind, duration, delay, exact_delays, "
-                       "action_frames, noise, go_cue, catch_fraction, validation, load, force_channel, "
-                       "loss, policy, train)",
-                       h);
-            C.errors++;
-        }
-    }
+    check_body(&C, prog, def, &t, &named_effector);
     if (!named_effector) {
         mnet_error(ctx, def->loc, "task '%s' names no effector (add 'effector NAME;')", def->name);
         C.errors++;
     }
-    if (t.n_losses == 0)
+    if (t.cfg.n_losses == 0)
         task_spec_recipe_loss(&t);
+    char err[512];
+    if (C.errors == 0 && mnet_run_check(&t.cfg, err, sizeof err) != 0) {
+        mnet_error(ctx, def->loc, "task '%s': %s", def->name, err);
+        C.errors++;
+    }
     ir_free(C.E.g);
     arena_free(&arena);
     if (out)
         *out = t;
     return C.errors;
+}
+
+/* ---- set NAME VALUE ------------------------------------------------------ */
+
+/* A value written as .mnet text, parsed as a constant's value. */
+typedef struct {
+    mnet_ctx *ctx;
+    mnet_program prog;
+    char *src;
+    mnet_arena arena;
+    checker C;
+    const ast_expr *e;      /* NULL: the text did not parse (reported)   */
+} set_value;
+
+static int value_open(set_value *v, const char *text)
+{
+    memset(v, 0, sizeof *v);
+    size_t len = strlen(text) + 64;
+    v->src = malloc(len);
+    v->ctx = mnet_ctx_new();
+    if (!v->src || !v->ctx)
+        return -1;
+    snprintf(v->src, len, "const set_value = %s;\n", text);
+    int file = mnet_ctx_add_text(v->ctx, "set", v->src, (long)strlen(v->src));
+    if (file >= 0)
+        mnet_parse(v->ctx, file);
+    if (v->ctx->n_errors == 0)
+        program_collect(v->ctx, &v->prog);
+    const mnet_def *d = v->ctx->n_errors == 0 ? program_find(&v->prog, "set_value") : NULL;
+    if (v->ctx->n_errors == 0 && (!d || !d->arg || !d->arg->value))
+        mnet_error(v->ctx, mnet_no_loc(), "'%s' is not a value", text);
+    v->C = (checker){.ctx = v->ctx, .E = {.ctx = v->ctx, .g = ir_new(), .arena = &v->arena, .prog = &v->prog}};
+    if (!v->C.E.g)
+        return -1;
+    if (v->ctx->n_errors == 0)
+        v->e = d->arg->value;
+    return 0;
+}
+
+/* 0, or -1 with the first message in err; frees v. */
+static int value_close(set_value *v, const char *text, char *err, size_t n)
+{
+    int rc = !v->ctx || !v->C.E.g ? -1 : v->ctx->n_errors ? -1 : 0;
+    if (!v->ctx || !v->C.E.g)
+        snprintf(err, n, "out of memory");
+    else if (rc && v->ctx->n_diags > 0)
+        snprintf(err, n, "%s", v->ctx->diags[0].msg);
+    else if (rc)
+        snprintf(err, n, "'%s' is not a value", text);
+    ir_free(v->C.E.g);
+    arena_free(&v->arena);
+    program_free(&v->prog);
+    mnet_ctx_free(v->ctx);
+    free(v->src);
+    return rc;
+}
+
+int task_eval_number(const char *name, const char *text, int want, double *out, char *err, size_t n)
+{
+    set_value v;
+    if (value_open(&v, text) == 0 && v.e) {
+        double x;
+        int count;
+        unit_dim dim;
+        if (numbers(&v.C, v.e, name, &x, 1, &count, &dim) == 0) {
+            if (want >= 0 && want != DIM_NONE && dim != DIM_NONE && dim != (unit_dim)want)
+                mnet_error(v.ctx, v.e->loc, "'%s' is %s, but the value given is %s", name, unit_dim_name((unit_dim)want),
+                           unit_dim_name(dim));
+            else if (!isfinite(x))
+                mnet_error(v.ctx, v.e->loc, "'%s' must be finite", name);
+            else
+                *out = x;
+        }
+    }
+    return value_close(&v, text, err, n);
+}
+
+int task_set(mnet_task_config *cfg, const char *name, const char *text, int *reshapes, char *err, size_t n)
+{
+    if (reshapes)
+        *reshapes = 0;
+    mnet_task_config c = *cfg;
+    set_value v;
+    if (value_open(&v, text) == 0 && v.e) {
+        mnet_ctx *ctx = v.ctx;
+        const ast_expr *e = v.e;
+        char msg[512];
+        const mnet_setting *s;
+        if (!strncmp(name, "loss.", 5)) {
+            /* loss.NAME.weight, loss.NAME.derivative */
+            char term[MNET_LOSS_NAME_MAX + 16];
+            snprintf(term, sizeof term, "%s", name + 5);
+            char *dot = strrchr(term, '.');
+            double x;
+            int count;
+            unit_dim dim;
+            if (!dot) {
+                mnet_error(ctx, mnet_no_loc(), "a loss term is set as loss.NAME.weight or loss.NAME.derivative");
+            } else if (numbers(&v.C, e, name, &x, 1, &count, &dim) == 0) {
+                *dot = 0;
+                if (dim != DIM_NONE)
+                    mnet_error(ctx, e->loc, "'%s' takes no unit, but the value given is %s", name, unit_dim_name(dim));
+                else if (mnet_setting_set_loss(&c, term, dot + 1, x, msg, sizeof msg) != 0)
+                    mnet_error(ctx, e->loc, "%s", msg);
+            }
+        } else if (!(s = mnet_setting_find(name, msg, sizeof msg))) {
+            mnet_error(ctx, mnet_no_loc(), "%s", msg);
+        } else {
+            apply(&v.C, &c, s, e);
+            if (reshapes)
+                *reshapes = (s->flags & MNET_SETTING_RESHAPES) != 0;
+            if (ctx->n_errors == 0 && mnet_run_check(&c, msg, sizeof msg) != 0)
+                mnet_error(ctx, e->loc, "%s", msg);
+        }
+    }
+    int rc = value_close(&v, text, err, n);
+    if (rc == 0)
+        *cfg = c;
+    return rc;
 }

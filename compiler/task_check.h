@@ -17,50 +17,46 @@
  *     train batch = 64, batches = 2000, lr = 1e-3, clip_norm = 1, seed = 1,
  *           schedule = constant, weight_decay = 0;
  *   }
+ *
+ * Every setting is an entry of the run's settings table (mnet_settings.h):
+ * `HEAD VALUE;` is the setting HEAD, `HEAD a = V, b = W;` the settings
+ * HEAD.a and HEAD.b, `policy CELL(hidden = N)` the settings policy and
+ * policy.hidden.  The table gives each its unit, range and messages.
  */
 #ifndef MNET_TASK_CHECK_H
 #define MNET_TASK_CHECK_H
 
+#include "mnet_settings.h"
 #include "program.h"
 
-enum { TASK_MAX_LOSSES = 16 };
-
-/* A loss term: a built-in kind, or one the user wrote,
+/* A task as the compiler holds it: the run's configuration itself (the
+ * runtime's struct, mnet_task.h: there is no second copy), the effector it
+ * drives, and where each loss term was written with the value expression
+ * of a term of the user's own:
+ *
  *   loss NAME(weight = W, value = EXPR);
+ *
  * EXPR is the term's per-step value, an expression over the names listed in
  * lower_loss.h (end point, target, joint and muscle states, muscle
  * parameters); the compiler lowers it with its VJP (lower_loss.c). */
-typedef struct {
-    char name[32];          /* position_l1, position_l2, speed, jerk, activation_l2,
-                               muscle_force, hidden_l2, or the user's name   */
-    double weight, derivative_weight;
-    const ast_expr *value;  /* the user's per-step value; NULL: built in     */
-    src_loc loc;            /* where the term is written                     */
-} task_loss;
-
 typedef struct task_spec_s {
-    const char *effector;   /* effector name                                  */
-    char kind[32];
-    double duration;
-    double proprioception_delay, vision_delay;
-    int exact_delays;
-    int action_frames;
-    double noise_action, noise_proprioception, noise_vision, noise_observation, noise_hidden;
-    double go_cue[2];
-    double catch_fraction;
-    double validation_distance, validation_every;
-    double endpoint_load[3], joint_load[16], curl;
-    double channel_stiffness, channel_damping;
-    int n_losses;
-    task_loss losses[TASK_MAX_LOSSES];
-    char policy[16];
-    int hidden, layers;
-    int batch, batches;
-    double lr, clip_norm, weight_decay;
-    char schedule[16];
-    double seed;
+    const char *effector;                           /* effector name     */
+    mnet_task_config cfg;                           /* the configuration */
+    const ast_expr *loss_value[MNET_TASK_MAX_LOSSES]; /* NULL: built in  */
+    src_loc loss_loc[MNET_TASK_MAX_LOSSES];         /* where written     */
 } task_spec;
 
+/* One loss term as the lowering reads it (a view into a task_spec). */
+typedef struct {
+    const char *name;
+    double derivative_weight;
+    const ast_expr *value;
+    src_loc loc;
+} task_loss;
+
+task_loss task_loss_at(const task_spec *t, int i);
+
+/* The defaults (mnet_task_config_default) and no effector. */
 void task_spec_default(task_spec *t);
 /* Gives t the reference recipe's loss: one position_l1 term, weight 1 (a
  * task that writes no loss, or a file without a task). */
@@ -68,5 +64,19 @@ void task_spec_recipe_loss(task_spec *t);
 
 /* Checks task `def`; fills *out (when not NULL).  Returns the errors found. */
 int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, task_spec *out);
+
+/* `set NAME VALUE`: the setting (or loss term weight, loss.NAME.weight /
+ * loss.NAME.derivative) called name, to the value the .mnet text `value`
+ * gives, through the same checks and messages as a task in a file (units,
+ * dimensions, ranges, names).  On failure cfg is unchanged and err holds
+ * the message.  *reshapes (may be NULL) gets 1 when the network's shape
+ * may change.  0 or -1. */
+/* The number .mnet text `value` gives, checked against dimension `want`
+ * (DIM_NONE: none allowed but a bare number; -1: any) as a parameter's
+ * value is: 0, or -1 with the message in err. */
+int task_eval_number(const char *name, const char *value, int want, double *out, char *err, size_t err_size);
+
+int task_set(mnet_task_config *cfg, const char *name, const char *value, int *reshapes, char *err,
+             size_t err_size);
 
 #endif

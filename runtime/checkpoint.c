@@ -1,6 +1,7 @@
 /* checkpoint.c - the run checkpoint: atomic save, checked load, metadata
  * helpers and CRC32.  The format is described in mnet_checkpoint.h. */
 #include "mnet_checkpoint.h"
+#include "mnet_settings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,12 +91,8 @@ uint32_t mnet_crc32(uint32_t crc, const void *data, size_t n)
 
 static const char *cell_name(mnet_nn_cell c)
 {
-    switch (c) {
-    case MNET_NN_GRU: return "gru";
-    case MNET_NN_RNN: return "rnn";
-    case MNET_NN_MLP: return "mlp";
-    }
-    return "?";
+    const char *name = mnet_name_of(mnet_cell_names, (int)c);
+    return name ? name : "?";
 }
 
 static const char *precision_name(unsigned size)
@@ -791,10 +788,8 @@ long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, cons
     meta_add_str(&b, "effector", effector);
     meta_add_str(&b, "task", task);
     if (cfg) {
-        static const char *const kinds[] = {"random_target_reach", "centre_out_reach",
-                                            "delayed_reach"};
-        unsigned k = (unsigned)cfg->kind;
-        meta_add(&b, "task.kind=%s\n", k < 3 ? kinds[k] : "?");
+        const char *kind = mnet_name_of(mnet_task_kind_names, (int)cfg->kind);
+        meta_add(&b, "task.kind=%s\n", kind ? kind : "?");
     }
     if (net) {
         meta_add(&b, "network=%s I=%d H=%d L=%d O=%d\n", cell_name(net->cell), net->n_input,

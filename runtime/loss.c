@@ -88,17 +88,6 @@ size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld)
     return lib > compiled ? lib : compiled;
 }
 
-const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term)
-{
-    static const char *const names[] = {"position_l1",   "position_l2",  "speed",    "jerk",
-                                        "activation_l2", "muscle_force", "hidden_l2"};
-    if (term->kind == MNET_LOSS_COMPILED)
-        return m && term->compiled >= 0 && term->compiled < m->n_loss && m->loss_names
-                   ? m->loss_names[term->compiled]
-                   : "compiled";
-    return (int)term->kind >= 0 && term->kind < MNET_LOSS_COMPILED ? names[term->kind] : "loss";
-}
-
 /* state block of step t, row r: (n columns) */
 static const mnet_real *srow(const mnet_loss_ctx *c, int t, int r)
 {

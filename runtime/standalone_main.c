@@ -25,6 +25,7 @@
 
 #include "mnet_log.h"
 #include "mnet_safetensors.h"
+#include "mnet_settings.h"
 #include "mnet_train.h"
 
 extern const mnet_model *mnet_compiled_model;
@@ -56,32 +57,57 @@ static int parse_long(const char *s, long lo, long *out)
     return 0;
 }
 
-static int load_config(const mnet_model *m, mnet_task_config *cfg, char *err, size_t n)
+/* The embedded run (mnetc's run text: settings and parameter values) over
+ * the defaults. */
+static int load_run(const mnet_model *m, mnet_task_config *cfg, mnet_real *params, char *err, size_t n)
 {
+    for (int i = 0; i < m->n_params; i++)
+        params[i] = (mnet_real)m->param_defaults[i];
     if (!m->task) {
         *cfg = mnet_task_config_default();
         return 0;
     }
-    return mnet_task_config_parse(m->task, cfg, err, n);
+    return mnet_run_text_parse(m->task, cfg, m, params, err, n);
 }
 
-static int info(const mnet_model *m)
+static int info(const mnet_model *m, mnet_real *params)
 {
     printf("model %s: %d joints, %d muscles, %d state rows, %d parameters, step %g s\n", m->name, m->n_dof,
            m->n_muscles, m->n_state, m->n_params, m->step_size);
     printf("compiled loss terms:");
     for (int k = 0; k < m->n_loss; k++)
         printf(" %s", m->loss_names[k]);
-    printf("\n%s", m->task ? m->task : "no task embedded: the reference recipe\n");
+    if (!m->task) {
+        printf("\nno task embedded: the reference recipe\n");
+        return 0;
+    }
+    mnet_task_config cfg;
+    char err[1024];
+    if (load_run(m, &cfg, params, err, sizeof err) != 0) {
+        fprintf(stderr, "the embedded run: %s\n", err);
+        return 2;
+    }
+    /* the run's settings by name, with their units (the parameter values
+     * are in the model; `info` lists the settings) */
+    printf("\nthe embedded run:\n");
+    for (int i = 0; i < mnet_setting_count(); i++) {
+        const mnet_setting *st = mnet_setting_at(i);
+        char v[1024];
+        mnet_setting_format(&cfg, st, v, sizeof v);
+        printf("  %-28s %s%s%s\n", st->name, v, st->unit[0] ? " " : "", st->unit);
+    }
+    for (int k = 0; k < cfg.n_losses; k++)
+        printf("  loss %-23s weight %g, derivative %g\n", mnet_loss_name(m, &cfg.loss[k]), cfg.loss[k].weight,
+               cfg.loss[k].deriv_weight);
     return 0;
 }
 
-static int train(const mnet_model *m, int argc, char **argv)
+static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
 {
     char err[1024] = "";
     mnet_task_config cfg;
-    if (load_config(m, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: the embedded task: %s\n", argv[0], err);
+    if (load_run(m, &cfg, params, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: the embedded run: %s\n", argv[0], err);
         return 2;
     }
     const char *out = "run";
@@ -105,17 +131,9 @@ static int train(const mnet_model *m, int argc, char **argv)
         fprintf(stderr, "%s: cannot create '%s': %s\n", argv[0], out, strerror(errno));
         return 2;
     }
-    mnet_real *params = malloc(((size_t)m->n_params + 1) * sizeof *params);
-    if (!params) {
-        fprintf(stderr, "%s: out of memory\n", argv[0]);
-        return 2;
-    }
-    for (int i = 0; i < m->n_params; i++)
-        params[i] = (mnet_real)m->param_defaults[i];
     mnet_train *tr = mnet_train_new(m, params, &cfg, err, sizeof err);
     if (!tr) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
-        free(params);
         return 2;
     }
     char path[8192];
@@ -125,40 +143,26 @@ static int train(const mnet_model *m, int argc, char **argv)
     mnet_trainlog lg;
     snprintf(path, sizeof path, "%s/log.csv", out);
     int status = 0;
-    if (mnet_trainlog_open(&lg, path, cfg.n_losses, names, 0, err, sizeof err) != 0) {
+    if (mnet_trainlog_open(&lg, path, cfg.n_losses, names, -1, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
         mnet_train_free(tr);
-        free(params);
         return 2;
     }
     signal(SIGINT, on_sigint);
-    mnet_progress bar;
-    mnet_progress_init(&bar, stdout, 0, cfg.n_batches, -1, 0);
-    double last100[100], ms_total = 0, net_total = 0; /* the last 100 losses, a ring */
-    long done = 0;
-    for (long b = 0; b < cfg.n_batches && !interrupted; b++) {
-        double t0 = mnet_progress_now(), loss;
-        if (mnet_train_step(tr, b, &loss) != 0) {
-            mnet_progress_finish(&bar);
-            fprintf(stderr, "%s: stopped at batch %ld: %s\n", argv[0], b, mnet_train_error(tr));
-            status = 1;
-            break;
-        }
-        double ms = 1e3 * (mnet_progress_now() - t0);
-        ms_total += ms;
-        net_total += tr->net_ms;
-        last100[done++ % 100] = loss;
-        if (mnet_trainlog_write(&lg, b, loss, tr->loss_terms, tr->grad_norm, tr->opt.last_lr, ms) != 0) {
-            mnet_progress_finish(&bar);
-            fprintf(stderr, "%s: %s\n", argv[0], lg.err);
-            status = 1;
-            break;
-        }
-        mnet_progress_update(&bar, b, loss);
+    mnet_loop loop;
+    memset(&loop, 0, sizeof loop);
+    loop.progress = stdout;
+    loop.progress_mode = -1;
+    loop.log = &lg;
+    loop.stop = &interrupted;
+    if (mnet_train_loop(tr, &loop, cfg.n_batches, 0, cfg.n_batches, stderr, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        status = 1;
     }
-    mnet_progress_finish(&bar);
-    if (interrupted)
-        printf("interrupted after %ld batches\n", done);
+    if (loop.interrupted) {
+        printf("interrupted after %ld batches\n", loop.n_trained);
+        status = 130;
+    }
     if (mnet_trainlog_close(&lg, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
         status = 1;
@@ -177,14 +181,11 @@ static int train(const mnet_model *m, int argc, char **argv)
         printf("validation: %d episodes, mean loss %.6f; wrote %s/weights.safetensors and %s/validation.csv\n",
                cfg.batch_size, vloss, out, out);
     }
-    double last = 0;
-    long k0 = done > 100 ? done - 100 : 0;
-    for (long i = k0; i < done; i++)
-        last += last100[i % 100] / (double)(done - k0);
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", done, done ? last : 0.0,
-           done ? ms_total / done : 0.0, done ? net_total / done : 0.0);
+    long done = loop.n_trained;
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", loop.batch,
+           done ? mnet_loop_loss_last100(&loop) : 0.0, done ? loop.ms_total / done : 0.0,
+           done ? loop.net_ms_total / done : 0.0);
     mnet_train_free(tr);
-    free(params);
     return status;
 }
 
@@ -192,15 +193,28 @@ int main(int argc, char **argv)
 {
     const mnet_model *m = mnet_compiled_model;
     if (!m || m->abi != MNET_MODEL_ABI || m->real_size != (int)sizeof(mnet_real)) {
+        int real = m ? m->real_size : -1;
         fprintf(stderr, "%s: the model was compiled for another runtime (ABI %d, %d-byte reals; this one: ABI %d, "
-                        "%d-byte reals: link -lmnetrt_f for --precision float)\n",
-                argv[0], m ? m->abi : -1, m ? m->real_size : -1, MNET_MODEL_ABI, (int)sizeof(mnet_real));
+                        "%d-byte reals): link %s\n",
+                argv[0], m ? m->abi : -1, real, MNET_MODEL_ABI, (int)sizeof(mnet_real),
+                real == 4 ? "-lmnetrt_f (the single-precision runtime)" : "-lmnetrt (the double-precision runtime)");
         return 2;
     }
+    mnet_real *params = malloc(((size_t)m->n_params + 1) * sizeof *params);
+    if (!params) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        return 2;
+    }
+    int status;
     if (argc >= 2 && !strcmp(argv[1], "train"))
-        return train(m, argc, argv);
-    if (argc == 2 && !strcmp(argv[1], "info"))
-        return info(m);
-    usage(argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? stdout : stderr, argv[0]);
-    return argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
+        status = train(m, params, argc, argv);
+    else if (argc == 2 && !strcmp(argv[1], "info"))
+        status = info(m, params);
+    else {
+        int help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+        usage(help ? stdout : stderr, argv[0]);
+        status = help ? 0 : 2;
+    }
+    free(params);
+    return status;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mnet_rng.h"
+#include "mnet_settings.h"
 #include "mnet_validation.h"
 
 #define MNET_PI 3.14159265358979323846
@@ -16,43 +17,6 @@ static void set_err(char *err, size_t n, const char *fmt, const char *a, double 
 {
     if (err && n > 0)
         snprintf(err, n, fmt, a, x);
-}
-
-mnet_task_config mnet_task_config_default(void)
-{
-    mnet_task_config c;
-    memset(&c, 0, sizeof c);
-    c.kind = MNET_TASK_RANDOM_REACH;
-    c.duration = 1.0;
-    c.proprio_delay = 0;
-    c.vision_delay = 0;
-    c.exact_delays = 0;
-    c.action_frames = 0;
-    c.centre_out.go_cue_lo = 0.05;
-    c.centre_out.go_cue_hi = 0.25;
-    c.centre_out.catch_fraction = 0.5;
-    c.centre_out.distance = 0.1;
-    c.centre_out.angle_step_deg = 15;
-    c.delayed.go_cue_lo = 0.3;
-    c.delayed.go_cue_hi = 0.6;
-    c.delayed.catch_fraction = 0;
-    c.n_losses = 1;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 0.0, 0};
-    c.cell = MNET_NN_GRU;
-    c.n_hidden = 128;
-    c.n_layers = 1;
-    c.ortho = MNET_NN_ORTHO_STACKED;
-    c.readout_bias = -5.0;
-    c.batch_size = 32;
-    c.n_batches = 10000;
-    c.lr = 1e-3;
-    c.clip_norm = 1.0;
-    c.beta1 = 0.9;
-    c.beta2 = 0.999;
-    c.eps = 1e-8;
-    c.sched.kind = MNET_SCHED_CONSTANT;
-    c.seed = 1;
-    return c;
 }
 
 int mnet_task_steps(const mnet_task_config *cfg, const mnet_model *m)
@@ -77,7 +41,6 @@ int mnet_task_load_is_dynamic(const mnet_task_config *cfg)
     return cfg->curl != 0 || cfg->channel_stiffness != 0 || cfg->channel_damping != 0;
 }
 
-static int finite_nonneg(double x) { return isfinite(x) && x >= 0; }
 
 int mnet_task_check(const mnet_task_config *cfg, const mnet_model *m, char *err, size_t n)
 {
@@ -104,54 +67,18 @@ int mnet_task_check(const mnet_task_config *cfg, const mnet_model *m, char *err,
                      cfg->duration, T < 0 ? 0 : T, m->step_size);
         return -1;
     }
-    struct { const char *name; double v; } nonneg[] = {
-        {"proprio_delay", cfg->proprio_delay},   {"vision_delay", cfg->vision_delay},
-        {"action_noise", cfg->action_noise},     {"proprio_noise", cfg->proprio_noise},
-        {"vision_noise", cfg->vision_noise},     {"obs_noise", cfg->obs_noise},
-        {"hidden_noise", cfg->hidden_noise},     {"channel_stiffness", cfg->channel_stiffness},
-        {"channel_damping", cfg->channel_damping},
-        {"centre_out.go_cue_lo", cfg->centre_out.go_cue_lo},
-        {"delayed.go_cue_lo", cfg->delayed.go_cue_lo},
-        {"centre_out.distance", cfg->centre_out.distance},
-    };
-    for (size_t i = 0; i < sizeof nonneg / sizeof nonneg[0]; i++)
-        if (!finite_nonneg(nonneg[i].v)) {
-            set_err(err, n, "task: %s = %g must be a finite number >= 0", nonneg[i].name,
-                    nonneg[i].v);
-            return -1;
-        }
+    if (mnet_run_check(cfg, err, n) != 0)
+        return -1;
     if (mnet_task_delay_steps(cfg->proprio_delay, m->step_size) < 0 ||
         mnet_task_delay_steps(cfg->vision_delay, m->step_size) < 0) {
         set_err(err, n, "task: delay %s%g s is too long", "",
                 fmax(cfg->proprio_delay, cfg->vision_delay));
         return -1;
     }
-    if (cfg->action_frames < 0 || cfg->action_frames > 1000) {
-        set_err(err, n, "task: action_frames %s%g out of range 0 .. 1000", "",
-                (double)cfg->action_frames);
-        return -1;
-    }
-    if (!(cfg->centre_out.go_cue_hi >= cfg->centre_out.go_cue_lo) ||
-        !isfinite(cfg->centre_out.go_cue_hi)) {
-        set_err(err, n, "task: %s [lo, hi] needs lo <= hi (hi = %g)", "centre_out.go_cue",
-                cfg->centre_out.go_cue_hi);
-        return -1;
-    }
-    if (!(cfg->delayed.go_cue_hi >= cfg->delayed.go_cue_lo) || !isfinite(cfg->delayed.go_cue_hi)) {
-        set_err(err, n, "task: %s [lo, hi] needs lo <= hi (hi = %g)", "delayed.go_cue",
-                cfg->delayed.go_cue_hi);
-        return -1;
-    }
-    if (!(cfg->centre_out.catch_fraction >= 0 && cfg->centre_out.catch_fraction <= 1) ||
-        !(cfg->delayed.catch_fraction >= 0 && cfg->delayed.catch_fraction <= 1)) {
-        set_err(err, n, "task: %s must lie in [0, 1] (got %g)", "catch_fraction",
-                cfg->kind == MNET_TASK_DELAYED_REACH ? cfg->delayed.catch_fraction
-                                                     : cfg->centre_out.catch_fraction);
-        return -1;
-    }
-    if (!(cfg->centre_out.angle_step_deg > 0 && cfg->centre_out.angle_step_deg <= 360)) {
-        set_err(err, n, "task: %s = %g must lie in (0, 360]", "centre_out.angle_step_deg",
-                cfg->centre_out.angle_step_deg);
+    if (cfg->validation.n_centre != 0 && cfg->validation.n_centre != D) {
+        if (err && n > 0)
+            snprintf(err, n, "task: validation.centre has %d values for the %d joints of model '%s'",
+                     cfg->validation.n_centre, D, m->name ? m->name : "?");
         return -1;
     }
     if (cfg->kind != MNET_TASK_RANDOM_REACH && P < 2) {
@@ -174,33 +101,10 @@ int mnet_task_check(const mnet_task_config *cfg, const mnet_model *m, char *err,
             set_err(err, n, "task: %s[%g] is not finite", "joint_load", (double)i);
             return -1;
         }
-    if (cfg->n_losses < 0 || cfg->n_losses > MNET_TASK_MAX_LOSSES) {
-        set_err(err, n, "task: %s%g loss terms (at most 16)", "", (double)cfg->n_losses);
-        return -1;
-    }
     for (int k = 0; k < cfg->n_losses; k++) {
-        const mnet_loss_term *l = &cfg->loss[k];
-        if ((int)l->kind < 0 || l->kind >= MNET_LOSS_N_KINDS) {
-            set_err(err, n, "task: loss %s%g has an unknown kind", "", (double)k);
+        mnet_loss_term l = cfg->loss[k];
+        if (mnet_task_resolve_loss(&l, m, err, n) != 0)
             return -1;
-        }
-        if (!isfinite(l->weight) || !isfinite(l->deriv_weight)) {
-            set_err(err, n, "task: loss %s%g has a non-finite weight", "", (double)k);
-            return -1;
-        }
-        if (l->kind == MNET_LOSS_COMPILED &&
-            (l->compiled < 0 || l->compiled >= m->n_loss || !m->loss || !m->loss_vjp || l->deriv_weight != 0)) {
-            if (err && n > 0)
-                snprintf(err, n, "task: loss %d asks for compiled term %d of a model that has %d%s", k,
-                         l->compiled, m->n_loss, l->deriv_weight != 0 ? " (and a compiled term has no derivative weight)" : "");
-            return -1;
-        }
-    }
-    if (cfg->n_muscle_fmax != 0 && cfg->n_muscle_fmax != m->n_muscles) {
-        if (err && n > 0)
-            snprintf(err, n, "task: %d muscle_fmax values for %d muscles", cfg->n_muscle_fmax,
-                     m->n_muscles);
-        return -1;
     }
     if (cfg->batch_size < 1) {
         set_err(err, n, "task: batch_size %s%g must be at least 1", "", (double)cfg->batch_size);
@@ -288,8 +192,8 @@ static void draw_joints(const mnet_model *m, uint64_t seed, uint32_t stream, uin
 /* The workspace centre as a joint position. */
 static double centre_joint(const mnet_task_config *cfg, const mnet_model *m, int j)
 {
-    if (cfg->centre_out.centre_given)
-        return cfg->centre_out.centre_joint[j];
+    if (cfg->validation.n_centre > j)
+        return cfg->validation.centre[j];
     return m->pos_lower[j] + (m->pos_upper[j] - m->pos_lower[j]) / 2;
 }
 
@@ -331,8 +235,8 @@ int mnet_task_validation_directions(const mnet_task_config *cfg)
 {
     if (cfg->kind == MNET_TASK_RANDOM_REACH)
         return 0;
-    double step = cfg->centre_out.angle_step_deg;
-    int n = (int)ceil(360.0 / step - 1e-9);
+    double step = cfg->validation.every; /* rad */
+    int n = (int)ceil(2 * MNET_PI / step - 1e-9);
     return n < 1 ? 1 : n;
 }
 
@@ -371,15 +275,15 @@ int mnet_task_generate(const mnet_task_config *cfg, const mnet_model *m, const m
 
     /* goal */
     if (fixed_geometry) {
-        double step = cfg->centre_out.angle_step_deg;
+        double step = cfg->validation.every;
         int n_angles = mnet_task_validation_directions(cfg);
         for (int b = 0; b < n; b++) {
             int k = (int)((element0 + (uint32_t)b) % (uint32_t)n_angles);
-            double a = k * step * (MNET_PI / 180.0);
+            double a = k * step;
             for (int i = 0; i < P; i++) {
                 double off = i == 0 ? cos(a) : i == 1 ? sin(a) : 0;
                 ep->goal[i * B + b] =
-                    (mnet_real)(ep->start[i * B + b] + cfg->centre_out.distance * off);
+                    (mnet_real)(ep->start[i * B + b] + cfg->validation.distance * off);
             }
         }
     } else {
@@ -390,13 +294,7 @@ int mnet_task_generate(const mnet_task_config *cfg, const mnet_model *m, const m
     /* cue and catch */
     for (int b = 0; b < n; b++) {
         uint32_t e = element0 + (uint32_t)b;
-        double lo = 0, hi = 0, pc = 0;
-        if (cfg->kind == MNET_TASK_CENTRE_OUT)
-            lo = cfg->centre_out.go_cue_lo, hi = cfg->centre_out.go_cue_hi,
-            pc = cfg->centre_out.catch_fraction;
-        else if (cfg->kind == MNET_TASK_DELAYED_REACH)
-            lo = cfg->delayed.go_cue_lo, hi = cfg->delayed.go_cue_hi,
-            pc = cfg->delayed.catch_fraction;
+        const double lo = cfg->go_cue_lo, hi = cfg->go_cue_hi, pc = cfg->catch_fraction;
         if (cfg->kind == MNET_TASK_RANDOM_REACH) {
             ep->go_time[b] = 0;
             ep->go_step[b] = 0;

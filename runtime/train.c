@@ -138,11 +138,12 @@ static size_t carve(mnet_train *tr, mnet_real *base)
             (ptr) = base + off;                                                            \
         off += (count);                                                                    \
     } while (0)
-    TAKE(tr->model_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
+    TAKE(tr->own_params, (size_t)(tr->model->n_params > 0 ? tr->model->n_params : 1));
     TAKE(tr->params, tr->n_params);
     TAKE(tr->grad, tr->n_params);
     TAKE(tr->adam_m, tr->n_params);
     TAKE(tr->adam_v, tr->n_params);
+    TAKE(tr->backup, 3 * tr->n_params);
     TAKE(tr->state, (T + 1) * S * B);
     TAKE(tr->action, T * M * B);
     TAKE(tr->load, T * NL * B);
@@ -242,8 +243,11 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     }
     carve(tr, (mnet_real *)tr->mem);
-    for (int i = 0; i < m->n_params; i++)
-        tr->model_params[i] = params ? params[i] : (mnet_real)m->param_defaults[i];
+    /* the caller's table is read as it is (its owner may change a value
+     * between batches); without one, a copy of the defaults */
+    for (int i = 0; !params && i < m->n_params; i++)
+        tr->own_params[i] = (mnet_real)m->param_defaults[i];
+    tr->model_params = params ? (mnet_real *)params : tr->own_params;
     if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2) && check_fmax(tr, err, n) != 0)
         goto fail;
 
@@ -262,7 +266,11 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     ac.weight_decay = cfg->weight_decay;
     ac.decoupled = cfg->decoupled_decay;
     ac.clip_norm = cfg->clip_norm;
+    /* the schedule follows the run's length (mnet_task.h) */
     ac.sched = cfg->sched;
+    ac.sched.t_max = cfg->n_batches;
+    if (ac.sched.kind == MNET_SCHED_STEP && ac.sched.step_size <= 0)
+        ac.sched.step_size = cfg->n_batches / 3 > 0 ? cfg->n_batches / 3 : 1;
     mnet_adam_init(&tr->opt, &ac);
 
     if (mnet_episode_alloc(&tr->ep, m, tr->B, tr->T, err, n) != 0)
@@ -468,6 +476,24 @@ static uint32_t element0_of(const mnet_train *tr, long batch_index)
     return (uint32_t)((uint64_t)batch_index * (uint64_t)tr->B);
 }
 
+/* Appends to tr->err where the rollout first went non-finite: the first
+ * step whose state has a non-finite row, the row's name and the episode. */
+static void name_nonfinite_state(mnet_train *tr)
+{
+    const int S = tr->S, B = tr->B, n = tr->n_cols;
+    for (int t = 0; t <= tr->T; t++)
+        for (int r = 0; r < S; r++)
+            for (int b = 0; b < n; b++)
+                if (!isfinite((double)tr->state[((size_t)t * S + r) * B + b])) {
+                    size_t len = strlen(tr->err);
+                    const char *name = tr->model->state_names ? tr->model->state_names[r] : NULL;
+                    snprintf(tr->err + len, sizeof tr->err - len,
+                             " (the state went non-finite first at step %d: row %d%s%s%s, episode %d)", t, r,
+                             name ? " '" : "", name ? name : "", name ? "'" : "", b);
+                    return;
+                }
+}
+
 static int prepare(mnet_train *tr, long batch_index)
 {
     tr->err[0] = '\0';
@@ -486,6 +512,7 @@ int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
         *loss = l;
     if (!isfinite(l)) {
         msg(tr->err, sizeof tr->err, "batch %ld: the loss is %g", batch_index, l);
+        name_nonfinite_state(tr);
         return -1;
     }
     return 0;
@@ -517,7 +544,30 @@ int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
             snprintf(tr->err + len, sizeof tr->err - len, "; parameters unchanged");
         return -1;
     }
-    mnet_adam_step(&tr->opt, tr->params, tr->grad, tr->adam_m, tr->adam_v, tr->n_params);
+    /* the update itself must leave every number finite (a huge learning
+     * rate can overflow): otherwise it is undone, so the state kept is
+     * always the last one whose loss and gradient were finite */
+    const size_t np = tr->n_params;
+    memcpy(tr->backup, tr->params, np * sizeof *tr->backup);
+    memcpy(tr->backup + np, tr->adam_m, np * sizeof *tr->backup);
+    memcpy(tr->backup + 2 * np, tr->adam_v, np * sizeof *tr->backup);
+    mnet_adam opt = tr->opt;
+    mnet_adam_step(&tr->opt, tr->params, tr->grad, tr->adam_m, tr->adam_v, np);
+    int finite = 1;
+    for (size_t i = 0; i < np; i++)
+        finite &= isfinite((double)tr->params[i]) && isfinite((double)tr->adam_v[i]);
+    if (!finite) {
+        memcpy(tr->params, tr->backup, np * sizeof *tr->backup);
+        memcpy(tr->adam_m, tr->backup + np, np * sizeof *tr->backup);
+        memcpy(tr->adam_v, tr->backup + 2 * np, np * sizeof *tr->backup);
+        tr->opt = opt;
+        tr->n_skipped++;
+        msg(tr->err, sizeof tr->err,
+            "batch %ld: the update made the parameters non-finite (learning rate %g too large?); parameters "
+            "unchanged",
+            batch_index, tr->opt.last_lr);
+        return -1;
+    }
     return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "mnet_outdir.h"
 #include "mnet_repl.h"
 #include "mnet_session.h"
+#include "task_check.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -51,36 +52,117 @@ static int usage(FILE *out, int status)
     return status;
 }
 
+static int save_checkpoint(void *ctx, char *err, size_t n)
+{
+    mnet_session *s = ctx;
+    if (session_save(s, s->ckpt, stderr) != 0) {
+        snprintf(err, n, "cannot write the checkpoint %s", s->ckpt);
+        return -1;
+    }
+    return 0;
+}
+
+/* The command line's settings (--batches, --seed) through the settings'
+ * own checks.  0 or 1 (message printed). */
+static int apply_cmdline(mnet_task_config *cfg, const char *batches, const char *seed)
+{
+    char err[512];
+    if (batches && task_set(cfg, "train.batches", batches, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "mnet: --batches: %s\n", err);
+        return 1;
+    }
+    if (seed && task_set(cfg, "train.seed", seed, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "mnet: --seed: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* A new run from FILE, or the run stored in OUT resumed: refused when FILE
+ * (its sources or its run) or the command line would change it.  0, or
+ * the exit status. */
+static int start_run(mnet_session *s, const char *file, const char *task, int resume, const char *batches,
+                     const char *seed, const char *out)
+{
+    char ckpt[4200], err[1024];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", out);
+    if (!resume) {
+        if (session_load(s, file, task, stderr, stdout) != 0 || apply_cmdline(&s->run.cfg, batches, seed) != 0)
+            return 1;
+        if (mnet_task_check(&s->run.cfg, s->run.model, err, sizeof err) != 0) {
+            fprintf(stderr, "mnet: %s\n", err);
+            return 1;
+        }
+        return session_open_log(s, out, stderr);
+    }
+    if (session_open(s, ckpt, stderr, stdout) != 0)
+        return 1;
+    mnet_task_config want = s->run.cfg;
+    if (apply_cmdline(&want, batches, seed) != 0)
+        return 1;
+    if (want.seed != s->run.cfg.seed) {
+        fprintf(stderr, "mnet: the run in %s has seed %llu; --seed %s would make it another run (start a new one "
+                        "in another --out)\n",
+                out, (unsigned long long)s->run.cfg.seed, seed);
+        return 1;
+    }
+    if (want.n_batches != s->run.cfg.n_batches && s->run.cfg.sched.kind != MNET_SCHED_CONSTANT) {
+        fprintf(stderr, "mnet: the run in %s follows a %s schedule over %ld batches; --batches %s would change "
+                        "the batches it already trained for (start a new run)\n",
+                out, mnet_name_of(mnet_sched_names, (int)s->run.cfg.sched.kind), s->run.cfg.n_batches, batches);
+        return 1;
+    }
+    if (file) {
+        /* FILE must be the run's: the same sources and the same run */
+        mnet_session f;
+        session_init(&f);
+        int rc = session_load(&f, file, task ? task : s->run.task_name, stderr, NULL);
+        if (rc == 0 && strcmp(f.run.comp->source_hash, s->run.comp->source_hash) != 0) {
+            fprintf(stderr, "mnet: %s (with its imports) is not what the run in %s was trained from: the sources "
+                            "differ (hash %s, the run's %s); resume without FILE to continue the stored run, or "
+                            "start a new run in another --out\n",
+                    file, out, f.run.comp->source_hash, s->run.comp->source_hash);
+            rc = 1;
+        }
+        if (rc == 0) {
+            f.run.cfg.n_batches = want.n_batches;
+            apply_cmdline(&f.run.cfg, NULL, seed);
+            if (f.run.model->n_params == s->run.model->n_params) {
+                char diff[4096];
+                if (mnet_run_diff(&s->run.cfg, &f.run.cfg, s->run.model, s->run.params, f.run.params, diff,
+                                  sizeof diff) > 0) {
+                    fprintf(stderr, "mnet: %s's run differs from the run in %s:\n%s", file, out, diff);
+                    rc = 1;
+                }
+            }
+        }
+        session_close(&f);
+        if (rc)
+            return 1;
+    }
+    s->run.cfg.n_batches = want.n_batches;
+    return session_open_log(s, out, stderr);
+}
+
 static int cmd_train(int argc, char **argv)
 {
     const char *file = NULL, *task = NULL, *out = "mnet_out";
-    long batches = -1;
+    const char *batches_text = NULL, *seed_text = NULL;
     mnet_backend backend = MNET_BACKEND_JIT;
     int resume = 0, force = 0;
-    double seed = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if ((!strcmp(a, "--task") || !strcmp(a, "--batches") || !strcmp(a, "--seed") || !strcmp(a, "--out")) &&
             i + 1 < argc) {
             const char *v = argv[++i];
-            char *end;
             if (!strcmp(a, "--task"))
                 task = v;
             else if (!strcmp(a, "--out"))
                 out = v;
-            else if (!strcmp(a, "--batches")) {
-                batches = strtol(v, &end, 10);
-                if (*end || batches < 0) {
-                    fprintf(stderr, "mnet: --batches needs a whole number, not '%s'\n", v);
-                    return 2;
-                }
-            } else {
-                seed = strtod(v, &end);
-                if (*end || seed < 0) {
-                    fprintf(stderr, "mnet: --seed needs a non-negative number, not '%s'\n", v);
-                    return 2;
-                }
-            }
+            else if (!strcmp(a, "--batches"))
+                batches_text = v;
+            else
+                seed_text = v;
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
         } else if (!strcmp(a, "--force")) {
@@ -122,52 +204,36 @@ static int cmd_train(int argc, char **argv)
     mnet_session s;
     session_init(&s);
     s.backend = backend;
-    char ckpt[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", out);
-    if (resume) {
-        if (session_open(&s, ckpt, stderr, stdout) != 0) {
-            session_close(&s);
-            mnet_outdir_close(&od);
-            return 1;
-        }
-    } else if (session_load(&s, file, task, stderr, stdout) != 0) {
+    int status = start_run(&s, file, task, resume, batches_text, seed_text, out);
+    if (status != 0) {
         session_close(&s);
         mnet_outdir_close(&od);
-        return 1;
-    }
-    if (batches >= 0)
-        s.run.cfg.n_batches = batches;
-    if (seed >= 0 && !resume)
-        s.run.cfg.seed = (uint64_t)seed;
-    if (session_open_log(&s, out, stderr) != 0) {
-        session_close(&s);
-        mnet_outdir_close(&od);
-        return 1;
+        return status;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
-    long N = s.run.cfg.n_batches, todo = N - s.batches_done;
-    printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each\n",
-           s.run.task_name, s.run.model->name, s.batches_done, N, s.run.cfg.batch_size,
-           mnet_task_steps(&s.run.cfg, s.run.model));
-    /* train in chunks, checkpointing between them, so a crash loses little */
-    long chunk = todo / 10 > 50 ? todo / 10 : 50;
-    int status = 0;
-    while (s.batches_done < N && !interrupted && status == 0) {
-        long k = N - s.batches_done < chunk ? N - s.batches_done : chunk;
-        status = session_train(&s, k, &interrupted, stdout);
-        /* a failed batch left the parameters as they were: that state is
-         * the last good checkpoint */
-        if (s.tr && session_save(&s, ckpt, stderr) != 0)
-            status = 1;
-    }
-    if (s.tr && status == 0)
+    long N = s.run.cfg.n_batches, todo = N - session_batches(&s);
+    printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each\n", s.run.task_name,
+           s.run.model->name, session_batches(&s), N, s.run.cfg.batch_size, mnet_task_steps(&s.run.cfg, s.run.model));
+    /* checkpoints ten times a run (at least every 50 batches) and at the
+     * end, so a crash loses little; a failed batch made no update, so the
+     * state saved then is the last good one */
+    snprintf(s.ckpt, sizeof s.ckpt, "%s/checkpoint.mnetckpt", out);
+    s.loop.checkpoint = save_checkpoint;
+    s.loop.checkpoint_ctx = &s;
+    s.loop.checkpoint_every = todo / 10 > 50 ? todo / 10 : 50;
+    status = session_train_to(&s, N, &interrupted, stdout);
+    if (s.tr && status == 0 && !s.loop.interrupted)
         status = session_write_outputs(&s, out, stdout);
-    long done = s.n_losses;
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", s.batches_done,
-           session_loss_last(&s, 100), done ? s.ms_total / done : 0.0, done ? s.net_ms_total / done : 0.0);
+    long done = s.loop.n_trained;
+    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", session_batches(&s),
+           session_loss_last100(&s), done ? s.loop.ms_total / done : 0.0, done ? s.loop.net_ms_total / done : 0.0);
+    if (status == 0 && s.loop.interrupted) {
+        printf("mnet: interrupted; the run is saved in %s (mnet train --resume --out %s continues it)\n", out, out);
+        status = 130;
+    }
     session_close(&s);
     mnet_outdir_close(&od);
     return status;

@@ -11,6 +11,57 @@
 #include "mnet_safetensors.h"
 #include "mnet_session.h"
 
+/* The metadata: the standard lines, then the run text with each line
+ * prefixed "run." (the run a checkpoint holds: mnet_settings.h). */
+static char *format_meta(const mnet_session *s)
+{
+    char *run = mnet_run_text(&s->run);
+    if (!run)
+        return NULL;
+    size_t lines = 1;
+    for (const char *p = run; *p; p++)
+        lines += *p == '\n';
+    size_t cap = 16384 + strlen(run) + 4 * lines;
+    char *meta = malloc(cap);
+    long head = meta ? mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_name,
+                                                   &s->tr->nn.cfg, &s->run.cfg)
+                     : -1;
+    if (head >= 0) {
+        size_t at = (size_t)head;
+        for (const char *p = run; *p;) {
+            const char *end = strchr(p, '\n');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            at += (size_t)snprintf(meta + at, cap - at, "run.%.*s\n", (int)len, p);
+            p = end ? end + 1 : p + len;
+        }
+    } else {
+        free(meta);
+        meta = NULL;
+    }
+    free(run);
+    return meta;
+}
+
+/* The run text stored in meta ("run." lines), malloc'd. */
+static char *stored_run_text(const char *meta)
+{
+    char *text = malloc(strlen(meta) + 1);
+    size_t at = 0;
+    for (const char *p = meta; text && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > 4 && !strncmp(p, "run.", 4)) {
+            memcpy(text + at, p + 4, len - 4);
+            at += len - 4;
+            text[at++] = '\n';
+        }
+        p = end ? end + 1 : p + len;
+    }
+    if (text)
+        text[at] = 0;
+    return text;
+}
+
 int session_save(mnet_session *s, const char *path, FILE *out)
 {
     if (!s->loaded || !s->tr) {
@@ -19,7 +70,7 @@ int session_save(mnet_session *s, const char *path, FILE *out)
     }
     const mnet_ctx *ctx = s->run.comp->ctx;
     mnet_checkpoint_source *src = calloc((size_t)ctx->n_sources + 1, sizeof *src);
-    char *meta = malloc(16384);
+    char *meta = format_meta(s);
     if (!src || !meta) {
         free(src);
         free(meta);
@@ -31,8 +82,6 @@ int session_save(mnet_session *s, const char *path, FILE *out)
         src[i].text = ctx->sources[i].text;
         src[i].len = (size_t)ctx->sources[i].len;
     }
-    mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_name, &s->tr->nn.cfg,
-                                &s->run.cfg);
     mnet_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     ck.n_sources = ctx->n_sources;
@@ -46,7 +95,7 @@ int session_save(mnet_session *s, const char *path, FILE *out)
     ck.adam_v = s->tr->adam_v;
     ck.adam_t = s->tr->opt.t;
     mnet_rng_seed(&ck.rng, s->run.cfg.seed);
-    ck.n_batches = s->batches_done;
+    ck.n_batches = s->loop.batch;
     char err[1024];
     int rc = mnet_checkpoint_save(path, &ck, err, sizeof err);
     free(src);
@@ -56,42 +105,6 @@ int session_save(mnet_session *s, const char *path, FILE *out)
         return 1;
     }
     return 0;
-}
-
-static int write_file(const char *path, const char *text, size_t len)
-{
-    char tmp[8192];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    return bad ? -1 : 0;
-}
-
-/* Removes the private copy of the sources (depth-first). */
-static void remove_tree(const char *dir, const mnet_checkpoint *ck)
-{
-    char path[8192];
-    for (int i = 0; i < ck->n_sources; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, ck->sources[i].name);
-        remove(path);
-        /* and its now-empty parent directories up to dir */
-        for (char *slash = strrchr(path, '/'); slash && slash > path + strlen(dir); slash = strrchr(path, '/')) {
-            *slash = '\0';
-            if (rmdir(path) != 0)
-                break;
-        }
-    }
-    rmdir(dir);
 }
 
 int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
@@ -107,40 +120,63 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
         mnet_checkpoint_free(&ck);
         return 1;
     }
-    /* The sources go into a private directory under their original paths,
-     * so imports resolve among them (the copy of the library directory is
-     * searched before the installed one). */
-    char dir[] = "/tmp/mnet_ckpt_XXXXXX", file[8192], lib[8192], task[256] = "";
-    if (!mkdtemp(dir)) {
-        fprintf(out, "mnet: cannot create a temporary directory\n");
+    /* The stored sources are compiled from memory: their names are keys,
+     * never paths (nothing is written, and no import is read from disk). */
+    const char **names = calloc((size_t)ck.n_sources, sizeof *names);
+    const char **texts = calloc((size_t)ck.n_sources, sizeof *texts);
+    size_t *lens = calloc((size_t)ck.n_sources, sizeof *lens);
+    char task[256] = "", *run_text = stored_run_text(ck.meta ? ck.meta : "");
+    if (!names || !texts || !lens || !run_text) {
+        fprintf(out, "mnet: out of memory\n");
+        free(names);
+        free(texts);
+        free(lens);
+        free(run_text);
         mnet_checkpoint_free(&ck);
         return 1;
     }
-    int bad = 0;
-    for (int i = 0; i < ck.n_sources && !bad; i++) {
-        snprintf(file, sizeof file, "%s/%s", dir, ck.sources[i].name);
-        bad = write_file(file, ck.sources[i].text, ck.sources[i].len) != 0;
+    for (int i = 0; i < ck.n_sources; i++) {
+        names[i] = ck.sources[i].name;
+        texts[i] = ck.sources[i].text;
+        lens[i] = ck.sources[i].len;
     }
-    snprintf(file, sizeof file, "%s/%s", dir, ck.sources[0].name);
-    snprintf(lib, sizeof lib, "%s/%s", dir, MNET_MODELS_DIR);
     mnet_checkpoint_meta_get(ck.meta, "task", task, sizeof task);
+    mnet_compile_options o = {.task = task[0] ? task : NULL, .n_sources = ck.n_sources, .source_names = names,
+                              .source_texts = texts, .source_lens = lens};
     mnet_run r;
-    int rc = bad ? 2 : mnet_run_open_ex(&r, file, task[0] ? task : NULL, s->backend, lib, diag, err, sizeof err);
-    remove_tree(dir, &ck);
-    if (bad || rc) {
-        fprintf(out, "mnet: cannot rebuild the model stored in %s%s%s\n", path, rc == 2 ? ": " : "",
-                rc == 2 ? err : "");
-        if (!bad)
-            mnet_run_close(&r);
+    int rc = mnet_run_open(&r, &o, s->backend, diag, err, sizeof err);
+    free(names);
+    free(texts);
+    free(lens);
+    if (rc) {
+        fprintf(out, "mnet: cannot rebuild the model stored in %s: %s\n", path,
+                rc == 2 ? err : "its sources do not compile (errors above)");
+        mnet_run_close(&r);
+        free(run_text);
         mnet_checkpoint_free(&ck);
         return 1;
     }
     if (ck.source_hash && strcmp(ck.source_hash, r.comp->source_hash) != 0)
-        fprintf(out, "mnet: warning: the rebuilt sources hash to %s, the checkpoint says %s\n",
-                r.comp->source_hash, ck.source_hash);
+        fprintf(out, "mnet: warning: the rebuilt sources hash to %s, the checkpoint says %s\n", r.comp->source_hash,
+                ck.source_hash);
+    /* the run as it was: the stored run text over the sources' defaults
+     * (a checkpoint without one is from before run texts: the sources'
+     * own task) */
+    if (run_text[0] && mnet_run_text_parse(run_text, &r.cfg, r.model, r.params, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s: the stored run: %s\n", path, err);
+        mnet_run_close(&r);
+        free(run_text);
+        mnet_checkpoint_free(&ck);
+        return 1;
+    }
+    free(run_text);
     mnet_train *tr = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
     if (!tr || tr->n_params != ck.n_params) {
-        fprintf(out, "mnet: %s\n", tr ? "the checkpoint's network does not fit its task" : err);
+        if (tr)
+            fprintf(out, "mnet: %s: the network has %zu parameters, the stored run's network %zu\n", path,
+                    ck.n_params, tr->n_params);
+        else
+            fprintf(out, "mnet: %s: %s\n", path, err);
         mnet_train_free(tr);
         mnet_run_close(&r);
         mnet_checkpoint_free(&ck);
@@ -150,20 +186,21 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     memcpy(tr->adam_m, ck.adam_m, ck.n_params * sizeof(mnet_real));
     memcpy(tr->adam_v, ck.adam_v, ck.n_params * sizeof(mnet_real));
     tr->opt.t = ck.adam_t;
-    /* replace the session's model and trainer */
+    /* replace the session's model and trainer; the trainer reads the
+     * run's parameter table where it now lives */
     mnet_train_free(s->tr);
     if (s->loaded)
         mnet_run_close(&s->run);
     s->run = r;
     s->loaded = 1;
+    tr->model_params = s->run.params;
     s->tr = tr;
-    s->batches_done = ck.n_batches; /* the loss history starts over */
-    s->n_losses = 0;
-    s->ms_total = s->net_ms_total = 0;
+    memset(&s->loop, 0, sizeof s->loop);
+    s->loop.batch = ck.n_batches; /* the loss history starts over */
     snprintf(s->path, sizeof s->path, "%s", path);
     if (out)
-        fprintf(out, "opened %s: effector %s, task %s, %ld batches trained\n", path, r.model->name,
-                r.task_name, s->batches_done);
+        fprintf(out, "opened %s: effector %s, task %s, %ld batches trained\n", path, r.model->name, r.task_name,
+                s->loop.batch);
     mnet_checkpoint_free(&ck);
     return 0;
 }

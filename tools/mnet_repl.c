@@ -50,7 +50,7 @@ static const struct {
     {"eval", "", "run the validation set deterministically and print its loss"},
     {"save", "FILE", "write a checkpoint: sources, network, optimiser, batch count (atomic)"},
     {"open", "FILE", "continue from a checkpoint (needs nothing but the file)"},
-    {"emit", "FILE.c", "write the loaded model's standalone C"},
+    {"emit", "FILE.c [--precision float|double]", "write the model as standalone C with the run embedded"},
     {"help", "[COMMAND]", "this list, or one command"},
     {"quit", "", "leave (also: exit, Ctrl-D)"},
 };
@@ -200,8 +200,8 @@ static int run_words(mnet_session *s, char **w, int n, FILE *out)
             return 1;
         int rc = session_train(s, k, &interrupted, out);
         if (rc == 0)
-            fprintf(out, "trained %ld batches in all; loss of the last 100: %.6f\n", s->batches_done,
-                    session_loss_last(s, 100));
+            fprintf(out, "trained %ld batches in all; loss of the last 100: %.6f\n", session_batches(s),
+                    session_loss_last100(s));
         return rc;
     }
     if (!strcmp(cmd, "eval"))
@@ -215,24 +215,20 @@ static int run_words(mnet_session *s, char **w, int n, FILE *out)
             return session_open(s, w[1], out, out);
         if (session_save(s, w[1], out) != 0)
             return 1;
-        fprintf(out, "saved %s (%ld batches)\n", w[1], s->batches_done);
+        fprintf(out, "saved %s (%ld batches)\n", w[1], session_batches(s));
         return 0;
     }
     if (!strcmp(cmd, "emit")) {
-        if (n != 2) {
-            fprintf(out, "usage: emit FILE.c\n");
+        /* emit FILE.c [--precision float|double] */
+        int single = 0, ok = n == 2 || (n == 4 && !strcmp(w[2], "--precision") &&
+                                        (!strcmp(w[3], "float") || !strcmp(w[3], "double")));
+        if (!ok) {
+            fprintf(out, "usage: emit FILE.c [--precision float|double]\n");
             return 1;
         }
-        if (!s->loaded) {
-            fprintf(out, "mnet: no model loaded (load FILE.mnet)\n");
-            return 1;
-        }
-        if (mnet_write_c(s->run.comp, w[1], s->path, 0) != 0) {
-            fprintf(out, "mnet: cannot write '%s'\n", w[1]);
-            return 1;
-        }
-        fprintf(out, "wrote %s (effector %s, double precision)\n", w[1], s->run.model->name);
-        return 0;
+        if (n == 4)
+            single = w[3][0] == 'f';
+        return session_emit(s, w[1], single, out);
     }
     fprintf(out, "mnet: unknown command '%s' (help lists them)\n", cmd);
     return 1;

@@ -1,46 +1,44 @@
-/* mnet_run.h - what the `mnet` driver and REPL share: a loaded model and
- * task, from .mnet source to a trainer. */
+/* mnet_run.h - what the `mnet` driver and REPL share: a run, from .mnet
+ * source (or a checkpoint's stored sources) to a loaded model, its
+ * parameter table and the run's configuration. */
 #ifndef MNET_RUN_H
 #define MNET_RUN_H
 
 #include <stdio.h>
 
 #include "compile.h"
-#include "mnet_config.h"
 #include "mnet_model_so.h"
+#include "mnet_settings.h"
 #include "mnet_train.h"
-#include "task_check.h"
-
-/* A file with an effector but no task trains the reference recipe's
- * random-target reaching (MODELS.md 8) under this name. */
-#define MNET_DEFAULT_TASK "default_reach"
 
 typedef enum { MNET_BACKEND_JIT, MNET_BACKEND_C } mnet_backend;
 
 typedef struct mnet_jit_model mnet_jit_model;
 
+/* A run's owners: cfg is THE configuration (the task as checked, then as
+ * `set` and the command line change it); params is THE parameter table
+ * (the trainer reads it, never a copy).  The compilation keeps the sources
+ * and the task as written. */
 typedef struct {
     mnet_backend backend;       /* how the model was built               */
     mnet_compilation *comp;     /* the compiled sources                  */
-    const mnet_def *task_def;   /* the task trained (NULL: the default)   */
-    const char *task_name;      /* its name, or MNET_DEFAULT_TASK         */
-    task_spec spec;             /* its settings as written               */
-    mnet_task_config cfg;       /* ... for the runtime                   */
+    const char *task_name;      /* comp->task_name                        */
+    mnet_task_config cfg;       /* the run's configuration               */
     mnet_model_so *so;          /* the model, compiled and loaded (C)    */
     mnet_jit_model *jit;        /* ... or JIT-compiled                    */
     double ms_compile;          /* front end + backend                    */
     const mnet_model *model;
-    mnet_real *params;          /* the model's parameter table           */
+    mnet_real *params;          /* (model->n_params) parameter values    */
 } mnet_run;
 
-/* Compiles `path`, picks task `task` (NULL: the file's last task), builds
- * the model through the C backend.  Diagnostics go to diag.  Returns 0, 1
- * (errors in the input) or 2 (setup failure, message in err). */
-int mnet_run_open(mnet_run *r, const char *path, const char *task, mnet_backend backend, FILE *diag, char *err,
+/* Runs the compiler pipeline on o and builds the model (backend).
+ * Diagnostics go to diag.  Returns 0, 1 (errors in the input) or 2 (setup
+ * failure, message in err). */
+int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backend, FILE *diag, char *err,
                   size_t n);
-/* The same, with `search_first` searched for imports before the library. */
-int mnet_run_open_ex(mnet_run *r, const char *path, const char *task, mnet_backend backend, const char *search_first,
-                     FILE *diag, char *err, size_t n);
 void mnet_run_close(mnet_run *r);
+
+/* The run text of r (configuration and parameter values), malloc'd. */
+char *mnet_run_text(const mnet_run *r);
 
 #endif

@@ -23,7 +23,7 @@
 
 #include "compile.h"
 #include "diag.h"
-#include "mnet_config.h"
+#include "mnet_settings.h"
 #include "emit_model.h"
 #include "ir_llvm.h"
 #include "model.h"
@@ -47,6 +47,28 @@ static void source_hash(const mnet_ctx *ctx, char *out)
             h *= 1099511628211ULL;
         }
     snprintf(out, 17, "%016llx", h);
+}
+
+/* The run text a standalone trainer reads (mnet_model.task): the task's
+ * configuration and the parameter values the effector was compiled with. */
+static char *run_text(const task_spec *spec, const mnet_effector *eff)
+{
+    mnet_real *params = calloc((size_t)eff->n_params + 1, sizeof *params);
+    const char *names[1] = {NULL};
+    mnet_model m = {.name = eff->name, .n_params = eff->n_params, .param_names = names};
+    char *text = NULL;
+    const char **pn = calloc((size_t)eff->n_params + 1, sizeof *pn);
+    if (params && pn) {
+        for (int i = 0; i < eff->n_params; i++) {
+            params[i] = (mnet_real)eff->params[i].value;
+            pn[i] = eff->params[i].name;
+        }
+        m.param_names = pn;
+        text = mnet_run_text_alloc(&spec->cfg, &m, params);
+    }
+    free(params);
+    free(pn);
+    return text;
 }
 
 static void add_env_path(mnet_ctx *ctx)
@@ -156,12 +178,8 @@ int main(int argc, char **argv)
                     status = 1;
                 } else {
                     /* the task, for a standalone trainer (mnet_model.task) */
-                    mnet_task_config cfg;
-                    mnet_run_config(&spec, eff, &cfg);
-                    char task_text[16384];
-                    long tl = mnet_task_config_format(&cfg, task_text, sizeof task_text);
-                    emit_options opt = {single, check_finite,
-                                        tl > 0 && tl < (long)sizeof task_text ? task_text : NULL};
+                    char *task_text = run_text(&spec, eff);
+                    emit_options opt = {single, check_finite, task_text};
                     int bad;
                     if (emit_llvm) {
                         const ir_function fns[8] = {eff->fn_init,     eff->fn_init_vjp, eff->fn_step,
@@ -172,6 +190,7 @@ int main(int argc, char **argv)
                         bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
                     }
                     bad |= fclose(f) != 0;
+                    free(task_text);
                     if (bad || rename(tmp, output) != 0) {
                         fprintf(stderr, "mnetc: cannot write '%s'\n", output);
                         remove(tmp);

@@ -30,7 +30,6 @@
 #define MNET_TASK_MAX_LOSSES 16
 #define MNET_TASK_MAX_SPACE 3     /* space_dim bound                      */
 #define MNET_TASK_MAX_DOF 16      /* n_dof bound                          */
-#define MNET_TASK_MAX_MUSCLES 256 /* bound on explicitly given F_max      */
 
 typedef enum mnet_task_kind {
     /* MotorNet RandomTargetReach: start and goal are the end points of
@@ -40,8 +39,8 @@ typedef enum mnet_task_kind {
     /* MotorNet (v0.1) CentreOutReach.  Training: random start and goal as
      * above, a go cue drawn uniformly in [go_cue_lo, go_cue_hi] s, a
      * fraction catch_fraction of catch trials.  Validation: every reach
-     * starts at the workspace centre, goals at `distance` every
-     * `angle_step_deg` degrees (element b gets angle (b mod n) * step, in
+     * starts at the workspace centre, goals at validation.distance every
+     * validation.every radians (element b gets angle (b mod n) * every, in
      * the plane of the first two space axes), go cue at the middle of the
      * range, no catch trials.  Before the go step the goal SHOWN and the
      * position ASKED FOR are the start position (the cue is the jump of the
@@ -54,9 +53,8 @@ typedef enum mnet_task_kind {
      * a one-step pulse; a level is kinder to a network and says the same);
      * the loss asks for the start position before the go step and the goal
      * from it on.  Catch trials (catch_fraction) never get the go signal
-     * and ask for the start throughout.  Validation: centre-out geometry
-     * (centre_out.distance, centre_out.angle_step_deg, the workspace
-     * centre), go cue at the middle of the delayed range, no catch. */
+     * and ask for the start throughout.  Validation: the centre-out
+     * geometry, go cue at the middle of the range, no catch. */
     MNET_TASK_DELAYED_REACH
 } mnet_task_kind;
 
@@ -118,17 +116,31 @@ typedef enum mnet_loss_kind {
     MNET_LOSS_N_KINDS
 } mnet_loss_kind;
 
+/* A loss term of the configuration is its name, weight and derivative
+ * weight; how it is computed is resolved against the model when a trainer
+ * is built (mnet_task_resolve_loss): a term whose name is a row of the
+ * model's compiled loss function, with no derivative weight, is that row
+ * (COMPILED); otherwise a built-in name is the runtime library's kind; any
+ * other name is an error.  A term without a name ({kind, w, w'}, as
+ * literal initialisers give) is taken as its kind (and row) says. */
+#define MNET_LOSS_NAME_MAX 32
 typedef struct mnet_loss_term {
-    mnet_loss_kind kind;
+    mnet_loss_kind kind;  /* the built-in kind; COMPILED: resolved row   */
     double weight;        /* w  of the value                            */
     double deriv_weight;  /* w' of the time derivative (0: none)        */
     int compiled;         /* COMPILED: the row of the model's loss      */
+    char name[MNET_LOSS_NAME_MAX]; /* as the .mnet task writes it ("":
+                                      the kind's name)                  */
 } mnet_loss_term;
 
-/* A term's name: its kind as the .mnet file writes it ("position_l1", ...)
- * or, for a compiled term, the name model m gives its row ("compiled" when
- * m is NULL).  (loss.c) */
+/* A term's name: the name it was given, else its kind as the .mnet file
+ * writes it ("position_l1", ...), else for a compiled term the name model m
+ * gives its row ("compiled" when m is NULL).  (loss.c) */
 const char *mnet_loss_name(const mnet_model *m, const mnet_loss_term *term);
+
+/* Resolves term (in place) against model m as described above: kind and
+ * compiled.  0, or -1 with a message naming the term. */
+int mnet_task_resolve_loss(mnet_loss_term *term, const mnet_model *m, char *err, size_t err_size);
 
 /* The whole configuration of a run: a plain struct (the .mnet `task`
  * block fills it), defaults from mnet_task_config_default(). */
@@ -163,25 +175,23 @@ typedef struct mnet_task_config {
                                      pre-activation (mnet_nn_noise)       */
                                   /* all 0                                */
 
-    /* ---- centre-out reaching (and the validation geometry of the
-     * delayed reach) */
-    struct {
-        double go_cue_lo, go_cue_hi;  /* s.  0.05, 0.25                   */
-        double catch_fraction;        /* P(catch trial).  0.5             */
-        double distance;              /* validation reach (m).  0.1       */
-        double angle_step_deg;        /* validation directions.  15       */
-        int centre_given;             /* 0: the centre is the middle of
-                                         the joint range (the reference)  */
-        double centre_joint[MNET_TASK_MAX_DOF]; /* workspace centre as a
-                                         joint position (rad / m): the end
-                                         point of this configuration      */
-    } centre_out;
+    /* ---- go cue and catch trials (centre-out and delayed reaching) */
+    double go_cue_lo, go_cue_hi;  /* s: the cue is drawn uniformly in
+                                     [lo, hi].  0.05, 0.25               */
+    double catch_fraction;        /* P(catch trial).  0.5                 */
 
-    /* ---- delayed reaching */
+    /* ---- validation geometry (centre-out and delayed reaching): reaches
+     * from the workspace centre to `distance` every `every` radians */
     struct {
-        double go_cue_lo, go_cue_hi;  /* s.  0.3, 0.6 (the reference)     */
-        double catch_fraction;        /* 0                                */
-    } delayed;
+        double distance;              /* m.  0.1                          */
+        double every;                 /* rad.  15 deg                     */
+        int n_centre;                 /* 0: the centre is the middle of
+                                         the joint range (the reference);
+                                         n_dof: centre[] gives it          */
+        double centre[MNET_TASK_MAX_DOF]; /* workspace centre as a joint
+                                         position (rad / m): the end point
+                                         of this configuration            */
+    } validation;
 
     /* ---- loads (n_load = P + D rows: end point force, joint torque) */
     double endpoint_load[MNET_TASK_MAX_SPACE]; /* N, every step.  0      */
@@ -203,12 +213,6 @@ typedef struct mnet_task_config {
     /* ---- losses */
     int n_losses;                          /* 1                           */
     mnet_loss_term loss[MNET_TASK_MAX_LOSSES]; /* {POSITION_L1, 1, 0}     */
-    int n_muscle_fmax;            /* > 0: F_max of each muscle, for
-                                     ACTIVATION_L2's scaling; 0: taken
-                                     from the model parameter
-                                     "<muscle>.max_isometric_force" (or
-                                     max_iso_force, fmax, f_max, F_max)   */
-    double muscle_fmax[MNET_TASK_MAX_MUSCLES];
 
     /* ---- policy network (mnet_nn.h) */
     mnet_nn_cell cell;            /* MNET_NN_GRU                          */
@@ -225,19 +229,19 @@ typedef struct mnet_task_config {
     double weight_decay;          /* 0                                    */
     int decoupled_decay;          /* 0: Adam's L2, 1: AdamW               */
     double beta1, beta2, eps;     /* 0.9, 0.999, 1e-8                     */
-    mnet_sched sched;             /* constant                             */
+    mnet_sched sched;             /* constant.  STEP: lr * gamma every
+                                     step_size batches (0: a third of the
+                                     run), gamma 0.1; COSINE: from lr to
+                                     eta_min (0) over the run: t_max is
+                                     always n_batches (the trainer sets
+                                     it), so --batches reshapes it        */
     uint64_t seed;                /* 1: network init, episodes, noise     */
 } mnet_task_config;
 
 mnet_task_config mnet_task_config_default(void);
 
-/* The configuration as text, one "key=values" line per field, every value
- * exact (task_text.c); mnetc embeds it in the C it emits (mnet_model.task).
- * Returns the length it needs (as snprintf), -1 on error. */
-long mnet_task_config_format(const mnet_task_config *c, char *buf, size_t n);
-/* Reads that text: fields not given keep their defaults; an unknown key,
- * a bad or missing value is an error (-1, message naming the line). */
-int mnet_task_config_parse(const char *text, mnet_task_config *out, char *err, size_t n);
+/* The configuration as text (the run text), its settings by name and
+ * their checks: mnet_settings.h. */
 
 /* RNG streams (the `stream` coordinate of every draw of a run). */
 enum mnet_task_stream {

@@ -21,8 +21,10 @@
 #ifndef MNET_TRAIN_H
 #define MNET_TRAIN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mnet_model.h"
 #include "mnet_nn.h"
@@ -137,13 +139,19 @@ typedef struct mnet_train {
     int S, M, P, D, NS, NL, I, LH;
     int dynamic_load;           /* curl / channel on                        */
     double *act_scale;          /* (M) F_max / mean(F_max)                  */
-    mnet_real *model_params;    /* (model->n_params) the effector's table   */
+    mnet_real *model_params;    /* (model->n_params) the effector's table:
+                                   the caller's (read, never copied) or
+                                   own_params                               */
+    mnet_real *own_params;      /* the defaults, when the caller gave none  */
 
     /* ---- parameters: n_params each, one layout ---- */
     size_t n_params;
     mnet_real *params;          /* network parameters (checkpoint these)    */
     mnet_real *grad;            /* d loss / d params of the last backward   */
     mnet_real *adam_m, *adam_v; /* Adam moments (checkpoint these)          */
+    mnet_real *backup;          /* (3 x n_params) params and moments before
+                                   the last update (undone when it made a
+                                   number non-finite)                       */
     mnet_nn_params p, g;        /* named pieces of params and grad          */
     mnet_adam opt;              /* Adam state: opt.t updates made           */
 
@@ -186,8 +194,9 @@ typedef struct mnet_train {
 
 /* Checks the model and configuration, sets the network up and initialises
  * its parameters from cfg->seed (mnet_nn_init_params), allocates the
- * arena.  params: the effector's parameter table (model->n_params; NULL:
- * model->param_defaults), copied.  Returns NULL with a message in err. */
+ * arena.  params: the effector's parameter table (model->n_params), which
+ * the trainer reads at every batch and must outlive it (NULL: a copy of
+ * model->param_defaults).  Returns NULL with a message in err. */
 mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
                            const mnet_task_config *cfg, char *err, size_t err_size);
 void mnet_train_free(mnet_train *tr);
@@ -238,6 +247,47 @@ int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key
  * trainer's).  *loss_out (may be NULL) gets the mean loss.  0 or -1. */
 int mnet_train_write_validation(mnet_train *tr, const mnet_real *model_params, const char *path, double *loss_out,
                                 char *err, size_t n);
+
+/* ==== train_loop.c: the training loop ====
+ *
+ * Every front end trains through this one loop (`mnet train`, the REPL's
+ * train, a standalone ./model train): step, log row, progress over the
+ * whole run, the last-100 loss ring, checkpoints every so many batches,
+ * the stop flag (Ctrl-C: after the current batch) and the stop on a
+ * non-finite batch (whose update is not made).  The loop's state lives in
+ * mnet_loop, so a run trained in pieces (the REPL's `train 100` twice)
+ * counts as one. */
+typedef struct mnet_loop {
+    /* set by the caller */
+    FILE *progress;             /* the progress display (NULL: none)        */
+    int progress_mode;          /* mnet_progress_init's mode (-1: by tty)   */
+    struct mnet_trainlog *log;  /* a row per batch (NULL: none)             */
+    long checkpoint_every;      /* batches between checkpoints (0: only at
+                                   the end of each call)                    */
+    int (*checkpoint)(void *ctx, char *err, size_t n); /* saves the run    */
+    void *checkpoint_ctx;
+    volatile sig_atomic_t *stop; /* non-zero: stop after the batch          */
+    /* the run so far */
+    long batch;                 /* the next batch index                     */
+    double ring[100];           /* losses of the last 100 batches trained   */
+    long n_trained;             /* batches trained through this loop        */
+    double ms_total;            /* their wall time                          */
+    double net_ms_total;        /* ... of it in the network                 */
+    int zero_grad;              /* consecutive batches with a zero gradient */
+    int interrupted;            /* the last call stopped on *stop           */
+} mnet_loop;
+
+/* Trains batches loop->batch .. end-1 (the run's progress display counts
+ * from first_of_run to end_of_run, e.g. 0 .. n_batches, whatever piece
+ * this call trains).  Warns once on `warn` (may be NULL) when the gradient
+ * is exactly zero for 10 batches in a row.  0: done or stopped on *stop
+ * (loop->interrupted); -1: a batch failed or a write failed (message in
+ * err; the parameters are those before the failed batch). */
+int mnet_train_loop(mnet_train *tr, mnet_loop *loop, long end, long first_of_run, long end_of_run, FILE *warn,
+                    char *err, size_t n);
+
+/* The mean loss of the last min(100, n_trained) batches (NaN: none). */
+double mnet_loop_loss_last100(const mnet_loop *loop);
 
 /* The network parameters and Adam moments (n_params each), for
  * checkpoints; the optimiser's update count is tr->opt.t. */

@@ -18,7 +18,7 @@ link_flags=${MNET_LINK_FLAGS:-}   # the sanitizers of a sanitized build
 sed 's/duration 1 s;/duration 300 ms;/; s/hidden = 32/hidden = 8/; s/batch = 32/batch = 8/' \
     "$src/examples/reach_point_mass.mnet" > "$tmp/pm.mnet"
 "$build/tools/mnetc" "$tmp/pm.mnet" -o "$tmp/model.c" --precision float; check "mnetc emits the model" $?
-grep -q '"n_hidden=8' "$tmp/model.c"; check "the task is embedded" $?
+grep -q 'policy.hidden=8' "$tmp/model.c"; check "the task is embedded" $?
 $cc -std=c11 -O2 "$tmp/model.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm $link_flags -o "$tmp/model"
 check "cc model.c -lmnetrt_f links a trainer" $?
 "$tmp/model" info > "$tmp/info"; check "./model info" $?

@@ -971,21 +971,21 @@ static void test_update_assigns_non_row(void)
 static void test_task_settings(void)
 {
     expect_clean(CHECK, TASK("  duration 1 s;\n  loss position_l1(weight = 1);\n"));
-    expect(CHECK, TASK("  duration `-1 s;\n"), "duration must be positive");
+    expect(CHECK, TASK("  duration `-1 s;\n"), "duration must be > 0 (got -1)");
     expect(CHECK, TASK("  delay `touch = 1;\n"), "delay has no setting 'touch' (expected proprioception, vision)");
-    expect(CHECK, TASK("  delay proprioception = `-1 ms;\n"), "a delay cannot be negative");
-    expect(CHECK, TASK("  noise action = `-1;\n"), "a noise level is a standard deviation: not negative");
-    expect(CHECK, TASK("  go_cue `[1, 0];\n"), "go_cue range must satisfy 0 <= earliest <= latest");
-    expect(CHECK, TASK("  catch_fraction `2;\n"), "catch_fraction is a fraction between 0 and 1");
-    expect(CHECK, TASK("  kind `sprint;\n"), "unknown task kind (expected random_target_reach");
+    expect(CHECK, TASK("  delay proprioception = `-1 ms;\n"), "delay.proprioception must be >= 0");
+    expect(CHECK, TASK("  noise action = `-1;\n"), "noise.action must be >= 0 (got -1)");
+    expect(CHECK, TASK("  go_cue `[1, 0];\n"), "go_cue range must satisfy earliest <= latest");
+    expect(CHECK, TASK("  catch_fraction `2;\n"), "catch_fraction must be >= 0 and <= 1 (got 2)");
+    expect(CHECK, TASK("  kind `sprint;\n"), "kind must be one of random_target_reach, centre_out_reach, delayed_reach");
     expect(CHECK, TASK("  loss `wiggle;\n"), "unknown loss (expected position_l1");
     expect(CHECK, TASK("  loss speed(`gain = 1);\n"), "a loss takes weight = W and derivative = W");
-    expect(CHECK, TASK("  policy `lstm;\n"), "unknown policy (expected gru, rnn, mlp)");
-    expect(CHECK, TASK("  policy gru(hidden = `0);\n"), "hidden must be a whole number from 1 to 65536");
-    expect(CHECK, TASK("  train batch = `0;\n"), "batch must be a whole number from 1 to 1048576");
-    expect(CHECK, TASK("  train schedule = `linear;\n"), "unknown schedule (expected constant, step, cosine)");
-    expect(CHECK, TASK("  load endpoint = `[1, 2, 3, 4];\n"), "endpoint load must be a vector of at most 3");
-    expect(CHECK, TASK("  action_frames `2.5;\n"), "action_frames must be a whole number from 0 to 64");
+    expect(CHECK, TASK("  policy `lstm;\n"), "policy must be one of gru, rnn, mlp (got 'lstm')");
+    expect(CHECK, TASK("  policy gru(hidden = `0);\n"), "policy.hidden must be a whole number >= 1 and <= 65536 (got 0)");
+    expect(CHECK, TASK("  train batch = `0;\n"), "train.batch must be a whole number >= 1 and <= 1048576 (got 0)");
+    expect(CHECK, TASK("  train schedule = `linear;\n"), "train.schedule must be one of constant, step, cosine (got 'linear')");
+    expect(CHECK, TASK("  load endpoint = `[1, 2, 3, 4];\n"), "load.endpoint takes at most 3 values (got 4)");
+    expect(CHECK, TASK("  action_frames `2.5;\n"), "action_frames must be a whole number (got 2.5)");
     expect_note(CHECK, TASK("  ~duration 1 s;\n  `duration 2 s;\n"), "'duration' is given twice in task 't'",
                 "first given here");
     expect(CHECK, EFFECTOR(PM, MUSCLE_A, "") "task t {\n  effector `F;\n}\n", "'F' is not an effector");

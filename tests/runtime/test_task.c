@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mnet_rng.h"
+#include "mnet_settings.h"
 #include "mnet_task.h"
 #include "mnet_validation.h"
 #include "mock_effector.h"
@@ -33,9 +34,9 @@ static void test_defaults(void)
               c.loss[0].weight == 1 && c.loss[0].deriv_weight == 0);
     CU_ASSERT(c.cell == MNET_NN_GRU && c.readout_bias == -5 && c.ortho == MNET_NN_ORTHO_STACKED);
     CU_ASSERT(c.lr == 1e-3 && c.clip_norm == 1 && c.beta1 == 0.9 && c.beta2 == 0.999);
-    CU_ASSERT(c.centre_out.go_cue_lo == 0.05 && c.centre_out.go_cue_hi == 0.25 &&
-              c.centre_out.catch_fraction == 0.5 && c.centre_out.distance == 0.1 &&
-              c.centre_out.angle_step_deg == 15);
+    CU_ASSERT(c.go_cue_lo == 0.05 && c.go_cue_hi == 0.25 &&
+              c.catch_fraction == 0.5 && c.validation.distance == 0.1 &&
+              fabs(c.validation.every - 15 * PI / 180) < 1e-15);
     CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == 0);
     CU_ASSERT(mnet_task_steps(&c, M_) == 100);
     /* delays: d = round(delay / step), at least 1 */
@@ -48,19 +49,19 @@ static void test_defaults(void)
     CU_ASSERT(mnet_task_steps(&c, M_) == 7);
     /* checks name the field */
     c = mnet_task_config_default();
-    c.centre_out.catch_fraction = 1.5;
+    c.catch_fraction = 1.5;
     CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == -1 && strstr(err, "catch") != NULL);
     c = mnet_task_config_default();
-    c.delayed.go_cue_lo = 0.5;
-    c.delayed.go_cue_hi = 0.4;
-    CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == -1 && strstr(err, "delayed") != NULL);
+    c.go_cue_lo = 0.5;
+    c.go_cue_hi = 0.4;
+    CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == -1 && strstr(err, "go_cue") != NULL);
     c = mnet_task_config_default();
     c.loss[0].kind = MNET_LOSS_N_KINDS;
     CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == -1 && strstr(err, "loss") != NULL);
     c = mnet_task_config_default();
     c.proprio_delay = -0.01;
     CU_ASSERT(mnet_task_check(&c, M_, err, sizeof err) == -1 &&
-              strstr(err, "proprio_delay") != NULL);
+              strstr(err, "delay.proprioception") != NULL);
 }
 
 /* |x - mean| <= 5 sigma */
@@ -129,9 +130,9 @@ static void test_centre_out_training(void)
     const int N = 4000, T = 40;
     mnet_task_config c = mnet_task_config_default();
     c.kind = MNET_TASK_CENTRE_OUT;
-    c.centre_out.go_cue_lo = 0.05;
-    c.centre_out.go_cue_hi = 0.25;
-    c.centre_out.catch_fraction = 0.3;
+    c.go_cue_lo = 0.05;
+    c.go_cue_hi = 0.25;
+    c.catch_fraction = 0.3;
     mnet_episode ep;
     CU_ASSERT_FATAL(mnet_episode_alloc(&ep, M_, N, T, err, sizeof err) == 0);
     CU_ASSERT_FATAL(mnet_task_generate(&c, M_, params, 0, 5, 0, N, &ep, err, sizeof err) == 0);
@@ -176,13 +177,13 @@ static void test_centre_out_training(void)
     for (int k = 0; k < 5; k++)
         CU_ASSERT(within5(bins[k], N / 5.0, sqrt(N * 0.2 * 0.8)));
     /* catch fractions 0 and 1 */
-    c.centre_out.catch_fraction = 0;
+    c.catch_fraction = 0;
     CU_ASSERT(mnet_task_generate(&c, M_, params, 0, 5, 0, 500, &ep, err, sizeof err) == 0);
     int any = 0;
     for (int b = 0; b < 500; b++)
         any |= ep.catch_trial[b];
     CU_ASSERT(!any);
-    c.centre_out.catch_fraction = 1;
+    c.catch_fraction = 1;
     CU_ASSERT(mnet_task_generate(&c, M_, params, 0, 5, 0, 500, &ep, err, sizeof err) == 0);
     int all = 1;
     for (int b = 0; b < 500; b++)
@@ -203,12 +204,12 @@ static void test_centre_out_validation(void)
         c.kind = variant == 2 ? MNET_TASK_DELAYED_REACH : MNET_TASK_CENTRE_OUT;
         double step = variant == 1 ? 45 : 15, d = variant == 1 ? 0.05 : 0.1;
         double cx = 0, cy = 0;
-        c.centre_out.angle_step_deg = step;
-        c.centre_out.distance = d;
+        c.validation.every = step * PI / 180;
+        c.validation.distance = d;
         if (variant == 1) {
-            c.centre_out.centre_given = 1;
-            c.centre_out.centre_joint[0] = cx = 0.1;
-            c.centre_out.centre_joint[1] = cy = -0.2;
+            c.validation.n_centre = 2;
+            c.validation.centre[0] = cx = 0.1;
+            c.validation.centre[1] = cy = -0.2;
         }
         CU_ASSERT_FATAL(mnet_task_generate(&c, M_, params, 1, 3, 0, N, &ep, err, sizeof err) ==
                         0);
@@ -225,8 +226,8 @@ static void test_centre_out_validation(void)
             double e = fabs(remainder(a - want, 2 * PI));
             worst_a = fmax(worst_a, e);
             /* the go cue at the middle of the range */
-            double lo = variant == 2 ? c.delayed.go_cue_lo : c.centre_out.go_cue_lo;
-            double hi = variant == 2 ? c.delayed.go_cue_hi : c.centre_out.go_cue_hi;
+            double lo = variant == 2 ? c.go_cue_lo : c.go_cue_lo;
+            double hi = variant == 2 ? c.go_cue_hi : c.go_cue_hi;
             ok &= fabs(ep.go_time[b] - (lo + hi) / 2) < 1e-15 &&
                   ep.go_step[b] == (int)fmin(floor(ep.go_time[b] / 0.01 + 1e-9), T + 1);
         }
@@ -299,7 +300,9 @@ static void test_delayed_reach(void)
     const int N = 2000, T = 80;
     mnet_task_config c = mnet_task_config_default();
     c.kind = MNET_TASK_DELAYED_REACH;
-    c.delayed.catch_fraction = 0.2;
+    c.go_cue_lo = 0.3;
+    c.go_cue_hi = 0.6;
+    c.catch_fraction = 0.2;
     mnet_episode ep;
     CU_ASSERT_FATAL(mnet_episode_alloc(&ep, M_, N, T, err, sizeof err) == 0);
     CU_ASSERT_FATAL(mnet_task_generate(&c, M_, params, 0, 21, 0, N, &ep, err, sizeof err) == 0);
@@ -417,53 +420,63 @@ static void test_config_text(void)
 {
     mnet_task_config c = mnet_task_config_default();
     c.kind = MNET_TASK_CENTRE_OUT;
-    c.duration = 0.123456789012345678;
+    c.duration = 1.23456789012345678;
     c.vision_delay = 1.0 / 3.0;
     c.exact_delays = 1;
     c.action_frames = 3;
     c.hidden_noise = 1e-300;
-    c.centre_out.centre_given = 1;
-    c.centre_out.centre_joint[1] = -0.7;
-    c.delayed.catch_fraction = 0.25;
+    c.validation.n_centre = 2;
+    c.validation.centre[1] = -0.7;
+    c.catch_fraction = 0.25;
     c.endpoint_load[2] = -9.81;
     c.joint_load[MNET_TASK_MAX_DOF - 1] = 2.5;
     c.curl = -15;
     c.n_losses = 3;
-    c.loss[1] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.1, 0, 4};
-    c.loss[2] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 1e-3, 5e-4, 0};
-    c.n_muscle_fmax = 2;
-    c.muscle_fmax[1] = 1207.5;
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.1, 0, 0, "reach"};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 1e-3, 5e-4, 0, "hidden_l2"};
     c.cell = MNET_NN_RNN;
     c.n_layers = 2;
     c.batch_size = 17;
-    c.n_batches = 123456789012L;
+    c.n_batches = 123456789;
     c.sched.kind = MNET_SCHED_COSINE;
-    c.sched.t_max = 99;
-    c.seed = 18446744073709551557ULL;
-    char a[16384], b[16384], err[256];
-    long n = mnet_task_config_format(&c, a, sizeof a);
+    c.seed = 9007199254740991ULL;
+    char a[16384], b[16384], err[512];
+    long n = mnet_run_text_format(&c, NULL, NULL, a, sizeof a);
     CU_ASSERT(n > 0 && n < (long)sizeof a);
-    CU_ASSERT(mnet_task_config_format(&c, NULL, 0) == n); /* the size it needs */
+    CU_ASSERT(mnet_run_text_format(&c, NULL, NULL, NULL, 0) == n); /* the size it needs */
+    /* every setting by its .mnet name, enumerations by name */
+    CU_ASSERT(strstr(a, "kind=centre_out_reach\n") && strstr(a, "policy=rnn\n") &&
+              strstr(a, "train.schedule=cosine\n") && strstr(a, "loss.reach=0.10000000000000001 0\n") &&
+              strstr(a, "validation.centre=0 -0.69999999999999996\n"));
     mnet_task_config r;
-    CU_ASSERT_FATAL(mnet_task_config_parse(a, &r, err, sizeof err) == 0);
-    mnet_task_config_format(&r, b, sizeof b);
+    CU_ASSERT_FATAL(mnet_run_text_parse(a, &r, NULL, NULL, err, sizeof err) == 0);
+    mnet_run_text_format(&r, NULL, NULL, b, sizeof b);
     CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT(memcmp(&r, &c, sizeof r) == 0 || (r.duration == c.duration && r.seed == c.seed));
     CU_ASSERT(r.duration == c.duration && r.vision_delay == c.vision_delay && r.hidden_noise == c.hidden_noise);
-    CU_ASSERT(r.kind == c.kind && r.loss[1].kind == MNET_LOSS_COMPILED && r.loss[1].compiled == 4);
+    CU_ASSERT(r.kind == c.kind && r.loss[1].kind == MNET_LOSS_COMPILED && !strcmp(r.loss[1].name, "reach"));
     CU_ASSERT(r.joint_load[MNET_TASK_MAX_DOF - 1] == 2.5 && r.n_batches == c.n_batches && r.seed == c.seed);
+    CU_ASSERT(r.validation.n_centre == 2 && r.validation.centre[1] == -0.7);
     /* missing keys keep the defaults */
-    CU_ASSERT_FATAL(mnet_task_config_parse("duration=2\n", &r, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(mnet_run_text_parse("duration=2\n", &r, NULL, NULL, err, sizeof err) == 0);
     mnet_task_config d = mnet_task_config_default();
     CU_ASSERT(r.duration == 2 && r.batch_size == d.batch_size && r.lr == d.lr);
-    static const char *const bad[] = {"duration=1\nfrobnicate=3\n", "duration=abc\n", "endpoint_load=1 2\n",
-                                      "lr=1 2\n", "batch_size=99999999999\n", "no equals sign\n"};
+    /* bad text: unknown names, bad values, values out of range, enumerators
+     * that do not exist - each names its line */
+    static const char *const bad[] = {"duration=1\nfrobnicate=3\n", "duration=abc\n", "load.endpoint=1 2 3 4\n",
+                                      "train.lr=1 2\n", "train.batch=99999999999\n", "no equals sign\n",
+                                      "train.lr=-1\n", "train.clip_norm=nan\n", "train.seed=1.5\n",
+                                      "kind=circle\n", "loss.position_l1=-1 0\n", "policy.hidden=0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
-        CU_ASSERT(mnet_task_config_parse(bad[i], &r, err, sizeof err) == -1);
-        CU_ASSERT(strstr(err, "line ") != NULL);
+        CU_ASSERT(mnet_run_text_parse(bad[i], &r, NULL, NULL, err, sizeof err) == -1);
+        CU_ASSERT(strstr(err, "run text") != NULL);
     }
-    mnet_task_config_parse("duration=1\nfrobnicate=3\n", &r, err, sizeof err);
-    CU_ASSERT(strstr(err, "line 2: unknown key 'frobnicate'") != NULL);
+    mnet_run_text_parse("duration=1\nfrobnicate=3\n", &r, NULL, NULL, err, sizeof err);
+    CU_ASSERT(strstr(err, "line 2: unknown setting 'frobnicate'") != NULL);
+    /* a delay as long as the episode is refused (checks between settings) */
+    CU_ASSERT(mnet_run_text_parse("delay.vision=50\n", &r, NULL, NULL, err, sizeof err) == -1 &&
+              strstr(err, "shorter than the episode"));
 }
 
 static const mnet_test tests[] = {

@@ -180,7 +180,7 @@ static void test_loss_values(void)
     double want[MNET_LOSS_COMPILED], got[MNET_LOSS_COMPILED];
     for (int k = 0; k < MNET_LOSS_COMPILED; k++) {
         double w = 0.7 + k, wd = 1e-5 * (k + 1);
-        terms[k] = (mnet_loss_term){(mnet_loss_kind)k, w, wd, 0};
+        terms[k] = (mnet_loss_term){(mnet_loss_kind)k, w, wd, 0, ""};
         double val = 0, der = 0;
         int t0 = k == MNET_LOSS_JERK ? 2 : 0, t1 = k == MNET_LOSS_HIDDEN_L2 ? T - 1 : T;
         int N = t1 - t0 + 1, R = k == MNET_LOSS_ACTIVATION_L2 || k == MNET_LOSS_MUSCLE_FORCE ? 4
@@ -226,7 +226,7 @@ static void test_loss_values(void)
     CU_ASSERT(worst <= 1e-13);
     CU_ASSERT(total == sum);
     /* the reference recipe: L1 over T+1 states including the initial */
-    mnet_loss_term l1 = {MNET_LOSS_POSITION_L1, 1, 0, 0};
+    mnet_loss_term l1 = {MNET_LOSS_POSITION_L1, 1, 0, 0, ""};
     double by_hand = 0;
     for (int t = 0; t <= T; t++)
         for (int b = 0; b < n; b++)
@@ -304,13 +304,13 @@ static mnet_task_config small_config(void)
     c.curl = 8.0;
     c.seed = 7;
     c.n_losses = 7;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0};
-    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0};
-    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0};
-    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0};
-    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0};
-    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 0.01, 1e-4, 0};
-    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0, ""};
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0, ""};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0, ""};
+    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0, ""};
+    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0, ""};
+    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 0.01, 1e-4, 0, ""};
+    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0, ""};
     return c;
 }
 
@@ -380,9 +380,9 @@ static void test_episode_grad_variants(void)
      * force channel with a constant end point load */
     mnet_task_config c = small_config();
     c.kind = MNET_TASK_CENTRE_OUT;
-    c.centre_out.go_cue_lo = 0.01;
-    c.centre_out.go_cue_hi = 0.04;
-    c.centre_out.catch_fraction = 0.3;
+    c.go_cue_lo = 0.01;
+    c.go_cue_hi = 0.04;
+    c.catch_fraction = 0.3;
     c.duration = 0.07;
     c.batch_size = 3;
     c.exact_delays = 1;
@@ -400,9 +400,9 @@ static void test_episode_grad_variants(void)
     /* delayed reach (go row), MLP, curl and channel together, 1-step delays */
     c = small_config();
     c.kind = MNET_TASK_DELAYED_REACH;
-    c.delayed.go_cue_lo = 0.02;
-    c.delayed.go_cue_hi = 0.05;
-    c.delayed.catch_fraction = 0.5;
+    c.go_cue_lo = 0.02;
+    c.go_cue_hi = 0.05;
+    c.catch_fraction = 0.5;
     c.cell = MNET_NN_MLP;
     c.proprio_delay = 0;
     c.vision_delay = 0.01;
@@ -606,7 +606,7 @@ static void test_model_checks(void)
     c = small_config();
     c.vision_noise = -1;
     CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
-    CU_ASSERT(strstr(err, "vision_noise") != NULL);
+    CU_ASSERT(strstr(err, "noise.vision") != NULL);
     c = small_config();
     c.n_hidden = 0;
     CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);

@@ -195,16 +195,16 @@ static mnet_task_config small_config(void)
     c.endpoint_load[1] = -2;
     c.seed = 3;
     c.n_losses = 7;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0};
-    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0};
-    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0};
-    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0};
-    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0};
-    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 1e-3, 1e-6, 0};
-    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_POSITION_L1, 1.0, 1e-3, 0, ""};
+    c.loss[1] = (mnet_loss_term){MNET_LOSS_POSITION_L2, 2.0, 1e-3, 0, ""};
+    c.loss[2] = (mnet_loss_term){MNET_LOSS_SPEED, 0.5, 1e-3, 0, ""};
+    c.loss[3] = (mnet_loss_term){MNET_LOSS_JERK, 1e-4, 1e-8, 0, ""};
+    c.loss[4] = (mnet_loss_term){MNET_LOSS_ACTIVATION_L2, 5.0, 0.02, 0, ""};
+    c.loss[5] = (mnet_loss_term){MNET_LOSS_MUSCLE_FORCE, 1e-3, 1e-6, 0, ""};
+    c.loss[6] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 0.1, 0.002, 0, ""};
     /* the model's compiled per-step loss (position_l1 of a file without a
      * task): its VJP joins the episode gradient */
-    c.loss[7] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.7, 0, 0};
+    c.loss[7] = (mnet_loss_term){MNET_LOSS_COMPILED, 0.7, 0, 0, ""};
     c.n_losses = 8;
     return c;
 }
@@ -256,8 +256,7 @@ static void test_compiled_loss_equals_library(void)
     CU_ASSERT_FATAL(build_arm_losses() == 0);
     CU_ASSERT_EQUAL_FATAL(arm_losses->n_loss, 6);
     CU_ASSERT_STRING_EQUAL(arm_losses->loss_names[3], "activation_l2");
-    static const mnet_loss_kind library[5] = {MNET_LOSS_POSITION_L1, MNET_LOSS_POSITION_L2, MNET_LOSS_SPEED,
-                                              MNET_LOSS_ACTIVATION_L2, MNET_LOSS_MUSCLE_FORCE};
+    static const mnet_loss_kind library[5] = {MNET_LOSS_POSITION_L1, MNET_LOSS_POSITION_L2, MNET_LOSS_SPEED, MNET_LOSS_ACTIVATION_L2, MNET_LOSS_MUSCLE_FORCE};
     static const double weights[5] = {1.0, 2.0, 0.5, 5.0, 1e-3};
     const double tol = sizeof(mnet_real) == 8 ? 1e-11 : 1e-4;
     double worst_v = 0, worst_g = 0;
@@ -268,7 +267,7 @@ static void test_compiled_loss_equals_library(void)
         for (int compiled = 0; compiled <= 1; compiled++) {
             mnet_task_config c = small_config();
             c.n_losses = 1;
-            c.loss[0] = (mnet_loss_term){compiled ? MNET_LOSS_COMPILED : library[k], weights[k], 0, k};
+            c.loss[0] = (mnet_loss_term){compiled ? MNET_LOSS_COMPILED : library[k], weights[k], 0, k, ""};
             char err[512];
             mnet_train *tr = mnet_train_new(arm_losses, NULL, &c, err, sizeof err);
             if (!tr)
@@ -355,7 +354,7 @@ static void test_written_loss_grad(void)
         return;
     mnet_task_config c = small_config();
     c.n_losses = 1;
-    c.loss[0] = (mnet_loss_term){MNET_LOSS_COMPILED, 1.0, 0, 5};
+    c.loss[0] = (mnet_loss_term){MNET_LOSS_COMPILED, 1.0, 0, 5, ""};
     c.action_noise = c.proprio_noise = c.vision_noise = c.obs_noise = c.hidden_noise = 0;
     char err[512];
     mnet_train *tr = mnet_train_new(arm_losses, NULL, &c, err, sizeof err);
