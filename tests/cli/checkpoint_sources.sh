@@ -100,7 +100,7 @@ check "library imports are stored under their absolute names" $?
 mv "$src/models/lib/muscles.mnet" "$tmp/muscles.bak" 2>/dev/null && moved=1 || moved=0
 out=$("$mnet" -c "open $tmp/c/ok.ckpt; train 1" 2>&1); rc=$?
 [ "$moved" = 1 ] && mv "$tmp/muscles.bak" "$src/models/lib/muscles.mnet"
-[ "$moved" = 1 ] && { [ $rc -eq 0 ]; check "an absolute stored name is a key: the run opens with the library file gone ($out)" $?; }
+[ "$moved" = 1 ] && { [ $rc -eq 0 ]; check "an absolute stored name is a key: the run opens with the library file gone" $?; }
 
 # 500 resumes of one run: the stored names never grow, every open works
 ck=$tmp/c/ok.ckpt
@@ -110,7 +110,7 @@ for i in $(seq 500); do script="$script open $ck; train 1; save $ck;"; done
 out=$("$mnet" -c "$script" 2>&1); rc=$?
 check "500 open/train/save rounds" $rc
 [ "$(echo "$out" | grep opened | tail -1 | grep -o '[0-9]* batches trained')" = "500 batches trained" ]
-check "... each one resumed the last ($(echo "$out" | grep opened | tail -1))" $?
+check "... each one resumed the last" $?
 "$mnet" -c "open $ck" >/dev/null 2>&1; check "... and the run still opens" $?
 strings "$ck" | grep -q "mnet_ckpt_\|/tmp/mnet"; [ $? -ne 0 ]; check "no temporary path is stored in the checkpoint" $?
 [ "$(strings "$ck" | grep -c mnet)" = "$size0" ]; check "the stored names did not grow" $?
@@ -128,7 +128,7 @@ task pm {
 MNET
 out=$(cd "$tmp/a/b" && "$mnet" train "$tmp/other.mnet" --resume --out out 2>&1); rc=$?
 [ $rc -ne 0 ]; check "resume with another FILE is refused" $?
-echo "$out" | grep -q "sources differ"; check "... saying the sources differ ($(echo "$out" | tail -1 | head -c 120))" $?
+echo "$out" | grep -q "sources differ"; check "... saying the sources differ" $?
 out=$(cd "$tmp/a/b" && "$mnet" train --resume --out out --seed 7 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "seed 3"; check "resume with another --seed is refused, naming the run's" $?
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# One owner for a run (issue 10): a setting written in the .mnet file and the
+# same setting given to the REPL's `set` make the same run - the same run
+# text after save and open, and the same network after the first batch, bit
+# for bit - and the reproduced defects stay fixed.
+# usage: run_settings.sh BUILD_DIR SOURCE_DIR
+set -u
+build=$(cd "$1" && pwd)
+mnet=$build/tools/mnet
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # description, condition result
+  if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
+}
+
+base() { # the template; kind as $1
+  cat <<MNET
+import "ReluPointMass24.mnet";
+task pm {
+  effector ReluPointMass24;
+  kind $1;
+  duration 500 ms;
+  go_cue [50 ms, 150 ms];
+  policy gru(hidden = 8);
+  train batch = 4, batches = 10, seed = 3;
+}
+MNET
+}
+
+# The run of a session: its run text (from show after save and open) and its
+# network after one batch (weights.safetensors written by eval).
+run_of() { # name, mnet -c script that ends with a session holding the run
+  local d=$tmp/$1
+  mkdir -p "$d"
+  "$mnet" -c "$2; train 1; save $d/checkpoint.mnetckpt" > "$d/train.out" 2>&1 || return 1
+  "$mnet" -c "open $d/checkpoint.mnetckpt; show" 2>&1 | sed -n '/^the run/,$p' > "$d/run.txt"
+  "$mnet" eval "$d" > "$d/eval.out" 2>&1 || return 1
+}
+
+same_run() { # description, file patch (sed), set command, kind
+  local desc=$1 patch=$2 set=$3 kind=${4:-random_target_reach}
+  base "$kind" > "$tmp/base.mnet"
+  base "$kind" | sed -e "$patch" > "$tmp/file.mnet"
+  cmp -s "$tmp/base.mnet" "$tmp/file.mnet" && { check "$desc: the patch changes the file" 1; return; }
+  run_of file "load $tmp/file.mnet" || { check "$desc: the file trains ($(tail -2 "$tmp/file/train.out"))" 1; return; }
+  run_of repl "load $tmp/base.mnet; $set" || { check "$desc: the REPL trains ($(tail -2 "$tmp/repl/train.out"))" 1; return; }
+  [ -s "$tmp/file/run.txt" ] && cmp -s "$tmp/file/run.txt" "$tmp/repl/run.txt"
+  local rc=$?
+  check "$desc: the same run text ($(diff "$tmp/file/run.txt" "$tmp/repl/run.txt" | grep '^[<>]' | head -2 | tr '\n' ' '))" $rc
+  cmp -s "$tmp/file/weights.safetensors" "$tmp/repl/weights.safetensors"
+  check "$desc: the same network after the first batch, bit for bit" $?
+  rm -rf "$tmp/file" "$tmp/repl"
+}
+
+same_run "duration" 's/duration 500 ms;/duration 300 ms;/' "set duration 300 ms"
+same_run "delay.vision" 's/^}/  delay vision = 30 ms;\n}/' "set delay.vision 30 ms"
+same_run "delay.proprioception" 's/^}/  delay proprioception = 20 ms;\n}/' "set delay.proprioception 0.02"
+same_run "exact_delays" 's/^}/  exact_delays 1; delay vision = 30 ms;\n}/' "set delay.vision 30 ms; set exact_delays 1"
+same_run "action_frames" 's/^}/  action_frames 2;\n}/' "set action_frames 2"
+same_run "noise.action" 's/^}/  noise action = 0.01;\n}/' "set noise.action 0.01"
+same_run "noise.proprioception, vision, observation, hidden" \
+  's/^}/  noise proprioception = 0.01, vision = 0.02, observation = 0.03, hidden = 0.04;\n}/' \
+  "set noise.proprioception 0.01; set noise.vision 0.02; set noise.observation 0.03; set noise.hidden 0.04"
+same_run "kind" 's/kind random_target_reach;/kind centre_out_reach;/' "set kind centre_out_reach"
+same_run "catch_fraction (delayed reach)" 's/^}/  catch_fraction 0.3;\n}/' "set catch_fraction 0.3" delayed_reach
+same_run "go_cue (delayed reach)" 's/go_cue \[50 ms, 150 ms\]/go_cue [100 ms, 200 ms]/' "set go_cue [100 ms, 200 ms]" delayed_reach
+same_run "validation" 's/^}/  validation distance = 5 cm, every = 45 deg;\n}/' \
+  "set validation.distance 5 cm; set validation.every 45 deg" centre_out_reach
+same_run "load.endpoint" 's/^}/  load endpoint = [0.5, -0.25];\n}/' "set load.endpoint [0.5, -0.25]"
+same_run "load.curl" 's/^}/  load curl = 5;\n}/' "set load.curl 5"
+same_run "force_channel" 's/^}/  force_channel stiffness = 100, damping = 2;\n}/' \
+  "set force_channel.stiffness 100; set force_channel.damping 2" centre_out_reach
+same_run "policy.hidden" 's/hidden = 8/hidden = 5/' "set policy.hidden 5"
+same_run "policy (cell)" 's/gru(hidden = 8)/rnn(hidden = 8)/' "set policy rnn"
+same_run "policy.layers" 's/hidden = 8)/hidden = 8, layers = 2)/' "set policy.layers 2"
+same_run "train.batch" 's/batch = 4/batch = 3/' "set batch 3"
+same_run "train.lr" 's/seed = 3;/seed = 3, lr = 0.01;/' "set lr 0.01"
+same_run "train.clip_norm" 's/seed = 3;/seed = 3, clip_norm = 0.5;/' "set train.clip_norm 0.5"
+same_run "train.weight_decay" 's/seed = 3;/seed = 3, weight_decay = 0.001;/' "set train.weight_decay 0.001"
+same_run "train.seed" 's/seed = 3;/seed = 5;/' "set train.seed 5"
+same_run "train.schedule" 's/seed = 3;/seed = 3, schedule = cosine;/' "set train.schedule cosine"
+same_run "loss weight" 's/^}/  loss position_l1(weight = 2);\n}/' "set loss.position_l1.weight 2"
+same_run "loss derivative (library term)" 's/^}/  loss position_l1(weight = 1, derivative = 0.01);\n}/' \
+  "set loss.position_l1.derivative 0.01"
+same_run "a second loss term (activation_l2 with a derivative)" \
+  's/^}/  loss position_l1(weight = 1);\n  loss activation_l2(weight = 0.5, derivative = 0.001);\n}/' \
+  "set loss.activation_l2.weight 0.5; set loss.activation_l2.derivative 0.001"
+
+# ---- the reproduced defects -------------------------------------------------
+base random_target_reach > "$tmp/pm.mnet"
+# 1: delayed reach's catch fraction reaches the run (was: embedded as 0)
+base delayed_reach | sed 's/^}/  catch_fraction 0.3;\n}/' > "$tmp/d.mnet"
+"$build/tools/mnetc" "$tmp/d.mnet" -o "$tmp/d.c"; grep -q 'catch_fraction=0.29999999999999999' "$tmp/d.c"
+check "defect 1: delayed reach embeds catch_fraction 0.3" $?
+# 2: save/open keep every setting and the parameter values
+out=$("$mnet" -c "load $tmp/pm.mnet; set batch 4; set lr 0.01; set UpperLeft.max_force 999; set delay.vision 50 ms; set noise.action 0.01; train 1; save $tmp/f; open $tmp/f; show" 2>&1)
+for want in "train.batch  *4$" "train.lr  *0.01$" "UpperLeft.max_force  *999$" "delay.vision  *0.05.* s$" "noise.action  *0.01$"; do
+  echo "$out" | grep -q "$want"; check "defect 2: save/open keeps $want" $?
+done
+# 8: set goes through the language's checks
+for bad in "set UpperLeft.max_force 5 m|is a force, but the value given is a length" \
+           "set delay.vision 50 kg|is a time, but the value given is a mass" \
+           "set delay.vision 50|must be shorter than the episode" \
+           "set lr -1|train.lr must be > 0" \
+           "set lr 5 ms|takes no unit" \
+           "set policy.hidden 0|policy.hidden must be a whole number >= 1" \
+           "set train.seed 1.5|must be a whole number" \
+           "set train.clip_norm nan|" \
+           "set kind sprint|kind must be one of" \
+           "set hidden 8|ambiguous: noise.hidden or policy.hidden" \
+           "set loss.position_l1.weight -1|must be a finite number >= 0" \
+           "set frobnicate 1|unknown setting"; do
+  cmd=${bad%%|*}; msg=${bad#*|}
+  out=$("$mnet" -c "load $tmp/pm.mnet; $cmd" 2>&1); rc=$?
+  [ $rc -ne 0 ] && echo "$out" | grep -q -- "$msg"; rc=$?
+  check "defect 8: '$cmd' is refused ($(echo "$out" | tail -1 | head -c 100))" $rc
+done
+# 6: unknown names are errors, never a default
+printf 'import "ReluPointMass24.mnet";\ntask t { effector ReluPointMass24; kind sprint; policy lstm(hidden = 4); }\n' > "$tmp/bad.mnet"
+out=$("$build/tools/mnetc" --check "$tmp/bad.mnet" 2>&1)
+echo "$out" | grep -q "kind must be one of" && echo "$out" | grep -q "policy must be one of"
+check "defect 6: an unknown kind and cell are errors" $?
+# 9: --batches sets the run's length and the cosine schedule follows it
+sed 's/seed = 3;/seed = 3, schedule = cosine, batches = 5000;/' "$tmp/pm.mnet" > "$tmp/cos.mnet"
+"$mnet" train "$tmp/cos.mnet" --batches 20 --out "$tmp/cos" > /dev/null 2>&1
+lr_last=$(tail -n 1 "$tmp/cos/log.csv" | awk -F, '{print $(NF-1)}')
+awk -v l="$lr_last" 'BEGIN { want = 0.001 * (1 + cos(3.141592653589793 * 19 / 20)) / 2; exit !(l > 0 && (l - want) / want < 1e-6 && (want - l) / want < 1e-6) }'
+check "defect 9: --batches 20 ends the cosine schedule at batch 20 (last lr $lr_last)" $?
+# 10: one progress display over the whole run
+out=$("$mnet" train "$tmp/pm.mnet" --batches 300 --out "$tmp/prog" 2>&1)
+[ "$(echo "$out" | grep -c 'batch [0-9]*/300 ')" -ge 3 ] && ! echo "$out" | grep -q 'batch [0-9]*/50 '
+check "defect 10: progress counts over the run (batch N/300)" $?
+# 4: emit embeds the session's run, in the precision asked for
+"$mnet" -c "load $tmp/pm.mnet; set UpperLeft.max_force 999; set delay.vision 30 ms; emit $tmp/e.c --precision float" > /dev/null 2>&1
+grep -q 'param.UpperLeft.max_force=999' "$tmp/e.c" && grep -q 'delay.vision=0.029999999999999999' "$tmp/e.c" && grep -q 'float' "$tmp/e.c"
+check "defect 4: emit embeds the session's settings and parameter values (float)" $?
+# 3: a parameter set in the REPL is the parameter the loss uses
+sed 's/^}/  loss activation_l2(weight = 1, derivative = 0.01);\n}/' "$tmp/pm.mnet" > "$tmp/act.mnet"
+a=$("$mnet" -c "load $tmp/act.mnet; set UpperLeft.max_force 4140; eval" 2>&1 | grep "^eval")
+b=$("$mnet" -c "load $tmp/act.mnet; eval" 2>&1 | grep "^eval")
+[ -n "$a" ] && [ "$a" != "$b" ]; rc=$?
+check "defect 3: set UpperLeft.max_force changes the activation term ($a vs $b)" $rc
+
+exit $fail
