@@ -228,8 +228,12 @@ static int cmd_train(int argc, char **argv)
     if (s.tr && status == 0 && !s.loop.interrupted)
         status = session_write_outputs(&s, out, stdout);
     long done = s.loop.n_trained;
-    printf("done batches=%ld loss_last100=%.6g ms_per_batch=%.3f net_ms_per_batch=%.3f\n", session_batches(&s),
-           session_loss_last100(&s), done ? s.loop.ms_total / done : 0.0, done ? s.loop.net_ms_total / done : 0.0);
+    /* no batch trained here: no mean to print ("none", not nan) */
+    char last[32] = "none";
+    if (done)
+        snprintf(last, sizeof last, "%.6g", session_loss_last100(&s));
+    printf("done batches=%ld loss_last100=%s ms_per_batch=%.3f net_ms_per_batch=%.3f\n", session_batches(&s), last,
+           done ? s.loop.ms_total / done : 0.0, done ? s.loop.net_ms_total / done : 0.0);
     if (status == 0 && s.loop.interrupted) {
         printf("mnet: interrupted; the run is saved in %s (mnet train --resume --out %s continues it)\n", out, out);
         status = 130;
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
         printf("mnet 0.1.0\n");
         return 0;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
         return usage(stdout, 0);
     if (!strcmp(argv[1], "train"))
         return cmd_train(argc - 2, argv + 2);

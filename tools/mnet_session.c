@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mnet_settings.h"
+#include "mnet_validation.h"
 #include "task_check.h"
 
 void session_init(mnet_session *s)
@@ -235,7 +236,8 @@ int session_eval(mnet_session *s, FILE *out)
         return 1;
     char err[1024];
     mnet_episode ep;
-    int n = s->run.cfg.batch_size, T = s->tr->T;
+    /* the validation set: one episode per direction for the cued kinds */
+    int n = mnet_task_validation_size(&s->run.cfg, s->run.cfg.batch_size), T = s->tr->T;
     if (mnet_episode_alloc(&ep, s->run.model, n, T, err, sizeof err) != 0) {
         fprintf(out, "mnet: %s\n", err);
         return 1;

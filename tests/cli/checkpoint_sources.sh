@@ -17,7 +17,7 @@ check() { # description, condition result
 }
 # every file under a tree with its checksum (the tree the test owns)
 snapshot() { (cd "$1" && find . \( -path ./a/b/out -o -name ck2 \) -prune -o -print0 | sort -z | xargs -0 -I{} sh -c 'if [ -f "{}" ]; then cksum "{}"; else echo "{}"; fi'); }
-tmp_entries() { ls -1 /tmp | grep -c '^mnet_' || true; }
+tmp_entries() { ls -1 /tmp | grep -c '^mnet_ckpt_' || true; }  # the old restore's directories
 
 # the user's model lives outside the run's directory, and imports a file of
 # its own beside it (a relative import) as well as the library

@@ -142,4 +142,11 @@ b=$("$mnet" -c "load $tmp/act.mnet; eval" 2>&1 | grep "^eval")
 [ -n "$a" ] && [ "$a" != "$b" ]; rc=$?
 check "defect 3: set UpperLeft.max_force changes the activation term ($a vs $b)" $rc
 
+# also found: `mnet help` is the usage (was an unknown command); --batches 0
+# prints no nan
+"$mnet" help | grep -q "usage: mnet train"; check "mnet help prints the usage" $?
+out=$("$mnet" train "$tmp/pm.mnet" --batches 0 --out "$tmp/zero" 2>&1)
+echo "$out" | grep -q "done batches=0 loss_last100=none" && [ -s "$tmp/zero/validation.csv" ]
+check "--batches 0: no nan, and the validation is written" $?
+
 exit $fail
