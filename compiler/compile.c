@@ -76,6 +76,22 @@ mnet_effector *lower_main_effector(mnet_ctx *ctx, const mnet_program *prog, cons
     return lower_for(ctx, prog, effector, &spec);
 }
 
+/* The task's configuration becomes the run's; each loss term keeps the
+ * value expression and position it was written with. */
+static void adopt_run(mnet_ctx *ctx, task_spec *t, const mnet_task_config *run)
+{
+    task_spec was = *t;
+    t->cfg = *run;
+    for (int i = 0; i < run->n_losses; i++) {
+        const char *name = mnet_loss_name(NULL, &run->loss[i]);
+        int k = mnet_setting_loss_index(&was.cfg, name), kind;
+        t->loss_value[i] = k >= 0 ? was.loss_value[k] : NULL;
+        t->loss_loc[i] = k >= 0 ? was.loss_loc[k] : mnet_no_loc();
+        if (k < 0 && mnet_name_lookup(mnet_loss_kind_names, name, &kind) != 0)
+            mnet_error(ctx, mnet_no_loc(), "loss '%s' has no value: a term of your own is written in the task", name);
+    }
+}
+
 static mnet_compilation *finish(mnet_compilation *c, const mnet_compile_options *o, FILE *diag)
 {
     mnet_ctx *ctx = c->ctx;
@@ -85,6 +101,8 @@ static mnet_compilation *finish(mnet_compilation *c, const mnet_compile_options 
         program_collect(ctx, &c->prog);
     if (ctx->n_errors == 0)
         select_task(ctx, &c->prog, o->task, &c->task, &c->task_def, &c->task_name);
+    if (ctx->n_errors == 0 && o->run)
+        adopt_run(ctx, &c->task, o->run);
     if (ctx->n_errors == 0 && !c->task.effector && !o->effector)
         mnet_error(ctx, mnet_no_loc(), "%s defines no task and no effector",
                    ctx->n_sources ? ctx->sources[0].path : "the input");

@@ -46,6 +46,11 @@ typedef struct {
     const char *const *source_texts;
     const size_t *source_lens;
     int no_lower;                /* 1: stop after checking the task          */
+    /* the run's configuration, when it has moved on from the task as
+     * written (the REPL's set): the task's configuration becomes this one,
+     * and its loss terms are the ones compiled (a term of the user's own
+     * keeps its written value; a new term must be a built-in kind) */
+    const mnet_task_config *run;
 } mnet_compile_options;
 
 /* Runs the pipeline; diagnostics printed to `diag` when not NULL.  Never

@@ -347,6 +347,7 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
     if (unknown)
         return 0;
     m->param_base = B->eff->n_params;
+    int in_range = 1; /* every parameter out of its range is reported */
     for (int i = 0; i < mm->n_params; i++) {
         const ast_arg *given = find_arg(own, mm->param_names[i]);
         if (!given)
@@ -385,8 +386,12 @@ static int muscle_params(builder *B, model_muscle *m, const ast_arg *own, const 
             mnet_error(E->ctx, m->loc, "out of memory");
             return 0;
         }
+        if (!param_set_range(E->ctx, B->eff, idx, muscle_param_range(mm->param_names[i]), e->loc))
+            in_range = 0;
         cst = scope_bind(E, cst, mm->param_names[i], v, e->loc);
     }
+    if (!in_range)
+        return 0;
     ir_id *nodes = zalloc(B, (size_t)(mm->n_params + 1) * sizeof(ir_id));
     if (!nodes)
         return 0;

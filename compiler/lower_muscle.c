@@ -13,6 +13,9 @@
  */
 #include "lower_muscle.h"
 
+#include "lower_params.h"
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +239,32 @@ void muscle_model_free(muscle_model *mm)
     free(mm->row_inits);
     free(mm->row_ders);
     memset(mm, 0, sizeof *mm);
+}
+
+/* ---- the values a muscle parameter may take ----------------------------- */
+
+/* Parameters every muscle model means the same by (the run time finds
+ * max_force by name too: muscle_max_force), whatever model declares them,
+ * and the values that make physical sense.  One table. */
+static const struct {
+    const char *name;
+    param_range range;
+} muscle_ranges[] = {
+    {"max_force", {0, INFINITY, PARAM_LO_OPEN, "a muscle without a positive maximal force does not pull"}},
+    {"optimal_length", {0, INFINITY, PARAM_LO_OPEN, "fibre lengths and velocities are divided by it"}},
+    {"tendon_slack",
+     {0, INFINITY, 0, "a negative slack length makes the fibre longer than the whole muscle-tendon path"}},
+    {"tau_act", {0, INFINITY, PARAM_LO_OPEN, "activation follows the excitation with a positive time constant"}},
+    {"tau_deact", {0, INFINITY, PARAM_LO_OPEN, "deactivation follows the excitation with a positive time constant"}},
+    {"a_min", {0, 1, PARAM_HI_OPEN, "activation lies in [a_min, 1]: below 0 a muscle pushes, at 1 it never changes"}},
+};
+
+param_range muscle_param_range(const char *name)
+{
+    for (size_t i = 0; i < sizeof muscle_ranges / sizeof muscle_ranges[0]; i++)
+        if (!strcmp(muscle_ranges[i].name, name))
+            return muscle_ranges[i].range;
+    return param_range_any();
 }
 
 /* ---- instantiation ------------------------------------------------------ */

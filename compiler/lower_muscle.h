@@ -20,6 +20,12 @@ typedef struct {
     ir_id dt;            /* step of this update */
 } muscle_io;
 
+/* The values muscle parameter `name` (as the model declares it: "max_force")
+ * may take: max_force, optimal_length, tau_act, tau_deact > 0; tendon_slack
+ * >= 0; a_min in [0, 1); any other name is unbounded.  The same in every
+ * muscle model, built in or written by the user. */
+param_range muscle_param_range(const char *name);
+
 scope *muscle_param_scope(eval_env *E, const muscle_model *mm, const ir_id *param_nodes);
 int muscle_ode(eval_env *E, const muscle_model *mm, scope *params, const ir_id *rows,
                const muscle_io *io, ir_id *ders);

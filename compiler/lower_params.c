@@ -3,8 +3,81 @@
 
 #include "lower_skeleton.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the values a parameter may take ----------------------------------- */
+
+param_range param_range_any(void)
+{
+    return (param_range){-INFINITY, INFINITY, 0, NULL};
+}
+
+param_range param_range_positive(const char *why)
+{
+    return (param_range){0, INFINITY, PARAM_LO_OPEN, why};
+}
+
+param_range param_range_non_negative(const char *why)
+{
+    return (param_range){0, INFINITY, 0, why};
+}
+
+/* x with %g, or with all its digits where %g would round it (a value just
+ * outside a bound must not print as the bound). */
+static void format_value(char *buf, size_t n, double x)
+{
+    snprintf(buf, n, "%g", x);
+    if (isfinite(x) && strtod(buf, NULL) != x)
+        snprintf(buf, n, "%.17g", x);
+}
+
+int effector_param_check(const mnet_effector *eff, int index, double value, char *err, size_t n)
+{
+    if (!eff || index < 0 || index >= eff->n_params) {
+        if (n)
+            snprintf(err, n, "no parameter #%d (the model has %d)", index, eff ? eff->n_params : 0);
+        return -1;
+    }
+    const model_param *p = &eff->params[index];
+    const param_range *r = &p->range;
+    int lo_open = (r->flags & PARAM_LO_OPEN) != 0, hi_open = (r->flags & PARAM_HI_OPEN) != 0;
+    int has_lo = r->lo > -INFINITY, has_hi = r->hi < INFINITY;
+    if (isfinite(value) && (lo_open ? value > r->lo : value >= r->lo) &&
+        (hi_open ? value < r->hi : value <= r->hi))
+        return 0;
+    if (!n)
+        return -1;
+    char got[32], lo[32], hi[32], want[96];
+    format_value(got, sizeof got, value);
+    format_value(lo, sizeof lo, r->lo);
+    format_value(hi, sizeof hi, r->hi);
+    if (has_lo && has_hi)
+        snprintf(want, sizeof want, "in %c%s, %s%c", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    else if (has_lo)
+        snprintf(want, sizeof want, "%s %s", lo_open ? ">" : ">=", lo);
+    else if (has_hi)
+        snprintf(want, sizeof want, "%s %s", hi_open ? "<" : "<=", hi);
+    else
+        snprintf(want, sizeof want, "a finite number");
+    snprintf(err, n, "'%s' must be %s (got %s)%s%s", p->name, want, got, r->why ? ": " : "",
+             r->why ? r->why : "");
+    return -1;
+}
+
+int param_set_range(mnet_ctx *ctx, mnet_effector *eff, int idx, param_range r, src_loc at)
+{
+    eff->params[idx].range = r;
+    char msg[512];
+    if (effector_param_check(eff, idx, eff->params[idx].value, msg, sizeof msg) == 0)
+        return 1;
+    mnet_error(ctx, at, "%s", msg);
+    return 0;
+}
+
+/* ---- values, units, the table ------------------------------------------ */
 
 int check_dim(mnet_ctx *ctx, const value *v, unit_dim declared, const char *name, src_loc loc)
 {
@@ -34,6 +107,8 @@ int effector_add_param(mnet_effector *eff, const char *name, double value, src_l
         return -1;
     p->value = value;
     p->loc = loc;
+    p->dim = DIM_NONE;
+    p->range = param_range_any();
     return eff->n_params++;
 }
 
@@ -192,6 +267,8 @@ int user_params(eval_env *E, mnet_effector *eff, const ast_stmt *body, const ast
                 }
                 snprintf(full, len, "%s.%s", prefix, name);
                 int idx = effector_add_param(eff, full, ir_get(E->g, v.scalar)->value, e->loc);
+                if (idx >= 0)
+                    eff->params[idx].dim = dim;
                 if (idx < 0) {
                     mnet_error(E->ctx, a->loc, "parameter '%s' is defined twice", full);
                     ok = 0;

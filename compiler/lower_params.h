@@ -9,6 +9,32 @@
 
 #include "model.h"
 
+/* ---- the values a parameter may take (model.h: param_range) ------------ */
+
+/* Any finite value: a new table entry's range. */
+param_range param_range_any(void);
+/* value > 0, value >= 0; `why` (static) says what a value outside breaks. */
+param_range param_range_positive(const char *why);
+param_range param_range_non_negative(const char *why);
+
+/* Checks `value` (in the parameter's SI unit, as the table holds it) for
+ * table entry `index` of eff against the entry's range.  Returns 0 when it is
+ * finite and in range; else -1 with the reason in err (n bytes; err may be
+ * NULL when n is 0), e.g.
+ *   'upper.length' must be > 0 (got 0): a link of zero length does not move ...
+ *   'a_min' must be in [0, 1) (got 1.5): ...
+ *   'damping' must be a finite number (got nan)
+ * An index outside [0, n_params) is refused too.  Pure: it changes nothing,
+ * so a caller (`set`, a checkpoint restore) stores the value only on 0. */
+int effector_param_check(const mnet_effector *eff, int index, double value, char *err, size_t n);
+
+/* Gives table entry idx the range r and checks the entry's value against it
+ * with effector_param_check: out of range is an error at `at` (where the
+ * value was written).  Returns 1 when the value is in range. */
+int param_set_range(mnet_ctx *ctx, mnet_effector *eff, int idx, param_range r, src_loc at);
+
+/* ---- values, units, the table ------------------------------------------ */
+
 /* Checks a literal's unit against a parameter's documented dimension. */
 int check_dim(mnet_ctx *ctx, const value *v, unit_dim declared, const char *name, src_loc loc);
 

@@ -176,25 +176,10 @@ static char *dupstr(const char *s)
 
 /* A negative mass, a link of zero length (the end point never moves, so the
  * loss cannot depend on the network) or a zero inertia trained without a
- * word: constant values that make no physical sense are errors at the value
- * the user wrote.  (A later `set` of the parameter is the run time's to
- * check.) */
-typedef enum {
-    PHYS_POSITIVE,      /* > 0  */
-    PHYS_NON_NEGATIVE,  /* >= 0 */
-} phys_rule;
-
-/* Checks table entry idx, written at `at` (the value's location). */
-static int check_physical(eval_env *E, const mnet_effector *eff, int idx, src_loc at, phys_rule rule,
-                          const char *why)
-{
-    const model_param *p = &eff->params[idx];
-    if (isfinite(p->value) && (rule == PHYS_POSITIVE ? p->value > 0 : p->value >= 0))
-        return 1;
-    mnet_error(E->ctx, at, "'%s' must be %s, not %g: %s", p->name,
-               rule == PHYS_POSITIVE ? "positive" : "zero or positive", p->value, why);
-    return 0;
-}
+ * word: each such parameter carries the range of values that make physical
+ * sense (param_set_range), a constant outside it is an error at the value
+ * the user wrote, and a value set at run time is checked against the same
+ * range (effector_param_check), with the same words. */
 
 /* ---- point mass -------------------------------------------------------- */
 
@@ -226,8 +211,8 @@ static int lower_point_mass(eval_env *E, mnet_effector *eff, const ast_stmt *stm
     int mass = param_scalar(E, eff, "skeleton.mass", mass_arg, NULL, 1.0, DIM_MASS);
     if (mass < 0)
         return 1;
-    if (mass_arg && !check_physical(E, eff, mass, mass_arg->value->loc, PHYS_POSITIVE,
-                                    "a point mass without positive mass has no equation of motion"))
+    param_range positive = param_range_positive("a point mass without positive mass has no equation of motion");
+    if (!param_set_range(E->ctx, eff, mass, positive, mass_arg ? mass_arg->value->loc : eff->params[mass].loc))
         return 1;
     ir_graph *g = E->g;
     static const char *const axis[] = {"x", "y", "z"};
@@ -327,7 +312,8 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
             slots[k][i] = param_scalar(E, eff, name, a, NULL, 0, dims[k]);
             if (slots[k][i] < 0)
                 ok = 0;
-            else if (why[k] && !check_physical(E, eff, slots[k][i], a->value->loc, PHYS_POSITIVE, why[k]))
+            else if (why[k] &&
+                     !param_set_range(E->ctx, eff, slots[k][i], param_range_positive(why[k]), a->value->loc))
                 ok = 0;
         }
         double range[2] = {-M_PI, M_PI}, vrange[2] = {-1000, 1000};
@@ -343,9 +329,9 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
     int visc = ok ? param_scalar(E, eff, "skeleton.viscosity", viscosity, NULL, viscosity_default,
                                  DIM_NONE)
                   : -1;
-    if (visc >= 0 && viscosity &&
-        !check_physical(E, eff, visc, viscosity->value->loc, PHYS_NON_NEGATIVE,
-                        "a negative viscosity feeds energy into the joints"))
+    param_range non_negative = param_range_non_negative("a negative viscosity feeds energy into the joints");
+    if (visc >= 0 &&
+        !param_set_range(E->ctx, eff, visc, non_negative, viscosity ? viscosity->value->loc : eff->params[visc].loc))
         visc = -1;
     if (!ok || visc < 0) {
         free(mass);
@@ -440,7 +426,7 @@ enum { MAX_USER_JOINTS = 64 }; /* the mass matrix is solved symbolically */
  * (kgm2) are not negative (zero may be meant: an optional payload).  The
  * table entries from first on are this skeleton's; each is "skeleton.NAME",
  * located at the value that was used. */
-static int check_user_params(eval_env *E, const mnet_effector *eff, const ast_stmt *body, int first)
+static int check_user_params(eval_env *E, mnet_effector *eff, const ast_stmt *body, int first)
 {
     int ok = 1;
     for (const ast_stmt *s = body; s; s = s->next) {
@@ -457,9 +443,9 @@ static int check_user_params(eval_env *E, const mnet_effector *eff, const ast_st
                 const char *p = eff->params[i].name;
                 if (strncmp(p, "skeleton.", 9) != 0 || strcmp(p + 9, name) != 0)
                     continue;
-                if (!check_physical(E, eff, i, eff->params[i].loc, PHYS_NON_NEGATIVE,
-                                    dim == DIM_MASS ? "a mass is not negative"
-                                                    : "a moment of inertia is not negative"))
+                const char *why =
+                    dim == DIM_MASS ? "a mass is not negative" : "a moment of inertia is not negative";
+                if (!param_set_range(E->ctx, eff, i, param_range_non_negative(why), eff->params[i].loc))
                     ok = 0;
                 break;
             }

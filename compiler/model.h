@@ -17,12 +17,28 @@ typedef enum { INTEG_EULER, INTEG_RK4, INTEG_MOTORNET_RK4 } integrator_kind;
 typedef enum { GEOM_PATH, GEOM_POLYNOMIAL, GEOM_CONSTANT } geometry_kind;
 typedef enum { SKEL_POINT_MASS, SKEL_PLANAR_CHAIN, SKEL_USER } skeleton_kind;
 
+/* The values a parameter may take, decided where the compiler lowers it
+ * (lower_skeleton.c, muscle_param_range): lo <= value <= hi, strictly at a
+ * bound marked open.  A new table entry is unbounded ([-inf, inf]); every
+ * value must be finite.  effector_param_check (lower_params.h) checks a value
+ * against it, at compile time and for a value set at run time. */
+enum {
+    PARAM_LO_OPEN = 1u,  /* value > lo  (else value >= lo)                */
+    PARAM_HI_OPEN = 2u,  /* value < hi  (else value <= hi)                */
+};
+typedef struct {
+    double lo, hi;       /* in the parameter's SI unit                    */
+    unsigned flags;      /* PARAM_LO_OPEN | PARAM_HI_OPEN                 */
+    const char *why;     /* (static) what a value outside breaks, or NULL */
+} param_range;
+
 /* One entry of the run-time parameter table. */
 typedef struct {
     char *name;          /* e.g. "biceps.max_force", "skeleton.m1"        */
     double value;        /* default after overrides and units             */
     src_loc loc;         /* where the value was written                   */
     unit_dim dim;        /* its documented dimension (DIM_NONE: any)      */
+    param_range range;   /* the values it may take                        */
 } model_param;
 
 typedef struct {
@@ -135,6 +151,8 @@ void muscle_model_free(muscle_model *mm);
 /* Human-readable dump of the resolved model (--dump-model). */
 void effector_dump(const mnet_effector *eff, FILE *out);
 
+/* Adds table entry `name` (dimension DIM_NONE, unbounded range); returns
+ * its index, -2 when the name is taken, -1 when out of memory. */
 int effector_add_param(mnet_effector *eff, const char *name, double value, src_loc loc);
 
 #endif

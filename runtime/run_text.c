@@ -43,7 +43,7 @@ static void put(text_out *o, const char *fmt, ...)
         o->at += (size_t)k;
 }
 
-long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params, char *buf,
+long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, const double *params, char *buf,
                           size_t n)
 {
     text_out o = {buf, n, 0, 0};
@@ -59,7 +59,7 @@ long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, cons
         put(&o, "loss.%s=%.17g %.17g\n", mnet_loss_name(NULL, &cfg->loss[i]), cfg->loss[i].weight,
             cfg->loss[i].deriv_weight);
     for (int i = 0; m && params && i < m->n_params; i++)
-        put(&o, "param.%s=%.17g\n", m->param_names[i], (double)params[i]);
+        put(&o, "param.%s=%.17g\n", m->param_names[i], params[i]);
     if (o.bad)
         return -1;
     if (n > 0 && o.at >= n)
@@ -67,7 +67,7 @@ long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, cons
     return (long)o.at;
 }
 
-char *mnet_run_text_alloc(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params)
+char *mnet_run_text_alloc(const mnet_task_config *cfg, const mnet_model *m, const double *params)
 {
     long len = mnet_run_text_format(cfg, m, params, NULL, 0);
     char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
@@ -98,12 +98,12 @@ static int read_numbers(const char *v, double *out, int max)
     }
 }
 
-int mnet_run_text_parse(const char *text, mnet_task_config *out, const mnet_model *m, mnet_real *params,
+int mnet_run_text_parse(const char *text, mnet_task_config *out, const mnet_model *m, double *params,
                         char *err, size_t n)
 {
     mnet_task_config c = mnet_task_config_default();
     int losses_given = 0, line = 0;
-    mnet_real *p = NULL;
+    double *p = NULL;
     if (m && params && m->n_params > 0) {
         p = malloc((size_t)m->n_params * sizeof *p);
         if (!p) {
@@ -173,7 +173,7 @@ int mnet_run_text_parse(const char *text, mnet_task_config *out, const mnet_mode
                 snprintf(msg, sizeof msg, "%s needs one finite number", key);
                 break;
             }
-            p[i] = (mnet_real)v[0];
+            p[i] = v[0];
         } else {
             const mnet_setting *s = NULL;
             for (int i = 0; i < mnet_setting_count() && !s; i++)
@@ -230,8 +230,8 @@ static const char *text_value(const char *text, const char *key, size_t *len)
     return NULL;
 }
 
-int mnet_run_diff(const mnet_task_config *a, const mnet_task_config *b, const mnet_model *m, const mnet_real *pa,
-                  const mnet_real *pb, char *buf, size_t n)
+int mnet_run_diff(const mnet_task_config *a, const mnet_task_config *b, const mnet_model *m, const double *pa,
+                  const double *pb, char *buf, size_t n)
 {
     char *ta = mnet_run_text_alloc(a, m, pa), *tb = mnet_run_text_alloc(b, m, pb);
     int diffs = 0;

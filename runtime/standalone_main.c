@@ -4,13 +4,17 @@
  *   mnetc model.mnet -o model.c
  *   cc model.c -lmnetrt -lopenblas -lm -o model      (-lmnetrt_f for
  *   ./model train [--batches N] [--seed S] [--out DIR]  --precision float)
+ *                 [--force]
  *   ./model info
  *
  * It trains the task the .mnet file declared (embedded by mnetc as
  * mnet_compiled_model->task; the reference recipe when there is none) and
  * writes DIR/log.csv, DIR/weights.safetensors and DIR/validation.csv, like
  * `mnet train` but without a checkpoint (that needs the .mnet sources: use
- * `mnet train` for resumable runs).
+ * `mnet train` for resumable runs).  DIR is opened as `mnet train` opens it
+ * (mnet_outdir.h: created with its parents, locked for the run, a DIR that
+ * holds a run refused unless --force).  Exit status: 0 success, 1 a refused
+ * DIR or a failed run, 2 usage or setup errors, 130 interrupted.
  *
  * It lives in the library as its own object, the way libfl provides a main
  * for flex scanners: a program that defines main (mnet, the tests) never
@@ -24,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "mnet_log.h"
+#include "mnet_outdir.h"
 #include "mnet_safetensors.h"
 #include "mnet_settings.h"
 #include "mnet_train.h"
@@ -41,8 +46,8 @@ static void on_sigint(int sig)
 static void usage(FILE *out, const char *prog)
 {
     fprintf(out,
-            "usage: %s train [--batches N] [--seed S] [--out DIR]   train the compiled task\n"
-            "       %s info                                         the model and its task\n",
+            "usage: %s train [--batches N] [--seed S] [--out DIR] [--force]   train the compiled task\n"
+            "       %s info                                                   the model and its task\n",
             prog, prog);
 }
 
@@ -61,13 +66,19 @@ static int parse_long(const char *s, long lo, long *out)
  * the defaults. */
 static int load_run(const mnet_model *m, mnet_task_config *cfg, mnet_real *params, char *err, size_t n)
 {
-    for (int i = 0; i < m->n_params; i++)
-        params[i] = (mnet_real)m->param_defaults[i];
-    if (!m->task) {
-        *cfg = mnet_task_config_default();
-        return 0;
+    double *values = malloc(((size_t)m->n_params + 1) * sizeof *values);
+    if (!values) {
+        snprintf(err, n, "out of memory");
+        return -1;
     }
-    return mnet_run_text_parse(m->task, cfg, m, params, err, n);
+    for (int i = 0; i < m->n_params; i++)
+        values[i] = m->param_defaults[i];
+    *cfg = mnet_task_config_default();
+    int rc = m->task ? mnet_run_text_parse(m->task, cfg, m, values, err, n) : 0;
+    for (int i = 0; rc == 0 && i < m->n_params; i++)
+        params[i] = (mnet_real)values[i];
+    free(values);
+    return rc;
 }
 
 static int info(const mnet_model *m, mnet_real *params)
@@ -111,6 +122,7 @@ static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
         return 2;
     }
     const char *out = "run";
+    int force = 0;
     for (int i = 2; i < argc; i++) {
         long v;
         if (!strcmp(argv[i], "--batches") && i + 1 < argc && parse_long(argv[i + 1], 0, &v) == 0) {
@@ -121,19 +133,26 @@ static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             out = argv[++i];
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else {
             fprintf(stderr, "%s: bad or incomplete option '%s'\n", argv[0], argv[i]);
             usage(stderr, argv[0]);
             return 2;
         }
     }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: cannot create '%s': %s\n", argv[0], out, strerror(errno));
-        return 2;
+    /* DIR: path checked, created with its parents and locked until the end
+     * (mnet_outdir.h); a DIR that holds a run is refused unless --force.
+     * There is no checkpoint, so nothing to resume. */
+    mnet_outdir od = MNET_OUTDIR_INIT;
+    if (mnet_outdir_open(&od, out, force ? MNET_OUTDIR_FORCE : MNET_OUTDIR_NEW, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 1;
     }
     mnet_train *tr = mnet_train_new(m, params, &cfg, err, sizeof err);
     if (!tr) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
+        mnet_outdir_close(&od);
         return 2;
     }
     char path[8192];
@@ -146,6 +165,7 @@ static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
     if (mnet_trainlog_open(&lg, path, cfg.n_losses, names, -1, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
         mnet_train_free(tr);
+        mnet_outdir_close(&od);
         return 2;
     }
     signal(SIGINT, on_sigint);
@@ -186,6 +206,7 @@ static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
            done ? mnet_loop_loss_last100(&loop) : 0.0, done ? loop.ms_total / done : 0.0,
            done ? loop.net_ms_total / done : 0.0);
     mnet_train_free(tr);
+    mnet_outdir_close(&od);
     return status;
 }
 

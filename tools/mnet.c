@@ -129,7 +129,7 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
             apply_cmdline(&f.run.cfg, NULL, seed);
             if (f.run.model->n_params == s->run.model->n_params) {
                 char diff[4096];
-                if (mnet_run_diff(&s->run.cfg, &f.run.cfg, s->run.model, s->run.params, f.run.params, diff,
+                if (mnet_run_diff(&s->run.cfg, &f.run.cfg, s->run.model, s->run.param_values, f.run.param_values, diff,
                                   sizeof diff) > 0) {
                     fprintf(stderr, "mnet: %s's run differs from the run in %s:\n%s", file, out, diff);
                     rc = 1;
@@ -248,6 +248,18 @@ static int cmd_eval(int argc, char **argv)
     if (argc != 1 || argv[0][0] == '-')
         return usage(stderr, 2);
     const char *dir = argv[0];
+    /* eval rewrites DIR's weights and validation: DIR is locked as for
+     * --resume (it must hold a checkpoint), so a run training there is not
+     * written under, and it names its holder */
+    mnet_outdir od = MNET_OUTDIR_INIT;
+    char oerr[1024];
+    if (mnet_outdir_open(&od, dir, MNET_OUTDIR_RESUME, oerr, sizeof oerr) != 0) {
+        fprintf(stderr, "mnet: eval: %s\n", oerr);
+        return 1;
+    }
+    if (od.n_removed > 0)
+        printf("mnet: removed %d orphaned temporary file%s in '%s' (left by a killed run)\n", od.n_removed,
+               od.n_removed == 1 ? "" : "s", dir);
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", dir);
     mnet_session s;
@@ -255,6 +267,7 @@ static int cmd_eval(int argc, char **argv)
     int status = session_open(&s, ckpt, stderr, stdout) || session_eval(&s, stdout) ||
                  session_write_outputs(&s, dir, stdout);
     session_close(&s);
+    mnet_outdir_close(&od);
     return status ? 1 : 0;
 }
 

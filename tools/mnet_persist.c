@@ -162,7 +162,7 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     /* the run as it was: the stored run text over the sources' defaults
      * (a checkpoint without one is from before run texts: the sources'
      * own task) */
-    if (run_text[0] && mnet_run_text_parse(run_text, &r.cfg, r.model, r.params, err, sizeof err) != 0) {
+    if (run_text[0] && mnet_run_text_parse(run_text, &r.cfg, r.model, r.param_values, err, sizeof err) != 0) {
         fprintf(out, "mnet: %s: the stored run: %s\n", path, err);
         mnet_run_close(&r);
         free(run_text);
@@ -170,6 +170,7 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
         return 1;
     }
     free(run_text);
+    mnet_run_sync_params(&r);
     mnet_train *tr = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
     if (!tr || tr->n_params != ck.n_params) {
         if (tr)

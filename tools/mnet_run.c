@@ -51,18 +51,33 @@ int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backe
     }
     r->ms_compile = 1e3 * mnet_progress_now() - t0;
     r->params = malloc((size_t)(r->model->n_params + 1) * sizeof(mnet_real));
-    if (!r->params) {
+    r->param_values = malloc((size_t)(r->model->n_params + 1) * sizeof(double));
+    if (!r->params || !r->param_values) {
         snprintf(err, n, "out of memory");
         return 2;
     }
     for (int i = 0; i < r->model->n_params; i++)
-        r->params[i] = (mnet_real)r->model->param_defaults[i];
+        r->param_values[i] = r->model->param_defaults[i];
+    mnet_run_sync_params(r);
     return 0;
+}
+
+void mnet_run_set_param(mnet_run *r, int i, double v)
+{
+    r->param_values[i] = v;
+    r->params[i] = (mnet_real)v;
+}
+
+void mnet_run_sync_params(mnet_run *r)
+{
+    for (int i = 0; i < r->model->n_params; i++)
+        r->params[i] = (mnet_real)r->param_values[i];
 }
 
 void mnet_run_close(mnet_run *r)
 {
     free(r->params);
+    free(r->param_values);
     mnet_model_so_free(r->so);
     jit_model_free(r->jit);
     mnet_compilation_free(r->comp);
@@ -71,5 +86,5 @@ void mnet_run_close(mnet_run *r)
 
 char *mnet_run_text(const mnet_run *r)
 {
-    return mnet_run_text_alloc(&r->cfg, r->model, r->params);
+    return mnet_run_text_alloc(&r->cfg, r->model, r->param_values);
 }

@@ -28,7 +28,13 @@ typedef struct {
     mnet_jit_model *jit;        /* ... or JIT-compiled                    */
     double ms_compile;          /* front end + backend                    */
     const mnet_model *model;
-    mnet_real *params;          /* (model->n_params) parameter values    */
+    double *param_values;       /* (model->n_params) the parameter values
+                                   as written (the owner: the run text
+                                   holds these)                          */
+    mnet_real *params;          /* (model->n_params) the same in the
+                                   model's precision, what the model and
+                                   the trainer read (mnet_run_set_param
+                                   keeps the two together)               */
 } mnet_run;
 
 /* Runs the compiler pipeline on o and builds the model (backend).
@@ -37,6 +43,11 @@ typedef struct {
 int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backend, FILE *diag, char *err,
                   size_t n);
 void mnet_run_close(mnet_run *r);
+
+/* Parameter i = v in both tables. */
+void mnet_run_set_param(mnet_run *r, int i, double v);
+/* params from param_values (after reading a run text into them). */
+void mnet_run_sync_params(mnet_run *r);
 
 /* The run text of r (configuration and parameter values), malloc'd. */
 char *mnet_run_text(const mnet_run *r);

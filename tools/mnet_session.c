@@ -9,6 +9,7 @@
 
 #include "mnet_settings.h"
 #include "mnet_validation.h"
+#include "lower_loss.h"
 #include "task_check.h"
 
 void session_init(mnet_session *s)
@@ -179,6 +180,83 @@ static int rebuild_trainer(mnet_session *s, const mnet_task_config *c, int resha
     return 0;
 }
 
+/* A term the compiler compiles (lower_loss.h) that the model lacks: a set
+ * that adds one recompiles, so the run is the one a file writing the term
+ * gives, bit for bit. */
+static int needs_recompile(const mnet_task_config *c, const mnet_model *m)
+{
+    for (int i = 0; i < c->n_losses; i++) {
+        task_loss l = {mnet_loss_name(NULL, &c->loss[i]), c->loss[i].deriv_weight, NULL, mnet_no_loc()};
+        int have = 0;
+        for (int k = 0; k < m->n_loss && m->loss_names; k++)
+            have |= !strcmp(m->loss_names[k], l.name);
+        if (!have && loss_is_compiled(&l))
+            return 1;
+    }
+    return 0;
+}
+
+/* The session's sources compiled again (from memory) for configuration c;
+ * parameter values, network and optimiser kept. */
+static int recompile(mnet_session *s, const mnet_task_config *c, const char *what, double t0, FILE *out)
+{
+    const mnet_ctx *ctx = s->run.comp->ctx;
+    int n = ctx->n_sources;
+    const char **names = calloc((size_t)n + 1, sizeof *names), **texts = calloc((size_t)n + 1, sizeof *texts);
+    size_t *lens = calloc((size_t)n + 1, sizeof *lens);
+    char err[1024];
+    int rc = 2;
+    mnet_run r;
+    memset(&r, 0, sizeof r);
+    if (names && texts && lens) {
+        for (int i = 0; i < n; i++) {
+            names[i] = ctx->sources[i].path;
+            texts[i] = ctx->sources[i].text;
+            lens[i] = (size_t)ctx->sources[i].len;
+        }
+        mnet_compile_options o = {.task = s->run.task_name, .n_sources = n, .source_names = names,
+                                  .source_texts = texts, .source_lens = lens, .run = c};
+        rc = mnet_run_open(&r, &o, s->backend, out, err, sizeof err);
+    } else {
+        snprintf(err, sizeof err, "out of memory");
+    }
+    free(names);
+    free(texts);
+    free(lens);
+    if (rc == 0 && r.model->n_params == s->run.model->n_params) {
+        memcpy(r.param_values, s->run.param_values, (size_t)r.model->n_params * sizeof *r.param_values);
+        mnet_run_sync_params(&r);
+    }
+    if (rc == 0 && mnet_task_check(&r.cfg, r.model, err, sizeof err) != 0)
+        rc = 2;
+    if (rc != 0) {
+        fprintf(out, "mnet: set: recompiling for the new loss term: %s\n", rc == 2 ? err : "errors above");
+        mnet_run_close(&r);
+        return 1;
+    }
+    mnet_train *old = s->tr;
+    mnet_train *nt = NULL;
+    if (old) {
+        nt = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
+        if (!nt) {
+            fprintf(out, "mnet: %s\n", err);
+            mnet_run_close(&r);
+            return 1;
+        }
+        memcpy(nt->params, old->params, nt->n_params * sizeof(mnet_real));
+        memcpy(nt->adam_m, old->adam_m, nt->n_params * sizeof(mnet_real));
+        memcpy(nt->adam_v, old->adam_v, nt->n_params * sizeof(mnet_real));
+        nt->opt.t = old->opt.t;
+    }
+    mnet_train_free(old);
+    mnet_run_close(&s->run);
+    s->run = r;
+    s->tr = nt;
+    fprintf(out, "%s: a term the compiler compiles; the model recompiled in %.0f ms, network and optimiser kept\n",
+            what, 1e3 * mnet_progress_now() - t0);
+    return 0;
+}
+
 int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
 {
     if (!s->loaded) {
@@ -198,11 +276,11 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
             fprintf(out, "mnet: set %s: %s\n", name, err);
             return 1;
         }
-        mnet_real old = s->run.params[i];
-        s->run.params[i] = (mnet_real)v;
+        double old = s->run.param_values[i];
+        mnet_run_set_param(&s->run, i, v);
         mnet_task_config c = s->run.cfg;
         if (mnet_task_check(&c, m, err, sizeof err) != 0) {
-            s->run.params[i] = old;
+            mnet_run_set_param(&s->run, i, old);
             fprintf(out, "mnet: set %s: %s\n", name, err);
             return 1;
         }
@@ -212,12 +290,18 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
     }
     mnet_task_config c = s->run.cfg;
     int reshapes = 0;
-    if (task_set(&c, name, text, &reshapes, err, sizeof err) != 0 || mnet_task_check(&c, m, err, sizeof err) != 0) {
+    if (task_set(&c, name, text, &reshapes, err, sizeof err) != 0) {
         fprintf(out, "mnet: set %s: %s\n", name, err);
         return 1;
     }
     char what[512];
     snprintf(what, sizeof what, "%s = %s", name, text);
+    if (needs_recompile(&c, m))
+        return recompile(s, &c, what, t0, out);
+    if (mnet_task_check(&c, m, err, sizeof err) != 0) {
+        fprintf(out, "mnet: set %s: %s\n", name, err);
+        return 1;
+    }
     if (!s->tr) {
         s->run.cfg = c;
         fprintf(out, "%s (applies from the next training)\n", what);

@@ -53,14 +53,14 @@ static void source_hash(const mnet_ctx *ctx, char *out)
  * configuration and the parameter values the effector was compiled with. */
 static char *run_text(const task_spec *spec, const mnet_effector *eff)
 {
-    mnet_real *params = calloc((size_t)eff->n_params + 1, sizeof *params);
+    double *params = calloc((size_t)eff->n_params + 1, sizeof *params);
     const char *names[1] = {NULL};
     mnet_model m = {.name = eff->name, .n_params = eff->n_params, .param_names = names};
     char *text = NULL;
     const char **pn = calloc((size_t)eff->n_params + 1, sizeof *pn);
     if (params && pn) {
         for (int i = 0; i < eff->n_params; i++) {
-            params[i] = (mnet_real)eff->params[i].value;
+            params[i] = eff->params[i].value;
             pn[i] = eff->params[i].name;
         }
         m.param_names = pn;

@@ -97,8 +97,9 @@ typedef struct mnet_model {
     /* in: state, target, g_loss         out: g_state                        */
     mnet_fn loss_vjp;
 
-    /* The task the .mnet file declares (or the reference recipe), as
-     * mnet_task_config_format text (mnet_task.h), for a standalone trainer:
+    /* The run the .mnet file declares (or the reference recipe; or the
+     * REPL session's, from `emit`) as run text (mnet_settings.h: every
+     * setting and parameter value), for a standalone trainer:
      * `cc model.c -lmnetrt ... -o model && ./model train`.  NULL: none. */
     const char *task;
 } mnet_model;

@@ -121,23 +121,23 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t err_size);
 /* ---- the run text ------------------------------------------------------ */
 
 /* Writes cfg and (when m and params are not NULL) the values of m's
- * parameters.  Returns the length it needs (as snprintf), -1 on error. */
-long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params,
+ * parameters (as written: doubles, whatever the runtime's precision).  Returns the length it needs (as snprintf), -1 on error. */
+long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, const double *params,
                           char *buf, size_t n);
 /* The same into a malloc'd string (NULL when out of memory). */
-char *mnet_run_text_alloc(const mnet_task_config *cfg, const mnet_model *m, const mnet_real *params);
+char *mnet_run_text_alloc(const mnet_task_config *cfg, const mnet_model *m, const double *params);
 
 /* Reads a run text: *cfg starts from the defaults; param lines need m and
  * params (which start from whatever the caller put there).  An unknown
  * name, a bad value or a failed check is an error: -1 with a message
  * naming the line; *cfg and params are then unchanged. */
 int mnet_run_text_parse(const char *text, mnet_task_config *cfg, const mnet_model *m,
-                        mnet_real *params, char *err, size_t err_size);
+                        double *params, char *err, size_t err_size);
 
 /* Lists, one "name: A -> B" per line into buf, the settings and parameters
  * on which two runs differ (for refusals: "the checkpoint's run differs").
  * Returns the number of differences. */
 int mnet_run_diff(const mnet_task_config *a, const mnet_task_config *b, const mnet_model *m,
-                  const mnet_real *pa, const mnet_real *pb, char *buf, size_t n);
+                  const double *pa, const double *pb, char *buf, size_t n);
 
 #endif

@@ -14,7 +14,7 @@ check() { # description, condition result
   if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
 }
 
-base() { # the template; kind as $1
+base() { # the template; kind as $1, further statements as $2
   cat <<MNET
 import "ReluPointMass24.mnet";
 task pm {
@@ -23,7 +23,7 @@ task pm {
   duration 500 ms;
   go_cue [50 ms, 150 ms];
   policy gru(hidden = 8);
-  train batch = 4, batches = 10, seed = 3;
+  train batch = 4, batches = 10, seed = 3;${2:-}
 }
 MNET
 }
@@ -33,15 +33,16 @@ MNET
 run_of() { # name, mnet -c script that ends with a session holding the run
   local d=$tmp/$1
   mkdir -p "$d"
-  "$mnet" -c "$2; train 1; save $d/checkpoint.mnetckpt" > "$d/train.out" 2>&1 || return 1
+  "$mnet" -c "$2; emit $d/emit.c; train 1; save $d/checkpoint.mnetckpt" > "$d/train.out" 2>&1 || return 1
+  grep '^        "' "$d/emit.c" | grep '\\012"$' > "$d/emit.txt"
   "$mnet" -c "open $d/checkpoint.mnetckpt; show" 2>&1 | sed -n '/^the run/,$p' > "$d/run.txt"
   "$mnet" eval "$d" > "$d/eval.out" 2>&1 || return 1
 }
 
 same_run() { # description, file patch (sed), set command, kind
-  local desc=$1 patch=$2 set=$3 kind=${4:-random_target_reach}
-  base "$kind" > "$tmp/base.mnet"
-  base "$kind" | sed -e "$patch" > "$tmp/file.mnet"
+  local desc=$1 patch=$2 set=$3 kind=${4:-random_target_reach} extra=${5:-}
+  base "$kind" "$extra" > "$tmp/base.mnet"
+  base "$kind" "$extra" | sed -e "$patch" > "$tmp/file.mnet"
   cmp -s "$tmp/base.mnet" "$tmp/file.mnet" && { check "$desc: the patch changes the file" 1; return; }
   run_of file "load $tmp/file.mnet" || { check "$desc: the file trains ($(tail -2 "$tmp/file/train.out"))" 1; return; }
   run_of repl "load $tmp/base.mnet; $set" || { check "$desc: the REPL trains ($(tail -2 "$tmp/repl/train.out"))" 1; return; }
@@ -50,6 +51,11 @@ same_run() { # description, file patch (sed), set command, kind
   check "$desc: the same run text ($(diff "$tmp/file/run.txt" "$tmp/repl/run.txt" | grep '^[<>]' | head -2 | tr '\n' ' '))" $rc
   cmp -s "$tmp/file/weights.safetensors" "$tmp/repl/weights.safetensors"
   check "$desc: the same network after the first batch, bit for bit" $?
+  # what mnetc embeds for the file is what emit embeds for the REPL's run
+  # (emitted before the batch: the run, not the training, is compared)
+  "$build/tools/mnetc" "$tmp/file.mnet" -o "$tmp/mnetc.c" && grep '^        "' "$tmp/mnetc.c" | grep '\\012"$' > "$tmp/mnetc.txt"
+  [ -s "$tmp/mnetc.txt" ] && cmp -s "$tmp/mnetc.txt" "$tmp/repl/emit.txt" && cmp -s "$tmp/mnetc.txt" "$tmp/file/emit.txt"
+  check "$desc: mnetc (file) and emit (file, REPL) embed the same run text" $?
   rm -rf "$tmp/file" "$tmp/repl"
 }
 
@@ -83,6 +89,10 @@ same_run "train.schedule" 's/seed = 3;/seed = 3, schedule = cosine;/' "set train
 same_run "loss weight" 's/^}/  loss position_l1(weight = 2);\n}/' "set loss.position_l1.weight 2"
 same_run "loss derivative (library term)" 's/^}/  loss position_l1(weight = 1, derivative = 0.01);\n}/' \
   "set loss.position_l1.derivative 0.01"
+same_run "a new compiled term (speed: the REPL recompiles)" \
+  's/^}/  loss position_l1(weight = 1);\n  loss speed(weight = 0.1);\n}/' "set loss.speed.weight 0.1"
+same_run "a term of your own's weight" 's/weight = 1, value/weight = 0.5, value/' "set loss.reach.weight 0.5" \
+  random_target_reach " loss reach(weight = 1, value = norm(position - target));"
 same_run "a second loss term (activation_l2 with a derivative)" \
   's/^}/  loss position_l1(weight = 1);\n  loss activation_l2(weight = 0.5, derivative = 0.001);\n}/' \
   "set loss.activation_l2.weight 0.5; set loss.activation_l2.derivative 0.001"
