@@ -114,4 +114,22 @@ check "... the log's failure named: $(grep -o 'cannot write training log.*Too la
 whole_rows "$tmp/f24/log.csv" && [ "$(wc -c < "$tmp/f24/log.csv")" -le 24576 ]
 check "... log.csv keeps whole rows under the limit" $?
 ! grep -q "^done batches=1000" "$tmp/f24.out"; check "... and the run does not claim to be done" $?
+# ---- mnet eval locks the directory too: refused while a run trains there
+"$mnet" train --resume --out "$tmp/killed" --batches 2000000 > /dev/null 2>&1 &
+trainer=$!
+pids+=("$trainer")
+wait_lock "$tmp/killed"; check "a run trains in a directory again" $?
+cp "$tmp/killed/weights.safetensors" "$tmp/weights.before"
+"$mnet" eval "$tmp/killed" > "$tmp/eval.out" 2>&1
+st=$?
+[ $st -eq 1 ]; check "mnet eval of a directory a run is writing fails ($st)" $?
+grep -q "'$tmp/killed' is in use by pid $trainer on $(hostname) since " "$tmp/eval.out"
+check "... naming the holder: $(head -c 300 "$tmp/eval.out")" $?
+cmp -s "$tmp/weights.before" "$tmp/killed/weights.safetensors"; check "... and writes no weights" $?
+kill -9 "$trainer"; wait "$trainer" 2>/dev/null
+"$mnet" eval "$tmp/killed" > "$tmp/eval.out" 2>&1; check "once the run is gone, eval runs" $?
+[ ! -s "$tmp/killed/.mnet.lock" ]; check "... and releases its lock (the lock file emptied)" $?
+"$mnet" eval "$tmp/nothing" > "$tmp/eval.out" 2>&1
+st=$?
+[ $st -eq 1 ] && [ ! -e "$tmp/nothing" ]; check "eval of a missing directory: refused ($st), not created" $?
 exit $fail

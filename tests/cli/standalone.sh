@@ -41,4 +41,38 @@ m=$("$build/tools/mnet" train "$tmp/pm.mnet" --batches 2 --seed 5 --out "$tmp/mr
 $cc -std=c11 -O2 "$tmp/model_d.c" -L"$build/runtime" -lmnetrt_f -lopenblas -lm $link_flags -o "$tmp/model_d"
 "$tmp/model_d" train --batches 1 --out "$tmp/x" 2>"$tmp/err"; [ $? -eq 2 ]; check "precision mismatch refused" $?
 grep -q "another runtime" "$tmp/err"; check "... with a message" $?
+# ---- the output directory, opened as mnet train opens it (mnet_outdir.h)
+(cd "$tmp" && ./model train --batches 20 --out run > "$tmp/again.out" 2>&1)
+st=$?
+[ $st -eq 1 ]; check "an existing run directory is refused without --force ($st)" $?
+grep -q "'run' already holds a run (log.csv).*--force" "$tmp/again.out"
+check "... saying so: $(head -c 200 "$tmp/again.out")" $?
+[ "$(wc -l < "$tmp/run/log.csv")" -eq 121 ]; check "... and its log untouched" $?
+(cd "$tmp" && ./model train --batches 20 --out run --force > /dev/null 2>&1)
+check "--force trains over it" $?
+[ "$(wc -l < "$tmp/run/log.csv")" -eq 21 ]; check "... a log of the new run's 20 batches" $?
+"$tmp/model" train --batches 3 --out "$tmp/p/q/r" > /dev/null 2>&1 && [ -s "$tmp/p/q/r/log.csv" ]
+check "missing parents of --out are created" $?
+"$tmp/model" train --batches 1 --out "$tmp/long/$(printf 'b%.0s' $(seq 300))" > "$tmp/name.out" 2>&1
+st=$?
+[ $st -eq 1 ] && grep -q "NAME_MAX" "$tmp/name.out" && [ ! -e "$tmp/long" ]
+check "a component past NAME_MAX: refused ($st), nothing created" $?
+# the lock: a second trainer into a running one's directory names the first
+"$tmp/model" train --batches 100000000 --out "$tmp/busy" > /dev/null 2>&1 &
+first=$!
+for _ in $(seq 200); do grep -q '^pid ' "$tmp/busy/.mnet.lock" 2>/dev/null && break; sleep 0.1; done
+"$tmp/model" train --batches 1 --out "$tmp/busy" --force > "$tmp/busy.out" 2>&1
+st=$?
+kill -9 "$first" 2>/dev/null; wait "$first" 2>/dev/null
+[ $st -eq 1 ] && grep -q "'$tmp/busy' is in use by pid $first on " "$tmp/busy.out"
+check "a second trainer into a locked directory fails ($st), naming the holder: $(head -c 200 "$tmp/busy.out")" $?
+# a file size limit (2 KiB: the log's first rows fit, the rest do not):
+# a clear error and exit status 1, not a silent death by SIGXFSZ
+(ulimit -f 2; exec "$tmp/model" train --batches 1000 --out "$tmp/f2") > "$tmp/f2.out" 2>&1
+st=$?
+[ $st -eq 1 ]; check "ulimit -f 2: exit status 1 ($st)" $?
+grep -q "cannot write training log '$tmp/f2/log.csv' at batch [0-9]*: File too large" "$tmp/f2.out"
+check "... the log's failure named: $(grep -m1 -o 'cannot write training log[^;]*' "$tmp/f2.out")" $?
+[ -s "$tmp/f2/log.csv" ] && [ "$(wc -c < "$tmp/f2/log.csv")" -le 2048 ] && [ -z "$(tail -c 1 "$tmp/f2/log.csv")" ]
+check "... log.csv keeps whole rows under the limit" $?
 exit $fail
