@@ -181,6 +181,8 @@ static char *dupstr(const char *s)
  * the user wrote, and a value set at run time is checked against the same
  * range (effector_param_check), with the same words. */
 
+static const char negative_viscosity[] = "a negative viscosity feeds energy into the joints";
+
 /* ---- point mass -------------------------------------------------------- */
 
 static int lower_point_mass(eval_env *E, mnet_effector *eff, const ast_stmt *stmt, const ast_expr *call)
@@ -329,7 +331,7 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
     int visc = ok ? param_scalar(E, eff, "skeleton.viscosity", viscosity, NULL, viscosity_default,
                                  DIM_NONE)
                   : -1;
-    param_range non_negative = param_range_non_negative("a negative viscosity feeds energy into the joints");
+    param_range non_negative = param_range_non_negative(negative_viscosity);
     if (visc >= 0 &&
         !param_set_range(E->ctx, eff, visc, non_negative, viscosity ? viscosity->value->loc : eff->params[visc].loc))
         visc = -1;
@@ -423,8 +425,9 @@ static int lower_planar_chain(eval_env *E, mnet_effector *eff, const ast_stmt *s
 enum { MAX_USER_JOINTS = 64 }; /* the mass matrix is solved symbolically */
 
 /* A user skeleton's parameters declared as a mass (kg, g) or an inertia
- * (kgm2) are not negative (zero may be meant: an optional payload).  The
- * table entries from first on are this skeleton's; each is "skeleton.NAME",
+ * (kgm2) are not negative (zero may be meant: an optional payload), and a
+ * parameter named viscosity means what the planar chain's does.  The table
+ * entries from first on are this skeleton's; each is "skeleton.NAME",
  * located at the value that was used. */
 static int check_user_params(eval_env *E, mnet_effector *eff, const ast_stmt *body, int first)
 {
@@ -434,17 +437,23 @@ static int check_user_params(eval_env *E, mnet_effector *eff, const ast_stmt *bo
             continue;
         for (const ast_arg *a = s->args; a; a = a->next) {
             double factor;
-            unit_dim dim;
+            unit_dim dim = DIM_NONE;
             const char *name = a->name ? a->name : a->value && a->value->kind == EX_ID ? a->value->name : NULL;
-            if (!name || !a->unit || !unit_lookup(a->unit, &factor, &dim) ||
-                (dim != DIM_MASS && dim != DIM_INERTIA))
+            if (!name || (a->unit && !unit_lookup(a->unit, &factor, &dim)))
+                continue;
+            const char *why;
+            if (dim == DIM_MASS)
+                why = "a mass is not negative";
+            else if (dim == DIM_INERTIA)
+                why = "a moment of inertia is not negative";
+            else if (!strcmp(name, "viscosity"))
+                why = negative_viscosity;
+            else
                 continue;
             for (int i = first; i < eff->n_params; i++) {
                 const char *p = eff->params[i].name;
                 if (strncmp(p, "skeleton.", 9) != 0 || strcmp(p + 9, name) != 0)
-                    continue;
-                const char *why =
-                    dim == DIM_MASS ? "a mass is not negative" : "a moment of inertia is not negative";
+                    continue; /* (a vector parameter has no table entry) */
                 if (!param_set_range(E->ctx, eff, i, param_range_non_negative(why), eff->params[i].loc))
                     ok = 0;
                 break;

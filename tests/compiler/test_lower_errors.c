@@ -145,6 +145,15 @@ static void test_physical_sense(void)
                  "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper_arm(0.1, 0); } }\n"
                  "}\n",
                  "'skeleton.i1' must be >= 0 (got -0.01): a moment of inertia", 4, 30);
+    /* a parameter named viscosity means what the planar chain's does */
+    expect_error("import \"lib/skeletons.mnet\";\n"
+                 "import \"lib/muscles.mnet\";\n"
+                 "effector e {\n"
+                 "  skeleton two_link_arm(viscosity = -0.5);\n"
+                 "  muscles relu(max_force = 10 N) { muscle a { path world(0.1, 0.1), upper_arm(0.1, 0); } }\n"
+                 "}\n",
+                 "'skeleton.viscosity' must be >= 0 (got -0.5): a negative viscosity feeds energy into the joints", 4,
+                 37);
     expect_ok("import \"lib/skeletons.mnet\";\n"
               "import \"lib/muscles.mnet\";\n"
               "effector e {\n"
