@@ -85,7 +85,7 @@ static const char *three_link_source =
     "    link b(mass = 1.5 kg, length = 0.25 m, com = 0.1 m, inertia = 0.01, range = [-100, 100]);\n"
     "    link c(mass = 0.5 kg, length = 0.2 m, com = 0.08 m, inertia = 0.004, range = [-100, 100]);\n"
     "  }\n"
-    "  muscles relu(max_force = 0 N) { muscle none { moment_arm [0, 0, 0]; } }\n"
+    "  muscles relu(max_force = 1 N) { muscle none { moment_arm [0, 0, 0]; } }\n"
     "  integrator rk4;\n"
     "  step 1 ms;\n"
     "}\n";
