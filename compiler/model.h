@@ -123,6 +123,13 @@ typedef struct mnet_effector {
     ir_function fn_init, fn_init_vjp, fn_step, fn_step_vjp, fn_sense, fn_sense_vjp;
     int fwd_nodes, bwd_nodes;      /* --stats                              */
 
+    /* the body's drawing points (mnet_model.h's points): state -> (n_points
+     * x space_dim); body origins (none for a point mass), then the end
+     * point (owned) */
+    ir_function fn_points;
+    int n_points;
+    char **point_names;            /* (n_points)                           */
+
     /* the per-step loss (lower_loss.h) (owned) */
     ir_function fn_loss, fn_loss_vjp;
     int n_loss;                    /* compiled terms, one output row each  */
