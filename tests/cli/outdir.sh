@@ -45,7 +45,8 @@ wait_lock "$tmp/run"; check "the first run locks its directory" $?
 "$mnet" train "$tmp/pm.mnet" --batches 20 --out "$tmp/run" --force > "$tmp/second.out" 2>&1
 [ $? -eq 1 ]; check "a second run into the same --out fails (even with --force)" $?
 grep -q "'$tmp/run' is in use by pid $first on $(hostname) since " "$tmp/second.out"
-check "... naming the holder's pid and host ($(head -c 300 "$tmp/second.out"))" $?
+st=$?
+check "... naming the holder's pid and host ($(head -c 300 "$tmp/second.out"))" $st
 # once it trains (its SIGINT handler is set), it stops cleanly: checkpoint and outputs
 for _ in $(seq 200); do [ "$(wc -l < "$tmp/run/log.csv" 2>/dev/null || echo 0)" -gt 2 ] && break; sleep 0.1; done
 kill -INT "$first"
@@ -110,7 +111,8 @@ whole_rows "$tmp/f8/log.csv"; check "... log.csv whole" $?
 st=$?
 [ $st -eq 1 ]; check "ulimit -f 24: exit status 1 ($st)" $?
 grep -q "cannot write training log '$tmp/f24/log.csv' at batch [0-9]*: File too large" "$tmp/f24.out"
-check "... the log's failure named: $(grep -o 'cannot write training log.*Too large\|cannot write training log[^;]*' "$tmp/f24.out" | head -1)" $?
+st=$?
+check "... the log's failure named: $(grep -o 'cannot write training log.*Too large\|cannot write training log[^;]*' "$tmp/f24.out" | head -1)" $st
 whole_rows "$tmp/f24/log.csv" && [ "$(wc -c < "$tmp/f24/log.csv")" -le 24576 ]
 check "... log.csv keeps whole rows under the limit" $?
 ! grep -q "^done batches=1000" "$tmp/f24.out"; check "... and the run does not claim to be done" $?
@@ -124,7 +126,8 @@ cp "$tmp/killed/weights.safetensors" "$tmp/weights.before"
 st=$?
 [ $st -eq 1 ]; check "mnet eval of a directory a run is writing fails ($st)" $?
 grep -q "'$tmp/killed' is in use by pid $trainer on $(hostname) since " "$tmp/eval.out"
-check "... naming the holder: $(head -c 300 "$tmp/eval.out")" $?
+st=$?
+check "... naming the holder: $(head -c 300 "$tmp/eval.out")" $st
 cmp -s "$tmp/weights.before" "$tmp/killed/weights.safetensors"; check "... and writes no weights" $?
 kill -9 "$trainer"; wait "$trainer" 2>/dev/null
 "$mnet" eval "$tmp/killed" > "$tmp/eval.out" 2>&1; check "once the run is gone, eval runs" $?

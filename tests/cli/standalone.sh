@@ -46,7 +46,8 @@ grep -q "another runtime" "$tmp/err"; check "... with a message" $?
 st=$?
 [ $st -eq 1 ]; check "an existing run directory is refused without --force ($st)" $?
 grep -q "'run' already holds a run (log.csv).*--force" "$tmp/again.out"
-check "... saying so: $(head -c 200 "$tmp/again.out")" $?
+st=$?
+check "... saying so: $(head -c 200 "$tmp/again.out")" $st
 [ "$(wc -l < "$tmp/run/log.csv")" -eq 121 ]; check "... and its log untouched" $?
 (cd "$tmp" && ./model train --batches 20 --out run --force > /dev/null 2>&1)
 check "--force trains over it" $?
@@ -62,17 +63,19 @@ check "a component past NAME_MAX: refused ($st), nothing created" $?
 first=$!
 for _ in $(seq 200); do grep -q '^pid ' "$tmp/busy/.mnet.lock" 2>/dev/null && break; sleep 0.1; done
 "$tmp/model" train --batches 1 --out "$tmp/busy" --force > "$tmp/busy.out" 2>&1
-st=$?
+second=$?
 kill -9 "$first" 2>/dev/null; wait "$first" 2>/dev/null
-[ $st -eq 1 ] && grep -q "'$tmp/busy' is in use by pid $first on " "$tmp/busy.out"
-check "a second trainer into a locked directory fails ($st), naming the holder: $(head -c 200 "$tmp/busy.out")" $?
+[ $second -eq 1 ] && grep -q "'$tmp/busy' is in use by pid $first on " "$tmp/busy.out"
+st=$?
+check "a second trainer into a locked directory fails ($second), naming the holder: $(head -c 200 "$tmp/busy.out")" $st
 # a file size limit (2 KiB: the log's first rows fit, the rest do not):
 # a clear error and exit status 1, not a silent death by SIGXFSZ
 (ulimit -f 2; exec "$tmp/model" train --batches 1000 --out "$tmp/f2") > "$tmp/f2.out" 2>&1
 st=$?
 [ $st -eq 1 ]; check "ulimit -f 2: exit status 1 ($st)" $?
 grep -q "cannot write training log '$tmp/f2/log.csv' at batch [0-9]*: File too large" "$tmp/f2.out"
-check "... the log's failure named: $(grep -m1 -o 'cannot write training log[^;]*' "$tmp/f2.out")" $?
+st=$?
+check "... the log's failure named: $(grep -m1 -o 'cannot write training log[^;]*' "$tmp/f2.out")" $st
 [ -s "$tmp/f2/log.csv" ] && [ "$(wc -c < "$tmp/f2/log.csv")" -le 2048 ] && [ -z "$(tail -c 1 "$tmp/f2/log.csv")" ]
 check "... log.csv keeps whole rows under the limit" $?
 exit $fail
