@@ -28,6 +28,7 @@
 
 #include "mnet_outdir.h"
 #include "mnet_repl.h"
+#include "mnet_probe.h"
 #include "mnet_session.h"
 #include "task_check.h"
 
@@ -41,9 +42,9 @@ static void on_sigint(int sig)
 
 static int usage(FILE *out, int status)
 {
-    fputs("usage: mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR] [--backend jit|c]\n"
-          "                  [--force]\n"
-          "       mnet train --resume --out DIR [--batches N]\n"
+    fputs("usage: mnet train FILE.mnet [--task NAME] [--set NAME=VALUE]... [--batches N] [--seed S] [--out DIR]\n"
+          "                  [--backend jit|c] [--force]\n"
+          "       mnet train [FILE.mnet] --resume --out DIR [--batches N]\n"
           "       mnet eval DIR\n"
           "       mnet                 (interactive prompt)\n"
           "       mnet -c 'load FILE.mnet; train 100; eval'\n"
@@ -62,16 +63,46 @@ static int save_checkpoint(void *ctx, char *err, size_t n)
     return 0;
 }
 
-/* The command line's settings (--batches, --seed) through the settings'
- * own checks.  0 or 1 (message printed). */
-static int apply_cmdline(mnet_task_config *cfg, const char *batches, const char *seed)
+/* What the command line says of the run: --batches, --seed and --set
+ * NAME=VALUE (a setting, a loss weight or a model parameter), each through
+ * the language's own checks.  They are part of the run (its run text). */
+typedef struct {
+    const char *batches, *seed;
+    int n_sets;
+    const char *sets[MNET_PROBE_MAX_SETS];
+} cmdline_run;
+
+/* Applies c to cfg and the parameter values of run r.  0 or 1 (message
+ * printed). */
+static int apply_cmdline(const mnet_run *r, mnet_task_config *cfg, double *values, const cmdline_run *c)
 {
     char err[512];
-    if (batches && task_set(cfg, "train.batches", batches, NULL, err, sizeof err) != 0) {
+    for (int k = 0; k < c->n_sets; k++) {
+        const char *eq = strchr(c->sets[k], '=');
+        char name[256];
+        if (!eq || eq == c->sets[k] || !eq[1] || (size_t)(eq - c->sets[k]) >= sizeof name) {
+            fprintf(stderr, "mnet: --set takes NAME=VALUE, not '%s'\n", c->sets[k]);
+            return 1;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - c->sets[k]), c->sets[k]);
+        int i = -1;
+        for (int j = 0; j < r->model->n_params && i < 0; j++)
+            if (!strcmp(r->model->param_names[j], name))
+                i = j;
+        int dim = i >= 0 && r->comp->eff && i < r->comp->eff->n_params ? (int)r->comp->eff->params[i].dim : -1;
+        int rc = i >= 0 ? task_eval_number(name, eq + 1, dim, &values[i], err, sizeof err) ||
+                              mnet_run_check_param(r, i, values[i], err, sizeof err)
+                        : task_set(cfg, name, eq + 1, NULL, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "mnet: --set %s: %s\n", c->sets[k], err);
+            return 1;
+        }
+    }
+    if (c->batches && task_set(cfg, "train.batches", c->batches, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "mnet: --batches: %s\n", err);
         return 1;
     }
-    if (seed && task_set(cfg, "train.seed", seed, NULL, err, sizeof err) != 0) {
+    if (c->seed && task_set(cfg, "train.seed", c->seed, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "mnet: --seed: %s\n", err);
         return 1;
     }
@@ -81,14 +112,17 @@ static int apply_cmdline(mnet_task_config *cfg, const char *batches, const char 
 /* A new run from FILE, or the run stored in OUT resumed: refused when FILE
  * (its sources or its run) or the command line would change it.  0, or
  * the exit status. */
-static int start_run(mnet_session *s, const char *file, const char *task, int resume, const char *batches,
-                     const char *seed, const char *out)
+static int start_run(mnet_session *s, const char *file, const char *task, int resume, const cmdline_run *c,
+                     const char *out)
 {
     char ckpt[4200], err[1024];
+    const char *batches = c->batches, *seed = c->seed;
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", out);
     if (!resume) {
-        if (session_load(s, file, task, stderr, stdout) != 0 || apply_cmdline(&s->run.cfg, batches, seed) != 0)
+        if (session_load(s, file, task, stderr, stdout) != 0 ||
+            apply_cmdline(&s->run, &s->run.cfg, s->run.param_values, c) != 0)
             return 1;
+        mnet_run_sync_params(&s->run);
         if (mnet_task_check(&s->run.cfg, s->run.model, err, sizeof err) != 0) {
             fprintf(stderr, "mnet: %s\n", err);
             return 1;
@@ -98,7 +132,24 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
     if (session_open(s, ckpt, stderr, stdout) != 0)
         return 1;
     mnet_task_config want = s->run.cfg;
-    if (apply_cmdline(&want, batches, seed) != 0)
+    double *values = malloc(((size_t)s->run.model->n_params + 1) * sizeof *values);
+    if (!values)
+        return 1;
+    memcpy(values, s->run.param_values, (size_t)s->run.model->n_params * sizeof *values);
+    int bad = apply_cmdline(&s->run, &want, values, c);
+    if (!bad) {
+        /* the --set settings must be the run's already: they would change it */
+        mnet_task_config with = want;
+        with.n_batches = s->run.cfg.n_batches;
+        with.seed = s->run.cfg.seed;
+        char diff[4096];
+        if (mnet_run_diff(&s->run.cfg, &with, s->run.model, s->run.param_values, values, diff, sizeof diff) > 0) {
+            fprintf(stderr, "mnet: --set would change the run in %s:\n%s", out, diff);
+            bad = 1;
+        }
+    }
+    free(values);
+    if (bad)
         return 1;
     if (want.seed != s->run.cfg.seed) {
         fprintf(stderr, "mnet: the run in %s has seed %llu; --seed %s would make it another run (start a new one "
@@ -126,7 +177,9 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
         }
         if (rc == 0) {
             f.run.cfg.n_batches = want.n_batches;
-            apply_cmdline(&f.run.cfg, NULL, seed);
+            cmdline_run fc = *c;
+            fc.batches = NULL;
+            apply_cmdline(&f.run, &f.run.cfg, f.run.param_values, &fc);
             if (f.run.model->n_params == s->run.model->n_params) {
                 char diff[4096];
                 if (mnet_run_diff(&s->run.cfg, &f.run.cfg, s->run.model, s->run.param_values, f.run.param_values, diff,
@@ -147,7 +200,8 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
 static int cmd_train(int argc, char **argv)
 {
     const char *file = NULL, *task = NULL, *out = "mnet_out";
-    const char *batches_text = NULL, *seed_text = NULL;
+    cmdline_run cmd;
+    memset(&cmd, 0, sizeof cmd);
     mnet_backend backend = MNET_BACKEND_JIT;
     int resume = 0, force = 0;
     for (int i = 0; i < argc; i++) {
@@ -160,9 +214,15 @@ static int cmd_train(int argc, char **argv)
             else if (!strcmp(a, "--out"))
                 out = v;
             else if (!strcmp(a, "--batches"))
-                batches_text = v;
+                cmd.batches = v;
             else
-                seed_text = v;
+                cmd.seed = v;
+        } else if (!strcmp(a, "--set") && i + 1 < argc) {
+            if (cmd.n_sets == MNET_PROBE_MAX_SETS) {
+                fprintf(stderr, "mnet: at most %d --set options\n", MNET_PROBE_MAX_SETS);
+                return 2;
+            }
+            cmd.sets[cmd.n_sets++] = argv[++i];
         } else if (!strcmp(a, "--resume")) {
             resume = 1;
         } else if (!strcmp(a, "--force")) {
@@ -204,7 +264,7 @@ static int cmd_train(int argc, char **argv)
     mnet_session s;
     session_init(&s);
     s.backend = backend;
-    int status = start_run(&s, file, task, resume, batches_text, seed_text, out);
+    int status = start_run(&s, file, task, resume, &cmd, out);
     if (status != 0) {
         session_close(&s);
         mnet_outdir_close(&od);

@@ -162,7 +162,8 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     /* the run as it was: the stored run text over the sources' defaults
      * (a checkpoint without one is from before run texts: the sources'
      * own task) */
-    if (run_text[0] && mnet_run_text_parse(run_text, &r.cfg, r.model, r.param_values, err, sizeof err) != 0) {
+    if (run_text[0] && (mnet_run_text_parse(run_text, &r.cfg, r.model, r.param_values, err, sizeof err) != 0 ||
+                        mnet_run_check_params(&r, r.param_values, err, sizeof err) != 0)) {
         fprintf(out, "mnet: %s: the stored run: %s\n", path, err);
         mnet_run_close(&r);
         free(run_text);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "jit_model.h"
+#include "lower_params.h"
 #include "mnet_log.h"
 
 int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backend, FILE *diag, char *err, size_t n)
@@ -66,6 +67,22 @@ void mnet_run_set_param(mnet_run *r, int i, double v)
 {
     r->param_values[i] = v;
     r->params[i] = (mnet_real)v;
+}
+
+int mnet_run_check_param(const mnet_run *r, int i, double v, char *err, size_t n)
+{
+    const mnet_effector *eff = r->comp->eff;
+    if (!eff || i < 0 || i >= eff->n_params)
+        return 0;
+    return effector_param_check(eff, i, v, err, n);
+}
+
+int mnet_run_check_params(const mnet_run *r, const double *values, char *err, size_t n)
+{
+    for (int i = 0; i < r->model->n_params; i++)
+        if (mnet_run_check_param(r, i, values[i], err, n) != 0)
+            return -1;
+    return 0;
 }
 
 void mnet_run_sync_params(mnet_run *r)

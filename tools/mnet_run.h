@@ -46,6 +46,13 @@ void mnet_run_close(mnet_run *r);
 
 /* Parameter i = v in both tables. */
 void mnet_run_set_param(mnet_run *r, int i, double v);
+/* Checks value v of parameter i against the range the compiler gave it
+ * (a positive mass, a link of non-zero length, ...).  0, or -1 with the
+ * compiler's message in err. */
+int mnet_run_check_param(const mnet_run *r, int i, double v, char *err, size_t n);
+/* The same for every value of a table of r's parameters. */
+int mnet_run_check_params(const mnet_run *r, const double *values, char *err, size_t n);
+
 /* params from param_values (after reading a run text into them). */
 void mnet_run_sync_params(mnet_run *r);
 

@@ -272,7 +272,8 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
         const mnet_effector *eff = s->run.comp->eff;
         int dim = eff && i < eff->n_params ? (int)eff->params[i].dim : -1;
         double v;
-        if (task_eval_number(name, text, dim, &v, err, sizeof err) != 0) {
+        if (task_eval_number(name, text, dim, &v, err, sizeof err) != 0 ||
+            mnet_run_check_param(&s->run, i, v, err, sizeof err) != 0) {
             fprintf(out, "mnet: set %s: %s\n", name, err);
             return 1;
         }
@@ -330,7 +331,8 @@ int session_eval(mnet_session *s, FILE *out)
     int rc = mnet_task_generate(&s->run.cfg, s->run.model, s->run.params, 1, s->run.cfg.seed, 0, n, &ep, err,
                                 sizeof err);
     if (rc == 0) {
-        mnet_rollout ro = {NULL, NULL, NULL, NULL};
+        mnet_rollout ro;
+        memset(&ro, 0, sizeof ro);
         rc = mnet_train_eval(s->tr, &ep, NULL, &ro, &loss);
         if (rc)
             snprintf(err, sizeof err, "%s", mnet_train_error(s->tr));
