@@ -152,6 +152,21 @@ b=$("$mnet" -c "load $tmp/act.mnet; eval" 2>&1 | grep "^eval")
 [ -n "$a" ] && [ "$a" != "$b" ]; rc=$?
 check "defect 3: set UpperLeft.max_force changes the activation term ($a vs $b)" $rc
 
+# parameters set at run time keep the compiler's ranges (issue 11, item 11)
+out=$("$mnet" -c "load $tmp/pm.mnet; set UpperLeft.max_force -3" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "must be > 0 (got -3)"; rc=$?
+check "set of a negative max_force is refused with the compiler's words" $rc
+out=$("$mnet" train "$tmp/pm.mnet" --set skeleton.mass=0 --out "$tmp/m0" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "skeleton.mass' must be > 0"; rc=$?
+check "train --set skeleton.mass=0 is refused" $rc
+# --set on the command line is part of the run: resume keeps it, refuses a change
+"$mnet" train "$tmp/pm.mnet" --set load.curl=5 --batches 3 --out "$tmp/cs" > /dev/null 2>&1
+out=$("$mnet" train --resume --out "$tmp/cs" --set load.curl=6 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "load.curl: 5 -> 6"; rc=$?
+check "resume refuses a --set that changes the run, naming it" $rc
+"$mnet" -c "open $tmp/cs/checkpoint.mnetckpt; show" 2>&1 | grep -q "load.curl  *5$"
+check "train --set load.curl=5 is in the stored run" $?
+
 # also found: `mnet help` is the usage (was an unknown command); --batches 0
 # prints no nan
 "$mnet" help | grep -q "usage: mnet train"; check "mnet help prints the usage" $?
