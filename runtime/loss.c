@@ -357,3 +357,48 @@ double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_term
     }
     return total;
 }
+
+/* ---- per step: each term's unweighted value (mnet_train.h) ---- */
+
+void mnet_loss_steps(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
+                     double *out, int ldo)
+{
+    const mnet_model *m = c->m;
+    const int n = c->n, ld = c->ld, T = c->T, P = m->space_dim;
+    if (n_terms > MNET_TASK_MAX_LOSSES)
+        n_terms = MNET_TASK_MAX_LOSSES;
+#define OUT(t, k, b) out[((size_t)(t) * n_terms + (size_t)(k)) * ldo + (size_t)(b)]
+    for (int t = 0; t <= T; t++)
+        for (int k = 0; k < n_terms; k++)
+            for (int b = 0; b < n; b++)
+                OUT(t, k, b) = NAN;
+    mnet_real *q = c->scratch; /* (rows x ld); compiled: (n_loss x ld) */
+    for (int k = 0; k < n_terms; k++) {
+        if (terms[k].kind == MNET_LOSS_COMPILED) {
+            const int row = terms[k].compiled;
+            if (!m->loss || row < 0 || row >= m->n_loss)
+                continue;
+            for (int t = 0; t <= T; t++) {
+                const mnet_real *in[2] = {srow(c, t, 0), c->target + (size_t)t * P * ld};
+                mnet_real *const o[1] = {q};
+                m->loss(n, ld, in, o, c->params);
+                for (int b = 0; b < n; b++)
+                    OUT(t, k, b) = (double)q[(size_t)row * ld + b];
+            }
+            continue;
+        }
+        if (terms[k].kind == MNET_LOSS_HIDDEN_L2 && !(c->nn && c->acts))
+            continue;
+        const loss_q lq = quantity_of(c, terms[k].kind);
+        for (int t = lq.t0; t <= lq.t1; t++) {
+            quantity(c, &lq, t, q);
+            for (int b = 0; b < n; b++) {
+                double sum = 0, dp;
+                for (int r = 0; r < lq.rows; r++)
+                    sum += phi(terms[k].kind, (double)q[(size_t)r * ld + b], &dp);
+                OUT(t, k, b) = sum;
+            }
+        }
+    }
+#undef OUT
+}

@@ -592,7 +592,20 @@ static void put_cols(mnet_real *dst, int ldd, int c0, const mnet_real *src, long
 int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
                     mnet_rollout *out, double *loss)
 {
+    return mnet_train_eval_more(tr, ep, nz, out, NULL, loss);
+}
+
+int mnet_train_eval_more(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
+                         mnet_rollout *out, const mnet_rollout_more *more, double *loss)
+{
+    mnet_rollout none = {NULL, NULL, NULL, NULL};
+    const mnet_rollout_more no_more = {NULL, NULL, NULL};
+    if (!out && more)
+        out = &none;
+    if (!more)
+        more = &no_more;
     const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, I = tr->I, H = tr->cfg.n_hidden;
+    const int NL = tr->NL;
     tr->err[0] = '\0';
     if (ep->T != T || ep->space_dim != tr->P || ep->n_dof != tr->D) {
         msg(tr->err, sizeof tr->err,
@@ -611,6 +624,10 @@ int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key
         total += mnet_train_forward(tr, n, &key) * n;
         if (!out)
             continue;
+        if (more->loss_step) {
+            mnet_loss_ctx c = loss_ctx(tr);
+            mnet_loss_steps(&c, tr->cfg.loss, tr->cfg.n_losses, more->loss_step + c0, N);
+        }
         for (int t = 0; t <= T; t++) {
             if (out->state)
                 put_cols(out->state + (size_t)t * S * N, N, c0,
@@ -623,6 +640,12 @@ int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key
             if (out->obs)
                 put_cols(out->obs + (size_t)t * I * N, N, c0, tr->acts.x + (size_t)t * n,
                          tr->acts.ld, I, n);
+            if (more->output) /* the read-out before action noise */
+                put_cols(more->output + (size_t)t * M * N, N, c0, tr->acts.y + (size_t)t * n,
+                         tr->acts.ld, M, n);
+            if (more->load)
+                put_cols(more->load + (size_t)t * NL * N, N, c0, tr->load + (size_t)t * NL * B,
+                         B, NL, n);
             if (out->hidden)
                 for (int l = 0; l < tr->cfg.n_layers; l++)
                     put_cols(out->hidden + ((size_t)t * tr->LH + (size_t)l * H) * N, N, c0,

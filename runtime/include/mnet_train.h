@@ -116,6 +116,17 @@ size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
 double mnet_loss(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
                  double *per_term, mnet_real *g_state, mnet_real *g_hidden);
 
+/* Each term's value per step and column, UNWEIGHTED and without its
+ * derivative part: out (T+1 x n_terms x ldo), element (t, k, b) at
+ * out[(t*n_terms + k)*ldo + b] for columns b = 0 .. c->n - 1, is
+ * sum_i phi(q_t,i) of term k (mnet_task.h) at the times the term reads,
+ * NaN at the others (JERK: t < 2; HIDDEN_L2: t = T, and every t when c has
+ * no hidden states); COMPILED: the model's loss row, t = 0 .. T.  Term k's
+ * value in mnet_loss is w_k * mean_{b, listed t} of these, plus its
+ * derivative part when w'_k != 0. */
+void mnet_loss_steps(const mnet_loss_ctx *c, const mnet_loss_term *terms, int n_terms,
+                     double *out, int ldo);
+
 /* ==== train.c: the run's data object ====
  *
  * mnet_train_new allocates everything once: network parameters, gradient
@@ -231,6 +242,11 @@ void mnet_train_backward(mnet_train *tr);
  * NULL; all are (steps x rows x n) with n = ep->n_cols:
  *   state  (T+1 x S x n)   action (T x M x n)   (noisy actions)
  *   obs    (T x I x n)     hidden (T x LH x n)
+and those of mnet_rollout_more (mnet_train_eval_more):
+ *   output (T x M x n)     the network's output y_t, before action noise
+ *   load   (T x NL x n)    the load applied at step t
+ *   loss_step (T+1 x n_losses x n, double)  each loss term's value per
+ *                          step and column (mnet_loss_steps)
  * noise: the noise of column b is at element nz->element0 + b (nz NULL or
  * nz->on == 0: deterministic).  *loss (may be NULL) gets the mean loss
  * over the set.  0 or -1 (message in tr->err). */
@@ -239,6 +255,16 @@ typedef struct mnet_rollout {
 } mnet_rollout;
 int mnet_train_eval(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
                     mnet_rollout *out, double *loss);
+
+/* The same with the outputs of mnet_rollout_more too (more may be NULL).
+ * They are a struct of their own because callers initialise mnet_rollout
+ * by position (-Wmissing-field-initializers). */
+typedef struct mnet_rollout_more {
+    mnet_real *output, *load;
+    double *loss_step;
+} mnet_rollout_more;
+int mnet_train_eval_more(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
+                         mnet_rollout *out, const mnet_rollout_more *more, double *loss);
 
 /* validation.c: the task's validation set (mnet_task_generate, validation
  * mode, batch_size episodes) rolled out without noise and written to `path`
