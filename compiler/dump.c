@@ -30,6 +30,10 @@ void effector_dump(const mnet_effector *e, FILE *out)
     }
     for (int b = 0; b < e->n_bodies; b++)
         fprintf(out, "    body %d %s\n", b + 1, e->body_names[b]);
+    fprintf(out, "  drawing points (points, %d x %d rows):", e->n_points, e->space_dim);
+    for (int k = 0; k < e->n_points; k++)
+        fprintf(out, "%s %s", k ? "," : "", e->point_names[k]);
+    fprintf(out, "\n");
     fprintf(out, "  integrator %s, step %.17g s, %d ministep%s\n", integ[e->integrator], e->step,
             e->n_ministeps, e->n_ministeps == 1 ? "" : "s");
     fprintf(out, "  default loads: endpoint [");

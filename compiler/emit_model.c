@@ -6,13 +6,20 @@
 
 extern const char mnet_model_header_text[];
 
-enum { N_FUNCTIONS = 8 };
+enum { N_FUNCTIONS = EFFECTOR_N_FUNCTIONS };
 
 static const ir_function *functions(const mnet_effector *e, int i)
 {
-    const ir_function *f[] = {&e->fn_init,  &e->fn_init_vjp, &e->fn_step, &e->fn_step_vjp,
-                              &e->fn_sense, &e->fn_sense_vjp, &e->fn_loss, &e->fn_loss_vjp};
+    const ir_function *f[] = {&e->fn_init,       &e->fn_init_vjp, &e->fn_step, &e->fn_step_vjp, &e->fn_sense,
+                              &e->fn_sense_vjp, &e->fn_points,   &e->fn_loss, &e->fn_loss_vjp};
     return i < N_FUNCTIONS ? f[i] : NULL;
+}
+
+int effector_functions(const mnet_effector *e, const ir_function **fns)
+{
+    for (int i = 0; fns && i < N_FUNCTIONS; i++)
+        fns[i] = functions(e, i);
+    return N_FUNCTIONS;
 }
 
 /* len characters of s as a C string literal */
@@ -218,6 +225,8 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     print_doubles(out, "pos_lower", e->n_dof, e->pos_lo);
     print_doubles(out, "pos_upper", e->n_dof, e->pos_hi);
     print_names(out, "loss_names", e->n_loss, (const char *const *)e->loss_names);
+    fprintf(out, "/* (n_points) the body's drawing points, each space_dim rows of points' output */\n");
+    print_names(out, "point_names", e->n_points, (const char *const *)e->point_names);
     free(pnames);
     free(pvals);
     free(mnames);
@@ -240,6 +249,7 @@ int emit_model_c_opts(FILE *out, const mnet_effector *e, const char *source, con
     for (int i = 0; i < N_FUNCTIONS; i++)
         fprintf(out, "    .%s = mnet_%s_%s,\n", functions(e, i)->name, nm, functions(e, i)->name);
     fprintf(out, "    .n_loss = %d, .loss_names = loss_names,\n", e->n_loss);
+    fprintf(out, "    .n_points = %d, .point_names = point_names,\n", e->n_points);
     if (opt->task) {
         /* one C string literal per line of the text */
         fputs("    .task =", out);

@@ -33,6 +33,13 @@ int effector_muscle_max_force(const mnet_effector *eff, int m);
 char **effector_state_names(const mnet_effector *eff);
 void effector_free_state_names(const mnet_effector *eff, char **names);
 
+/* The model interface's functions in the table's order (init, init_vjp,
+ * step, step_vjp, sense, sense_vjp, points, loss, loss_vjp): their number,
+ * and pointers into eff in fns[0..] when fns is not NULL (room for
+ * EFFECTOR_N_FUNCTIONS).  The C emitter, --stats and --emit-llvm go by it. */
+enum { EFFECTOR_N_FUNCTIONS = 9 };
+int effector_functions(const mnet_effector *eff, const ir_function **fns);
+
 /* --stats: node counts of every function. */
 void effector_print_stats(const mnet_effector *eff, FILE *out);
 

@@ -11,10 +11,10 @@ struct mnet_jit_model {
     mnet_jit *jit;
     mnet_model table;
     char *name, *hash;
-    char **param_names, **muscle_names, **row_names, **state_names, **loss_names;
+    char **param_names, **muscle_names, **row_names, **state_names, **loss_names, **point_names;
     double *param_defaults, *pos_lower, *pos_upper;
     int *muscle_max_force;
-    int n_params, n_muscles, n_rows, n_state, n_loss;
+    int n_params, n_muscles, n_rows, n_state, n_loss, n_points;
 };
 
 static char **copy_names(int n, char *const *src)
@@ -44,6 +44,7 @@ void jit_model_free(mnet_jit_model *jm)
     free_names(jm->row_names, jm->n_rows);
     free_names(jm->state_names, jm->n_state);
     free_names(jm->loss_names, jm->n_loss);
+    free_names(jm->point_names, jm->n_points);
     free(jm->param_defaults);
     free(jm->muscle_max_force);
     free(jm->pos_lower);
@@ -68,10 +69,10 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
         jit_model_free(jm);
         return NULL;
     }
-    enum { N_FNS = 8 };
-    const ir_function fns[N_FNS] = {e->fn_init,  e->fn_init_vjp,  e->fn_step, e->fn_step_vjp,
-                                    e->fn_sense, e->fn_sense_vjp, e->fn_loss, e->fn_loss_vjp};
-    /* All eight at O0 (fast instruction selection, no IR passes): the
+    enum { N_FNS = EFFECTOR_N_FUNCTIONS };
+    const ir_function *fp[N_FNS];
+    effector_functions(e, fp);
+    /* All nine at O0 (fast instruction selection, no IR passes): the
      * emitter already shares every value and vectorises the batch loop
      * itself (ir_emit_llvm.c), so O1 gains little on the functions that run
      * every step (per batch of 64: RigidTendonArm26's step, VJP and loss
@@ -79,23 +80,32 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
      * for three to six times the compile time.  The step-rate functions
      * (step, its VJP, the loss and its VJP) and the once-per-episode ones
      * are separate units, so a level can be set for each; MNET_JIT_OPT=0..3
-     * sets the level of all eight. */
+     * sets the level of all nine. */
     const char *opt = getenv("MNET_JIT_OPT");
     int forced = opt && opt[0] >= '0' && opt[0] <= '3' && !opt[1] ? opt[0] - '0' : -1;
     int hot_level = forced >= 0 ? forced : 0;
-    const ir_function hot[4] = {fns[2], fns[3], fns[6], fns[7]}, cold[4] = {fns[0], fns[1], fns[4], fns[5]};
-    int unit_hot = mnet_jit_add(jm->jit, e->g, 4, hot, single, hot_level, err, n);
-    int unit_cold = unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, 4, cold, single, forced >= 0 ? forced : 0, err, n);
+    ir_function hot[N_FNS], cold[N_FNS];
+    int is_hot[N_FNS], n_hot = 0, n_cold = 0;
+    for (int i = 0; i < N_FNS; i++) {
+        is_hot[i] = fp[i] == &e->fn_step || fp[i] == &e->fn_step_vjp || fp[i] == &e->fn_loss ||
+                    fp[i] == &e->fn_loss_vjp;
+        if (is_hot[i])
+            hot[n_hot++] = *fp[i];
+        else
+            cold[n_cold++] = *fp[i];
+    }
+    int unit_hot = mnet_jit_add(jm->jit, e->g, n_hot, hot, single, hot_level, err, n);
+    int unit_cold =
+        unit_hot < 0 ? -1 : mnet_jit_add(jm->jit, e->g, n_cold, cold, single, forced >= 0 ? forced : 0, err, n);
     if (unit_hot < 0 || unit_cold < 0) {
         jit_model_free(jm);
         return NULL;
     }
     mnet_fn f[N_FNS];
     for (int i = 0; i < N_FNS; i++) {
-        int hot_fn = i == 2 || i == 3 || i == 6 || i == 7;
-        void *p = mnet_jit_lookup_unit(jm->jit, hot_fn ? unit_hot : unit_cold, fns[i].name);
+        void *p = mnet_jit_lookup_unit(jm->jit, is_hot[i] ? unit_hot : unit_cold, fp[i]->name);
         if (!p) {
-            snprintf(err, n, "the JIT lost function '%s'", fns[i].name);
+            snprintf(err, n, "the JIT lost function '%s'", fp[i]->name);
             jit_model_free(jm);
             return NULL;
         }
@@ -123,10 +133,12 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     jm->state_names = effector_state_names(e);
     jm->n_loss = e->n_loss;
     jm->loss_names = copy_names(e->n_loss, e->loss_names);
+    jm->n_points = e->n_points;
+    jm->point_names = copy_names(e->n_points, e->point_names);
     jm->pos_lower = malloc((size_t)e->n_dof * sizeof(double));
     jm->pos_upper = malloc((size_t)e->n_dof * sizeof(double));
     if (!jm->name || !jm->hash || !jm->param_names || !jm->param_defaults || !jm->muscle_names ||
-        !jm->muscle_max_force || !jm->row_names || !jm->state_names || !jm->loss_names || !jm->pos_lower ||
+        !jm->muscle_max_force || !jm->row_names || !jm->state_names || !jm->loss_names || !jm->point_names || !jm->pos_lower ||
         !jm->pos_upper) {
         snprintf(err, n, "out of memory");
         jit_model_free(jm);
@@ -170,7 +182,10 @@ mnet_jit_model *jit_model_build(const mnet_effector *e, const char *source_hash,
     t->first_nonfinite = NULL;
     t->n_loss = e->n_loss;
     t->loss_names = (const char *const *)jm->loss_names;
-    t->loss = f[6];
-    t->loss_vjp = f[7];
+    t->n_points = e->n_points;
+    t->point_names = (const char *const *)jm->point_names;
+    t->points = f[6];
+    t->loss = f[7];
+    t->loss_vjp = f[8];
     return jm;
 }

@@ -11,9 +11,9 @@
 
 typedef struct mnet_jit_model mnet_jit_model;
 
-/* JIT-compiles the six interface functions of eff in the given precision
- * (the table's functions then take float or double arrays: check
- * real_size).  The table and its name arrays are owned by the result and
+/* JIT-compiles the nine interface functions of eff (effector_functions)
+ * in the given precision (the table's functions then take float or double
+ * arrays: check real_size).  The table and its name arrays are owned by the result and
  * independent of eff afterwards.  NULL with a message in err on failure. */
 mnet_jit_model *jit_model_build(const mnet_effector *eff, const char *source_hash, int single_precision,
                                 char *err, size_t n);

@@ -595,6 +595,46 @@ static int make_vjp(builder *B, const ir_function *fwd, int seed_arg, int n_wrt_
     return 1;
 }
 
+/* eff->fn_points, n_points and point_names from the state s (read_state). */
+static int build_points(builder *B, const sim_state *s)
+{
+    mnet_effector *e = B->eff;
+    int sp = e->space_dim;
+    int n_origins = e->skeleton == SKEL_POINT_MASS ? 0 : e->n_bodies;
+    int K = n_origins + 1;
+    e->point_names = calloc((size_t)K, sizeof(char *));
+    if (!e->point_names)
+        return 0;
+    e->n_points = K;
+    for (int k = 0; k < K; k++) {
+        const char *name = k < n_origins ? e->body_names[k] : e->skeleton == SKEL_POINT_MASS ? e->body_names[0]
+                                                                                           : "endpoint";
+        if (!(e->point_names[k] = strdup(name)))
+            return 0;
+    }
+    ir_output *o = calloc((size_t)(K * sp), sizeof *o);
+    if (!o)
+        return 0;
+    e->fn_points = make_fn("points", 1, 1, K * sp, o);
+    for (int r = 0; r < K * sp; r++)
+        o[r] = (ir_output){0, r, -1};
+    if (n_origins > 0) {
+        ir_id *repl = sym_values(B, s->q, s->qd, NULL, NULL);
+        ir_subst sub;
+        if (!repl || !subst_begin(&sub, B->E.g, e->skel->n_sym, repl))
+            return 0;
+        for (int r = 0; r < n_origins * sp; r++)
+            o[r].node = subst_apply(&sub, e->skel->body_origin[r]);
+        subst_end(&sub);
+    }
+    for (int i = 0; i < sp; i++)
+        o[n_origins * sp + i].node = s->cart[i];
+    for (int r = 0; r < K * sp; r++)
+        if (o[r].node < 0)
+            return 0;
+    return 1;
+}
+
 static int build_functions(builder *B)
 {
     mnet_effector *e = B->eff;
@@ -667,6 +707,13 @@ static int build_functions(builder *B)
         o[sp + M + m] = (ir_output){0, sp + M + m, vel};
     }
     e->fn_sense = make_fn("sense", 1, 1, e->n_sense, o);
+
+    /* points: state -> the body's drawing points (mnet_model.h), each
+     * space_dim rows: the origin of every body but a point mass's (whose one
+     * body is its end point), in the order of body_names, then the end point,
+     * copied from the state's cartesian rows as sense does */
+    if (!build_points(B, &s))
+        return 0;
 
     /* backward functions */
     int init_args[] = {0}, init_rows[] = {2 * dof};
@@ -1025,8 +1072,11 @@ void effector_free(mnet_effector *e)
         free(e->loss_names[k]);
     free(e->loss_names);
     free(e->loss_term);
-    ir_function *fns[] = {&e->fn_init, &e->fn_init_vjp, &e->fn_step,  &e->fn_step_vjp,
-                          &e->fn_sense, &e->fn_sense_vjp, &e->fn_loss, &e->fn_loss_vjp};
+    for (int k = 0; k < e->n_points && e->point_names; k++)
+        free(e->point_names[k]);
+    free(e->point_names);
+    ir_function *fns[] = {&e->fn_init,  &e->fn_init_vjp,  &e->fn_step, &e->fn_step_vjp, &e->fn_sense,
+                          &e->fn_sense_vjp, &e->fn_points, &e->fn_loss, &e->fn_loss_vjp};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         free((void *)fns[i]->outputs);
     ir_free(e->g);

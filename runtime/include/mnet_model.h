@@ -28,7 +28,7 @@ typedef float mnet_real;
 typedef double mnet_real;
 #endif
 
-#define MNET_MODEL_ABI 3 /* 3: muscle_max_force */
+#define MNET_MODEL_ABI 4 /* 3: muscle_max_force; 4: points */
 
 typedef void (*mnet_fn)(int n, int ld, const mnet_real *const *in,
                         mnet_real *const *out, const mnet_real *params);
@@ -76,6 +76,19 @@ typedef struct mnet_model {
     mnet_fn sense;
     /* in: state, g_sense            out: g_state                            */
     mnet_fn sense_vjp;
+
+    /* The body's drawing points, for figures: draw point 0, 1, ... n_points-1
+     * joined in order.  A point mass: its position ("point", 1 point).  A
+     * planar chain: the origin of each link, named after the link (the
+     * base, then each joint), then "endpoint" (links + 1 points).  A user
+     * skeleton: the origin of each declared `body`, named after it, in the
+     * order written, then "endpoint" (bodies + 1 points).  The last point is
+     * the state's end point rows (cartesian_offset ..), copied.
+     * in: state    out: points (n_points*space_dim): coordinate i of point k
+     * at row k*space_dim + i.  NULL (and n_points 0) when absent.          */
+    int n_points;
+    const char *const *point_names;   /* (n_points)                         */
+    mnet_fn points;
 
     /* (n_state) "joint.q1", "muscle.force.biceps", "geometry.l_mt.biceps"... */
     const char *const *state_names;

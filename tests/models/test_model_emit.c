@@ -1,6 +1,7 @@
 /* test_model_emit.c - every library model emitted as C in both precisions,
  * compiled with gcc and clang under -Wall -Wextra -Werror, loaded and run:
- * its functions must agree with the interpreter of the same graph. */
+ * its functions must agree with the interpreter of the same graph (step,
+ * step_vjp, loss, loss_vjp; points bit for bit in double). */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -64,6 +65,11 @@ static void test_emit_compile_run(void)
         const double *lin[] = {state, target}, *lvin[] = {state, target, gloss};
         tm_eval(e, &e->fn_loss, B, lin, &ref_loss, params);
         tm_eval(e, &e->fn_loss_vjp, B, lvin, &ref_lg, params);
+        /* the drawing points */
+        int NP = e->n_points * P;
+        double *ref_pts = calloc((size_t)NP * B, sizeof(double));
+        const double *pin[] = {state};
+        tm_eval(e, &e->fn_points, B, pin, &ref_pts, params);
         for (int single = 0; single <= 1; single++) {
             char cpath[128];
             snprintf(cpath, sizeof cpath, "%s/%s_%d.c", dir, e->name, single);
@@ -120,6 +126,17 @@ static void test_emit_compile_run(void)
                 CU_ASSERT(e5 <= tol * (single ? 10 : 1));
                 free(lv);
                 free(lg);
+                CU_ASSERT_EQUAL_FATAL(m->n_points, e->n_points);
+                CU_ASSERT_PTR_NOT_NULL_FATAL(m->points);
+                for (int p = 0; p < e->n_points; p++)
+                    CU_ASSERT_STRING_EQUAL(m->point_names[p], e->point_names[p]);
+                double *pts = calloc((size_t)NP * B, sizeof(double));
+                int pr[] = {NP};
+                tm_run_fn(m->points, single, B, 1, pin, o1, 1, &pts, pr, params, e->n_params);
+                double e6 = mnet_max_rel_err(pts, ref_pts, NP * B);
+                printf("  points %.1e", e6);
+                CU_ASSERT(single ? e6 <= tol : memcmp(pts, ref_pts, (size_t)NP * B * sizeof(double)) == 0);
+                free(pts);
                 free(gl);
                 free(next);
                 free(gs);
@@ -142,6 +159,7 @@ static void test_emit_compile_run(void)
         free(gloss);
         free(ref_loss);
         free(ref_lg);
+        free(ref_pts);
         mnet_compilation_free(c);
     }
     rmdir(dir);

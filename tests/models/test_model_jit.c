@@ -1,6 +1,6 @@
 /* test_model_jit.c - every library model through the LLVM JIT against the
  * interpreter (which the C backend matches bit for bit, test_model_emit):
- * init, step, step VJP, sense, sense VJP, loss and loss VJP on random
+ * init, step, step VJP, sense, sense VJP, points, loss and loss VJP on random
  * inputs, double and float.  In double the JIT computes the same operations in the same order
  * with the same libm calls, so the results must be identical. */
 #include <math.h>
@@ -120,6 +120,14 @@ static void test_jit_equals_interpreter(void)
             ok &= compare(e, m, single, &e->fn_sense, m->sense, 1, in_sense, r_state, 1, r_sense, params, "sense");
             ok &= compare(e, m, single, &e->fn_sense_vjp, m->sense_vjp, 2, in_svjp, r_svjp, 1, r_state, params,
                           "sense_vjp");
+            /* the drawing points: the table's count and names are the effector's */
+            int r_points[] = {e->n_points * e->space_dim};
+            CU_ASSERT_EQUAL(m->n_points, e->n_points);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(m->points);
+            for (int k = 0; k < e->n_points && k < m->n_points; k++)
+                CU_ASSERT_STRING_EQUAL(m->point_names[k], e->point_names[k]);
+            ok &= compare(e, m, single, &e->fn_points, m->points, 1, in_sense, r_state, 1, r_points, params,
+                          "points");
             /* the loss: the state's own end point offset as the target */
             const double *in_loss[] = {state, target}, *in_lvjp[] = {state, target, gloss};
             int r_loss[] = {S, P}, r_lrows[] = {e->n_loss}, r_lvjp[] = {S, P, e->n_loss};

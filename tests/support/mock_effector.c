@@ -237,6 +237,17 @@ static void mock_sense(int n, int ld, const mnet_real *const *in, mnet_real *con
     }
 }
 
+/* in: state   out: points: the mass's position, the cartesian rows (as the
+ * compiler's point mass) */
+static void mock_points(int n, int ld, const mnet_real *const *in, mnet_real *const *out,
+                        const mnet_real *params)
+{
+    (void)params;
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < 2; i++)
+            ROW(out[0], i)[b] = ROW(in[0], MOCK_CART + i)[b];
+}
+
 /* in: state, g_sense   out: g_state */
 static void mock_sense_vjp(int n, int ld, const mnet_real *const *in, mnet_real *const *out,
                            const mnet_real *params)
@@ -267,6 +278,7 @@ static const char *const muscle_names[MOCK_NM] = {"ur", "ul", "lr", "ll"};
 static const int muscle_max_force[MOCK_NM] = {MOCK_P_MUSCLE, MOCK_P_MUSCLE + 3, MOCK_P_MUSCLE + 6,
                                               MOCK_P_MUSCLE + 9};
 static const char *const row_names[4] = {"activation", "length", "velocity", "force"};
+static const char *const point_names[1] = {"point"};
 static const double pos_lower[2] = {-0.4, -0.4}, pos_upper[2] = {0.4, 0.4};
 
 #define MOCK_MODEL(vjp)                                                                     \
@@ -281,7 +293,8 @@ static const double pos_lower[2] = {-0.4, -0.4}, pos_upper[2] = {0.4, 0.4};
         .muscle_names = muscle_names, .muscle_max_force = muscle_max_force,                 \
         .muscle_row_names = row_names, .pos_lower = pos_lower, .pos_upper = pos_upper,      \
         .init = mock_init, .init_vjp = mock_init_vjp, .step = mock_step, .step_vjp = vjp,   \
-        .sense = mock_sense, .sense_vjp = mock_sense_vjp                                    \
+        .sense = mock_sense, .sense_vjp = mock_sense_vjp, .n_points = 1,                    \
+        .point_names = point_names, .points = mock_points                                   \
     }
 
 const mnet_model mnet_mock_pm4 = MOCK_MODEL(mock_step_vjp);

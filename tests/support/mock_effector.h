@@ -13,7 +13,8 @@
  *   cartesian  q (2), qd (2)
  *   muscle     activation, length = l, velocity = e . qd, force = a Fmax
  *   geometry   l_mt = l, v_mt = e . qd, moment arms e_x, e_y
- * Sense: [q, length / l_o, velocity / vmax].
+ * Sense: [q, length / l_o, velocity / vmax].  Points: one, "point", the
+ * cartesian rows.
  * Parameters: mass, damping, tau, then per muscle <name>.max_force, <name>.l_o,
  * <name>.vmax (muscle_max_force points at the first).  step_vjp writes out[2] = d / d load when
  * out[2] != NULL (the runtime always passes it). */
