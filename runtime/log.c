@@ -407,12 +407,30 @@ static int traj_check(const mnet_traj *tr, char *err, size_t n)
     return 0;
 }
 
+static int joints_check(const mnet_traj_joints *j, char *err, size_t n)
+{
+    if (!j || j->n_dof == 0)
+        return 0;
+    if (j->n_dof < 0)
+        return io_err(err, n, "n_dof %d < 0", j->n_dof);
+    if (!j->q || !j->qd)
+        return io_err(err, n, "joint columns without q and qd");
+    return 0;
+}
+
 int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
 {
+    return mnet_traj_write_csv_file_joints(f, tr, NULL, err, n);
+}
+
+int mnet_traj_write_csv_file_joints(FILE *f, const mnet_traj *tr, const mnet_traj_joints *joints,
+                                    char *err, size_t n)
+{
     char msg[160];
-    if (traj_check(tr, msg, sizeof msg) != 0)
+    if (traj_check(tr, msg, sizeof msg) != 0 || joints_check(joints, msg, sizeof msg) != 0)
         return io_err(err, n, "validation trajectories: %s", msg);
     const int E = tr->n_episodes, T = tr->n_steps, P = tr->space_dim, M = tr->n_muscles;
+    const int D = joints ? joints->n_dof : 0;
     static const char *const axis[3] = {"x", "y", "z"};
 
     fputs("episode,step,t", f);
@@ -422,6 +440,14 @@ int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
         fprintf(f, ",v%s", axis[i]);
     for (int i = 0; i < P; i++)
         fprintf(f, ",goal_%s", axis[i]);
+    for (int kind = 0; kind < 2; kind++)
+        for (int j = 0; j < D; j++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", j);
+            fputc(',', f);
+            csv_field(f, kind ? "qd_" : "q_",
+                      joints->names && joints->names[j] ? joints->names[j] : num);
+        }
     for (int kind = 0; kind < 2; kind++) {
         if (!(kind ? tr->force : tr->act))
             continue;
@@ -444,6 +470,11 @@ int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
             for (int k = 0; k < 3; k++)
                 for (int i = 0; i < P; i++)
                     fprintf(f, TRAJ_FMT, (double)blocks[k][((size_t)t * P + i) * E + e]);
+            for (int k = 0; k < 2 && D > 0; k++) {
+                const mnet_real *jq = k ? joints->qd : joints->q;
+                for (int j = 0; j < D; j++)
+                    fprintf(f, TRAJ_FMT, (double)jq[((size_t)t * D + j) * E + e]);
+            }
             const mnet_real *mus[2] = {tr->act, tr->force};
             for (int k = 0; k < 2; k++)
                 for (int m = 0; mus[k] && m < M; m++)
@@ -460,13 +491,19 @@ int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n)
 
 int mnet_traj_write_csv(const char *path, const mnet_traj *tr, char *err, size_t n)
 {
+    return mnet_traj_write_csv_joints(path, tr, NULL, err, n);
+}
+
+int mnet_traj_write_csv_joints(const char *path, const mnet_traj *tr,
+                               const mnet_traj_joints *joints, char *err, size_t n)
+{
     char msg[160];
-    if (traj_check(tr, msg, sizeof msg) != 0)
+    if (traj_check(tr, msg, sizeof msg) != 0 || joints_check(joints, msg, sizeof msg) != 0)
         return io_err(err, n, "cannot write trajectories '%s': %s", path ? path : "", msg);
     io_atomic af;
     if (io_atomic_open(&af, path, "trajectory file", err, n) != 0)
         return -1;
-    if (mnet_traj_write_csv_file(af.f, tr, msg, sizeof msg) != 0) {
+    if (mnet_traj_write_csv_file_joints(af.f, tr, joints, msg, sizeof msg) != 0) {
         io_err(err, n, "cannot write trajectories '%s': %s; the previous file, if any, is "
                "unchanged", path, msg);
         io_atomic_abort(&af);

@@ -102,11 +102,14 @@ double mnet_progress_now(void);
 /* ==== (c) validation trajectories ====
  *
  *   episode,step,t,x,y[,z],vx,vy[,vz],goal_x,goal_y[,goal_z],
- *   act_<muscle>...,force_<muscle>...
+ *   q_<joint>...,qd_<joint>...,act_<muscle>...,force_<muscle>...
  *
- * one row per (episode, step), episode-major.  Arrays are the runtime's
- * structure-of-arrays time series: (T x rows x E), value (step t, row r,
- * episode e) at a[(t*rows + r)*E + e]. */
+ * one row per (episode, step), episode-major: the end point, its velocity,
+ * the goal asked for, the joint positions (rad for a rotation, m for a
+ * slide) and velocities (the joint columns only from
+ * mnet_traj_write_csv_joints), each muscle's activation and force.  Arrays
+ * are the runtime's structure-of-arrays time series: (T x rows x E), value
+ * (step t, row r, episode e) at a[(t*rows + r)*E + e]. */
 typedef struct mnet_traj {
     int n_episodes;               /* E                                     */
     int n_steps;                  /* T: rows per episode                   */
@@ -121,9 +124,23 @@ typedef struct mnet_traj {
     const char *const *muscle_names; /* (M) column suffixes; NULL: 0, 1, ... */
 } mnet_traj;
 
+/* The joint columns (a struct of their own: callers initialise mnet_traj
+ * by position). */
+typedef struct mnet_traj_joints {
+    int n_dof;                    /* D (0: no joint columns)               */
+    const mnet_real *q;           /* (T x D x E) joint positions           */
+    const mnet_real *qd;          /* (T x D x E) joint velocities          */
+    const char *const *names;     /* (D) column suffixes; NULL: 0, 1, ...  */
+} mnet_traj_joints;
+
 /* Writes the CSV to path atomically.  0, or -1 with a message. */
 int mnet_traj_write_csv(const char *path, const mnet_traj *tr, char *err, size_t n);
 /* The same to an open stream (not closed).  0, or -1 with a message. */
 int mnet_traj_write_csv_file(FILE *f, const mnet_traj *tr, char *err, size_t n);
+/* The same with the joint columns (joints NULL: none). */
+int mnet_traj_write_csv_joints(const char *path, const mnet_traj *tr,
+                               const mnet_traj_joints *joints, char *err, size_t n);
+int mnet_traj_write_csv_file_joints(FILE *f, const mnet_traj *tr,
+                                    const mnet_traj_joints *joints, char *err, size_t n);
 
 #endif

@@ -5,7 +5,7 @@
  * read-out and the loss arrays against their definitions; shapes, names
  * and metadata in the header; a truncated file refused by the reader; the
  * loss.<term> arrays averaged as mnet_task.h says reproduce the rollout's
- * loss terms.
+ * loss terms; validation.csv's joint columns against the rollout.
  *
  * `runtime_test_record --write DIR` writes DIR/episodes.safetensors and
  * DIR/weights.safetensors for tests/runtime/read_episodes.py. */
@@ -18,6 +18,7 @@
 #include "mnet_record.h"
 #include "mnet_safetensors.h"
 #include "mnet_train.h"
+#include "mnet_validation.h"
 #include "mock_effector.h"
 #include "test_support.h"
 
@@ -657,6 +658,77 @@ static void test_refusals(void)
     mnet_train_free(tr);
 }
 
+/* ---- validation.csv: the joint columns ---- */
+
+static void test_validation_joints(void)
+{
+    mnet_episode ep;
+    mnet_train *tr = trained(0, 1, &ep);
+    mnet_episode_free(&ep);
+    const int T = tr->T, S = tr->S;
+    /* joint names as a compiled model gives them (only the joint rows are
+     * read) */
+    static const char *state_names[MOCK_NSTATE] = {"joint.sx", "joint.sy", "joint.dsx",
+                                                   "joint.dsy"};
+    for (int named = 0; named < 2; named++) {
+        model.state_names = named ? state_names : NULL;
+        char err[256], pbuf[256];
+        const char *path = tmp_path(pbuf, "validation.csv");
+        double loss;
+        CU_ASSERT_FATAL(mnet_train_write_validation(tr, NULL, path, &loss, err, sizeof err) == 0);
+        /* the same set, rolled out here */
+        const int E = mnet_task_validation_size(&tr->cfg, tr->cfg.batch_size);
+        CU_ASSERT(E == 24);
+        mnet_episode v;
+        CU_ASSERT_FATAL(mnet_episode_alloc(&v, &model, E, T, err, sizeof err) == 0);
+        CU_ASSERT_FATAL(mnet_task_generate(&tr->cfg, &model, params, 1, tr->cfg.seed, 0, E, &v,
+                                           err, sizeof err) == 0);
+        mnet_real *st = malloc((size_t)(T + 1) * S * E * sizeof *st);
+        mnet_rollout ro = {st, NULL, NULL, NULL};
+        CU_ASSERT_FATAL(mnet_train_eval(tr, &v, NULL, &ro, NULL) == 0);
+
+        long len;
+        char *csv = mnet_read_file(path, &len);
+        CU_ASSERT_FATAL(csv != NULL);
+        const char *want_header =
+            named ? "episode,step,t,x,y,vx,vy,goal_x,goal_y,q_sx,q_sy,qd_sx,qd_sy,act_ur,"
+                  : "episode,step,t,x,y,vx,vy,goal_x,goal_y,q_0,q_1,qd_0,qd_1,act_ur,";
+        CU_ASSERT(!strncmp(csv, want_header, strlen(want_header)));
+        /* every row's joint columns (9 .. 12) against the rollout's state */
+        double worst = 0;
+        long rows = 0;
+        char *line = strchr(csv, '\n');
+        while (line && line[1]) {
+            line++;
+            double f[13];
+            char *p = line;
+            for (int k = 0; k < 13; k++) {
+                f[k] = strtod(p, &p);
+                p += *p == ',';
+            }
+            const int e = (int)f[0], t = (int)f[1];
+            CU_ASSERT_FATAL(e >= 0 && e < E && t >= 0 && t <= T);
+            for (int j = 0; j < 4; j++) {
+                double want = st[((size_t)t * S + MOCK_JOINT + j) * E + e];
+                worst = fmax(worst, fabs(f[9 + j] - want) / fmax(fabs(want), 1e-3));
+            }
+            rows++;
+            line = strchr(line, '\n');
+        }
+        CU_ASSERT(rows == (long)E * (T + 1));
+        CU_ASSERT(worst < 1e-10);
+        printf("\n    validation.csv (%s joints): %ld rows, q/qd against the rollout: rel %.2g",
+               named ? "named" : "unnamed", rows, worst);
+        free(csv);
+        free(st);
+        mnet_episode_free(&v);
+        remove(path);
+    }
+    printf("\n");
+    model.state_names = NULL;
+    mnet_train_free(tr);
+}
+
 /* ---- the sample for read_episodes.py ---- */
 
 static int write_sample(const char *dir)
@@ -693,6 +765,7 @@ static const mnet_test tests[] = {
     {"every recorded array equals the rollout; header and names", test_arrays},
     {"loss arrays: per-step values average to the rollout's terms", test_losses},
     {"no noise, sizes, truncated files and refusals", test_refusals},
+    {"validation.csv: joint positions and velocities", test_validation_joints},
     {NULL, NULL},
 };
 
