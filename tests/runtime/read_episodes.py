@@ -5,6 +5,7 @@ output against torch.nn.GRU and the read-out.
 
     python3 read_episodes.py EPISODES [WEIGHTS]
 """
+import inspect
 import json
 import os
 import struct
@@ -122,6 +123,11 @@ def main():
     except ImportError:
         print("read_episodes: numpy is not installed: skipped")
         return 0
+    # docs/episodes.md shows this reader as it is
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "episodes.md")
+    if os.path.exists(doc):
+        with open(doc) as f:
+            assert inspect.getsource(read) in f.read(), "docs/episodes.md's reader is not read()"
     meta, a = read(sys.argv[1])
     n, N, T = check_shapes(meta, a)
     print(f"read_episodes: {n} tensors, {N} episodes of {T} steps, shapes as the header says")
