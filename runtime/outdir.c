@@ -234,8 +234,7 @@ static int check_mode(const char *dir, int mode, char *err, size_t n)
     if (mode == MNET_OUTDIR_RESUME) {
         int r = exists(dir, MNET_OUTDIR_CHECKPOINT, err, n);
         if (r == 0)
-            return io_err(err, n, "'%s' holds no run to resume (no " MNET_OUTDIR_CHECKPOINT
-                          " in it)", dir);
+            return io_err(err, n, "'%s' holds no run (no " MNET_OUTDIR_CHECKPOINT " in it)", dir);
         return r < 0 ? -1 : 0;
     }
     if (mode == MNET_OUTDIR_NEW) {
@@ -246,8 +245,8 @@ static int check_mode(const char *dir, int mode, char *err, size_t n)
             if (r < 0)
                 return -1;
             if (r > 0)
-                return io_err(err, n, "'%s' already holds a run (%s); use --resume to continue it "
-                              "or --force to overwrite", dir, run_files[i]);
+                return io_err(err, n, "'%s' already holds a run (%s); --force overwrites it "
+                              "(mnet train --resume continues it)", dir, run_files[i]);
         }
         return 0;
     }
@@ -318,9 +317,9 @@ int mnet_outdir_open(mnet_outdir *o, const char *dir, int mode, char *err, size_
     if (mode == MNET_OUTDIR_RESUME) {
         struct stat st;
         if (stat(dir, &st) != 0)
-            return io_err(err, n, "cannot resume the run in '%s': %s", dir, strerror(errno));
+            return io_err(err, n, "no run in '%s': %s", dir, strerror(errno));
         if (!S_ISDIR(st.st_mode))
-            return io_err(err, n, "cannot resume the run in '%s': not a directory", dir);
+            return io_err(err, n, "no run in '%s': not a directory", dir);
     } else if (make_dirs(dir, err, n) != 0) {
         return -1;
     }

@@ -60,7 +60,7 @@ last=$(tail -n 1 "$tmp/run/log.csv" | cut -d, -f1)
 # ---- an existing run: refused without --force, replaced with it, resumed
 "$mnet" train "$tmp/pm.mnet" --batches 20 --out "$tmp/run" > "$tmp/again.out" 2>&1
 [ $? -eq 1 ]; check "a new run into a run directory is refused" $?
-grep -q "already holds a run.*use --resume to continue it or --force to overwrite" "$tmp/again.out"
+grep -q "already holds a run.*--force overwrites it (mnet train --resume continues it)" "$tmp/again.out"
 check "... saying what to do" $?
 cmp -s <(wc -l < "$tmp/run/log.csv") <(echo $((n + 1))); check "... and the old log untouched" $?
 "$mnet" train "$tmp/pm.mnet" --batches 20 --out "$tmp/run" --force > /dev/null 2>&1
