@@ -23,34 +23,14 @@ static void msg(char *err, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Body points: a model of ABI 4 may have a `points` function
- * (in: state; out: K*P rows).
- * TODO(points, ABI 4): mnet_model.h does not have n_points / point_names /
- * points yet when this was written; the code below is compiled only once
- * MNET_MODEL_ABI >= 4.  It takes row k*P + i of the function's output as
- * coordinate i of point k: check that against the field's comment when it
- * lands. */
-#if MNET_MODEL_ABI >= 4
-#define REC_HAS_POINTS 1
+/* Body points (mnet_model.h): K = n_points, the function's row k*P + i is
+ * coordinate i of point k. */
 static int n_points(const mnet_model *m) { return m->points && m->n_points > 0 ? m->n_points : 0; }
+
 static const char *point_name(const mnet_model *m, int k)
 {
     return m->point_names && m->point_names[k] ? m->point_names[k] : NULL;
 }
-#else
-#define REC_HAS_POINTS 0
-static int n_points(const mnet_model *m)
-{
-    (void)m;
-    return 0;
-}
-static const char *point_name(const mnet_model *m, int k)
-{
-    (void)m;
-    (void)k;
-    return NULL;
-}
-#endif
 
 /* ---- the tensors of a file ---------------------------------------------- */
 
@@ -320,7 +300,6 @@ static int fill(const mnet_train *tr, const mnet_episode *ep, const rec_tensor *
         break;
     }
     case REC_POINTS: {
-#if REC_HAS_POINTS
         const int K = (int)x->shape[2];
         mnet_real *pts = malloc((size_t)K * P * N * sizeof *pts); /* (K*P x N) */
         if (!pts) {
@@ -336,7 +315,6 @@ static int fill(const mnet_train *tr, const mnet_episode *ep, const rec_tensor *
                     dst[((size_t)b * (T + 1) + t) * K * P + r] = pts[(size_t)r * N + b];
         }
         free(pts);
-#endif
         break;
     }
     }

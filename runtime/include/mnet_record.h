@@ -24,8 +24,8 @@
  *   endpoint.vel    [N,T+1,P]    end point velocity (m/s)
  *   muscle.<row>    [N,T+1,M]    each muscle state row of the model
  *                                (names.muscle_row: activation, force, ...)
- *   body.points     [N,T+1,K,P]  the model's body points (only a model with
- *                                a `points` function, ABI >= 4)
+ *   body.points     [N,T+1,K,P]  the model's body points (mnet_model.h;
+ *                                only for a model with a `points` function)
  *   target          [N,T+1,P]    position the loss asks for at s_t
  *   goal, start     [N,P]        the reach goal (a catch trial: the start),
  *                                the end point of the initial state

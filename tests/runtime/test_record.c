@@ -280,7 +280,7 @@ static void test_arrays(void)
     /* the body points, where the model has them: its points function on
      * the rollout's states */
     long bad_points = 0;
-#if MNET_MODEL_ABI >= 4
+    CU_ASSERT(model.points && model.n_points == 1); /* the mock's mass */
     if (model.points && model.n_points > 0) {
         const int K = model.n_points;
         const int64_t sh_k[] = {N, T + 1, K, P};
@@ -297,9 +297,7 @@ static void test_arrays(void)
         free(pts);
         free(x);
         CU_ASSERT(mnet_safetensors_find(&f, "body.points") != NULL);
-    } else
-#endif
-        CU_ASSERT(mnet_safetensors_find(&f, "body.points") == NULL);
+    }
     CU_ASSERT(bad_points == 0);
 
     /* output and load: the arena of mnet_train_forward on the last chunk
@@ -375,6 +373,7 @@ static void test_arrays(void)
     CU_ASSERT((v = mnet_safetensors_meta(&f, "n_episodes")) && !strcmp(v, "10"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "n_steps")) && !strcmp(v, "8"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "names.muscle")) && !strcmp(v, "ur,ul,lr,ll"));
+    CU_ASSERT((v = mnet_safetensors_meta(&f, "names.point")) && !strcmp(v, "point"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "names.muscle_row")) &&
               !strcmp(v, "activation,length,velocity,force"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "names.joint")) && !strcmp(v, "q0,q1"));
@@ -406,8 +405,6 @@ static void test_arrays(void)
         "loss.muscle_force", "loss.hidden_l2", "loss.dist2"};
     int k = 0, in_order = 1;
     for (int i = 0; i < (int)(sizeof order / sizeof *order); i++) {
-        if (!strcmp(order[i], "body.points") && !mnet_safetensors_find(&f, "body.points"))
-            continue;
         in_order &= k < f.n_tensors && !strcmp(f.tensors[k].name, order[i]);
         k++;
     }
@@ -599,6 +596,19 @@ static void test_refusals(void)
     free(out), free(act);
     mnet_safetensors_close(&f);
 
+    /* a model without points: no body.points */
+    model.points = NULL;
+    model.n_points = 0;
+    CU_ASSERT_FATAL(mnet_record_episodes(tr, &ep, NULL, NULL, path, err, sizeof err) == 0);
+    CU_ASSERT_FATAL(mnet_safetensors_open(path, &f, err, sizeof err) == 0);
+    CU_ASSERT(mnet_safetensors_find(&f, "body.points") == NULL);
+    CU_ASSERT((v = mnet_safetensors_meta(&f, "names.point")) && !strcmp(v, ""));
+    CU_ASSERT(f.data_len == mnet_record_bytes(tr, N));
+    mnet_safetensors_close(&f);
+    model.points = mnet_mock_pm4.points;
+    model.n_points = mnet_mock_pm4.n_points;
+    CU_ASSERT_FATAL(mnet_record_episodes(tr, &ep, NULL, NULL, path, err, sizeof err) == 0);
+
     /* a truncated file: the reader refuses it (cut in the data, in the
      * header, in the length) */
     long len;
@@ -648,10 +658,7 @@ static void test_refusals(void)
     const size_t per = Tz * I + 2 * Tz * 5 + 2 * Tz * 4 + Tz * 4 + 2 * (Tz + 1) * 2 +
                        2 * (Tz + 1) * 2 + 4 * (Tz + 1) * 4 + (Tz + 1) * 2 + 2 * 2 + 2 +
                        NTERMS * (Tz + 1);
-    size_t points = 0;
-#if MNET_MODEL_ABI >= 4
-    points = model.points ? (Tz + 1) * (size_t)model.n_points * 2 : 0;
-#endif
+    const size_t points = (Tz + 1) * (size_t)model.n_points * 2;
     CU_ASSERT(mnet_record_bytes(tr, 7) == 7 * 4 * (per + points));
     remove(path);
     mnet_episode_free(&ep);
