@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mnet_record.h"
 #include "mnet_safetensors.h"
 #include "pca.h"
 #include "svg.h"
 
-#define PLOT_FORMAT "mnet-episodes"  /* __metadata__ "format" of a recording */
-#define PLOT_VERSION "1"             /* __metadata__ "version", when given    */
+#define PLOT_FORMAT "mnet-episodes"  /* __metadata__ "mnet.format" of a recording */
 #define PLOT_MAX_LAYERS 16
 #define PLOT_MAX_MROWS 4             /* muscle rows drawn (activation, force first) */
 #define PLOT_ERR 1024
@@ -412,17 +412,21 @@ static int read_episodes(const char *path, plot_episodes *ep, char *err, size_t 
         return -1;
     }
     int bad = 0;
-    const char *format = mnet_safetensors_meta(&st, "format");
+    /* mnet.format and version (mnet_record.h); "format" is safetensors' own */
+    const char *format = mnet_safetensors_meta(&st, "mnet.format");
     const char *version = mnet_safetensors_meta(&st, "version");
+    char want_version[16];
+    snprintf(want_version, sizeof want_version, "%d", MNET_RECORD_VERSION);
     if (!format || strncmp(format, PLOT_FORMAT, strlen(PLOT_FORMAT)) != 0) {
-        snprintf(err, n, "'%s' is not a recording of mnet episodes (its format is '%s', expected "
-                 "'" PLOT_FORMAT "')", path, format ? format : "(none)");
+        const char *f2 = mnet_safetensors_meta(&st, "format");
+        snprintf(err, n, "'%s' is not a recording of mnet episodes (its mnet.format is '%s', format "
+                 "'%s'; expected mnet.format '" PLOT_FORMAT "', as `mnet probe` writes)", path,
+                 format ? format : "(none)", f2 ? f2 : "(none)");
         bad = 1;
-    } else if (strcmp(format, PLOT_FORMAT) != 0 || (version && strcmp(version, PLOT_VERSION))) {
-        snprintf(err, n, "'%s' is a recording of another version (format '%s', version '%s'); "
-                 "this mnet reads format '" PLOT_FORMAT "' version " PLOT_VERSION
-                 " (hint: plot it with the mnet that recorded it)", path, format,
-                 version ? version : "(none)");
+    } else if (strcmp(format, PLOT_FORMAT) != 0 || !version || strcmp(version, want_version)) {
+        snprintf(err, n, "'%s' is a recording of another version (mnet.format '%s', version '%s'); "
+                 "this mnet reads '" PLOT_FORMAT "' version %s (hint: plot it with the mnet that "
+                 "recorded it)", path, format, version ? version : "(none)", want_version);
         bad = 1;
     }
     const char *step = mnet_safetensors_meta(&st, "step");
@@ -696,6 +700,17 @@ static int draw_loss(svg_doc *d, const plot_input *in, char *note, size_t n)
 
 /* --- paths.svg --- */
 
+/* Widens [*lo, *hi] and [*lo2, *hi2] by 5 % of the larger span on each
+ * side, so nothing drawn at the data's edge touches the frame. */
+static void pad_ranges(double *lo, double *hi, double *lo2, double *hi2)
+{
+    double span = fmax(*hi - *lo, *hi2 - *lo2);
+    if (!(span > 0) || !isfinite(span))
+        return;
+    *lo -= 0.05 * span, *hi += 0.05 * span;
+    *lo2 -= 0.05 * span, *hi2 += 0.05 * span;
+}
+
 /* The position of episode e at state t, coordinate i. */
 static double at(const plot_episodes *ep, const double *v, int e, int t, int i)
 {
@@ -715,18 +730,18 @@ static void goal_of(const plot_episodes *ep, int e, double g[2])
 static void curl_inset(svg_doc *d, double cx, double cy, double curl)
 {
     svg_printf(d, "<g id=\"curl-field\" data-curl=\"%g\">\n", curl);
-    svg_text(d, cx, cy - 44, "text-anchor=\"middle\" font-weight=\"bold\"", "curl field");
-    svg_text(d, cx, cy - 31, "text-anchor=\"middle\" font-size=\"10\"", "load.curl = %g N s/m", curl);
+    svg_text(d, cx, cy - 50, "text-anchor=\"middle\" font-weight=\"bold\"", "curl field");
+    svg_text(d, cx, cy - 37, "text-anchor=\"middle\" font-size=\"10\"", "load.curl = %g N s/m", curl);
     double sg = curl > 0 ? 1 : -1;
     for (int j = 0; j < 8; j++) {
         double th = j * M_PI / 4, vx = cos(th), vy = sin(th);
-        double x0 = cx + 8 * vx, y0 = cy - 8 * vy, x1 = cx + 20 * vx, y1 = cy - 20 * vy;
+        double x0 = cx + 8 * vx, y0 = cy - 8 * vy, x1 = cx + 24 * vx, y1 = cy - 24 * vy;
         svg_arrow(d, x0, y0, x1, y1, 4, "#777777", 0.8);
         /* F direction: sg * (vy, -vx) in data space, y flipped on screen */
-        svg_arrow(d, x1, y1, x1 + 10 * sg * vy, y1 + 10 * sg * vx, 4, "#d62728", 1.2);
+        svg_arrow(d, x1, y1, x1 + 13 * sg * vy, y1 + 13 * sg * vx, 4.5, "#d62728", 1.3);
     }
-    svg_text(d, cx, cy + 38, "text-anchor=\"middle\" font-size=\"10\"", "grey: velocity");
-    svg_text(d, cx, cy + 50, "text-anchor=\"middle\" font-size=\"10\" fill=\"#d62728\"",
+    svg_text(d, cx, cy + 46, "text-anchor=\"middle\" font-size=\"10\"", "grey: velocity");
+    svg_text(d, cx, cy + 58, "text-anchor=\"middle\" font-size=\"10\" fill=\"#d62728\"",
              "red: force");
     svg_printf(d, "</g>\n");
 }
@@ -754,6 +769,7 @@ static int draw_paths(svg_doc *d, const plot_input *in, char *note, size_t n)
     }
     svg_begin(d, 680, 480, "Hand paths");
     svg_axes a;
+    pad_ranges(&xlo, &xhi, &ylo, &yhi);
     svg_axes_fit_equal(&a, 80, 40, 420, 380, xlo, xhi, ylo, yhi, 6);
     svg_axes_draw(d, &a, "x (m)", "y (m)", "Hand paths");
     svg_axes_clip(d, &a, "clip-paths");
@@ -800,7 +816,7 @@ static int draw_paths(svg_doc *d, const plot_input *in, char *note, size_t n)
     svg_legend_entry le[2] = {{"target", "#d62728", 1, NULL}, {"start", "#444444", 1, NULL}};
     svg_legend(d, 525, 260, le, ep->start ? 2 : 1);
     if (ep->curl != 0)
-        curl_inset(d, 575, 390, ep->curl);
+        curl_inset(d, 575, 385, ep->curl);
     return 0;
 }
 
@@ -836,6 +852,7 @@ static int draw_body(svg_doc *d, const plot_input *in, char *note, size_t n)
     snprintf(title, sizeof title, "Body, episode %d", e);
     svg_begin(d, 680, 480, title);
     svg_axes a;
+    pad_ranges(&xlo, &xhi, &ylo, &yhi);
     svg_axes_fit_equal(&a, 80, 40, 420, 380, xlo, xhi, ylo, yhi, 6);
     svg_axes_draw(d, &a, "x (m)", "y (m)", title);
     svg_axes_clip(d, &a, "clip-body");
@@ -1014,7 +1031,7 @@ static int draw_muscles(svg_doc *d, const plot_input *in, char *note, size_t n)
             int line = m / cols, col = m % cols;
             svg_axes a;
             svg_axes_fit(&a, left + col * cw, top + line * (R * ch + 30) + r * ch + 8, cw - 40,
-                         ch - 45, 0, ep->T * ep->step, 0, lo, hi, 0, 3, 3);
+                         ch - 45, 0, ep->T * ep->step, 0, lo, hi, 0, 4, 3);
             char cname[64];
             if (ep->muscle_names)
                 snprintf(cname, sizeof cname, "%s", ep->muscle_names[m]);
@@ -1115,8 +1132,9 @@ static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
             char hex[8];
             svg_viridis((h[(size_t)t * H + u] - lo) / (hi - lo), hex);
             /* a hair wider than the cell: no seams between cells */
-            svg_printf(d, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n",
-                       a.px + t * cw, y, cw + 0.3, chh + 0.3, hex);
+            char fill[24];
+            snprintf(fill, sizeof fill, "fill=\"%s\"", hex);
+            svg_rect(d, a.px + t * cw, y, cw + 0.3, chh + 0.3, fill);
         }
     }
     svg_printf(d, "</g>\n");
@@ -1256,6 +1274,7 @@ static int draw_replay(svg_doc *d, const plot_input *in, char *note, size_t n)
     snprintf(title, sizeof title, "Replay, episode %d (%.2f s, loops)", e, dur);
     svg_begin(d, 560, 520, title);
     svg_axes a;
+    pad_ranges(&xlo, &xhi, &ylo, &yhi);
     svg_axes_fit_equal(&a, 80, 40, 440, 400, xlo, xhi, ylo, yhi, 6);
     svg_axes_draw(d, &a, "x (m)", "y (m)", title);
     svg_axes_clip(d, &a, "clip-replay");

@@ -47,6 +47,9 @@ void svg_line(svg_doc *d, double x1, double y1, double x2, double y2, const char
 /* A polyline through n points (x[i], y[i]); points that are not finite
  * split it into several polylines (drawn with the same attrs). */
 void svg_polyline(svg_doc *d, const double *x, const double *y, int n, const char *attrs);
+/* "x,y x,y ..." of n points (all finite), for a points attribute or an
+ * animation's values. */
+void svg_points(svg_doc *d, const double *x, const double *y, int n);
 void svg_circle(svg_doc *d, double cx, double cy, double r, const char *attrs);
 void svg_rect(svg_doc *d, double x, double y, double w, double h, const char *attrs);
 /* Text at (x, y); the formatted content is escaped. */
@@ -74,7 +77,8 @@ void svg_viridis_rgb(double t, int rgb[3]);
 double svg_nice_num(double x, int round);
 
 /* The range [lo, hi] widened to multiples of a nice step that gives about
- * `target` ticks (>= 2).  A range of one value is widened around it.
+ * `target` ticks (>= 2): the step is svg_nice_num((hi - lo) / (target - 1),
+ * rounded).  A range of one value is widened around it.
  * Writes the widened range and the step. */
 void svg_nice_range(double lo, double hi, int target, double *nice_lo, double *nice_hi,
                     double *step);

@@ -5,8 +5,9 @@
  * (runtime/record.c): synthetic straight reaches from a centre to points on
  * a circle, so the paths' extreme points are known; the hidden states are
  * a smooth function of the reach.  The fixture is a safetensors file
- * written by this file's own writer (F32, the recorder's metadata), so the
- * tests can also write files of another version.
+ * written by this file's own writer (F32, the metadata of mnet_record.h),
+ * so the tests can also write files of another version; cli/plot.sh plots
+ * what runtime/record.c writes.
  *
  * The binary doubles as a driver for tests/cli/plot.sh and
  * bench/plot_bench.sh:
@@ -49,8 +50,8 @@ typedef struct fx_opts {
     int N, T, H;
     double curl;           /* 0: no load.curl line                    */
     int no_body;           /* leave body.points out                   */
-    const char *format;    /* default "mnet-episodes"                 */
-    const char *version;   /* a "version" key, or NULL                */
+    const char *format;    /* mnet.format, default "mnet-episodes"    */
+    const char *version;   /* version, default "1"                    */
     int bad_hidden;        /* hidden.0 with one episode too few       */
 } fx_opts;
 
@@ -234,15 +235,13 @@ static int fx_write(const char *path, const fx_opts *o)
     if (o->curl != 0)
         snprintf(run, sizeof run, "task.kind=centre_out_reach\nload.curl=%g\nseed=1\n", o->curl);
     snprintf(step, sizeof step, "%g", FX_STEP);
-    const char *meta[20] = {"format", o->format ? o->format : "mnet-episodes", "step", step,
-                            "names.joint", "shoulder,elbow",
-                            "names.muscle", "pectoralis,deltoid,brachioradialis,tricepslat,biceps,tricepslong",
-                            "names.point", "base,elbow,hand", "run", run, NULL};
-    if (o->version) {
-        meta[12] = "version";
-        meta[13] = o->version;
-        meta[14] = NULL;
-    }
+    const char *meta[] = {"format", "pt", "mnet.format", o->format ? o->format : "mnet-episodes",
+                          "version", o->version ? o->version : "1",
+                          "layout", "batch-major [episode, step, row]", "step", step,
+                          "names.joint", "shoulder,elbow",
+                          "names.muscle", "pectoralis,deltoid,brachioradialis,tricepslat,biceps,tricepslong",
+                          "names.muscle_row", "activation,force",
+                          "names.point", o->no_body ? "" : "base,elbow,endpoint", "run", run, NULL};
     int rc = ok ? fx_write_st(path, ts, nt, meta) : -1;
     for (int i = 0; i < nt; i++)
         free(ts[i].data);
@@ -421,10 +420,13 @@ static void test_nice_numbers(void)
     CU_ASSERT_DOUBLE_EQUAL(lo, 0, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(hi, 1, 1e-12);
     CU_ASSERT_DOUBLE_EQUAL(s, 0.2, 1e-12);
-    svg_nice_range(-0.13, 0.11, 5, &lo, &hi, &s);
-    CU_ASSERT_DOUBLE_EQUAL(lo, -0.2, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(hi, 0.2, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(s, 0.1, 1e-12);
+    svg_nice_range(-0.13, 0.11, 5, &lo, &hi, &s);   /* 0.24 / 4 = 0.06 -> 0.05 */
+    CU_ASSERT_DOUBLE_EQUAL(lo, -0.15, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(hi, 0.15, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(s, 0.05, 1e-12);
+    svg_nice_range(0, 0.6, 4, &lo, &hi, &s);        /* a time axis: no room wasted */
+    CU_ASSERT_DOUBLE_EQUAL(hi, 0.6, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(s, 0.2, 1e-12);
     svg_nice_range(1, 1000, 5, &lo, &hi, &s);   /* 1..1000 by 200 */
     CU_ASSERT_DOUBLE_EQUAL(s, 200, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(lo, 0, 1e-9);
@@ -676,8 +678,7 @@ static void test_paths_map_data(void)
         episodes++;
     }
     CU_ASSERT_EQUAL(episodes, o.N);
-    /* half a hundredth of a unit per coordinate, over the metres per unit */
-    double tol = 0.006 / kx + 1e-6;
+    double tol = 0.011 / kx + 1e-6;   /* two roundings to 0.01 unit (point, tick) */
     double e1 = fmax(fmax(fabs(xhi - (FX_CX + FX_R)), fabs(xlo - (FX_CX - FX_R))),
                      fmax(fabs(yhi - (FX_CY + FX_R)), fabs(ylo - (FX_CY - FX_R))));
     double e2 = fmax(fabs(end[0] - (FX_CX + FX_R)), fabs(end[1] - FX_CY));
@@ -820,7 +821,7 @@ static void test_bad_input(void)
     char err[256];
     CU_ASSERT_EQUAL_FATAL(mnet_safetensors_save(other, &t, 1, NULL, MNET_ST_F32, err, sizeof err), 0);
     expect_refused("foreign", (const char *[]){other, "--out", out, NULL}, out,
-                   "is not a recording of mnet episodes (its format is 'pt'");
+                   "is not a recording of mnet episodes (its mnet.format is '(none)', format 'pt'");
     /* another version, by key and by format */
     fx_opts ov = o;
     ov.version = "2";
@@ -828,7 +829,7 @@ static void test_bad_input(void)
     CU_ASSERT_EQUAL_FATAL(fx_write(other, &ov), 0);
     expect_refused("version 2", (const char *[]){other, "--out", out, NULL}, out, "another version");
     ov.version = NULL;
-    ov.format = "mnet-episodes-2";
+    ov.format = "mnet-episodes-2";   /* a successor's name */
     CU_ASSERT_EQUAL_FATAL(fx_write(other, &ov), 0);
     expect_refused("format 2", (const char *[]){other, "--out", out, NULL}, out, "another version");
     /* a tensor of the wrong shape */

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# plot.sh - `mnet plot` end to end: a short training run (a real log.csv),
+# its episodes recorded by `mnet eval --episodes N --out FILE` (when this
+# mnet has it; else the fixture of tests/tools/test_plot.c), then every
+# figure must parse (xmllint --noout) and render to a PNG that is not blank
+# (rsvg-convert, then its pixels through `convert PNG ppm:-`; else a PNG
+# well above the size of a blank render).  Bad input through the command
+# line: a message, a non-zero status, no figures directory.
+#
+# `mnet plot` runs as the mnet binary's command when mnet.c dispatches it,
+# else through test_plot's driver (test_plot plot ARGS, the same
+# mnet_plot_main).
+#
+#   tests/cli/plot.sh BUILD_DIR SOURCE_DIR
+set -u
+build=${1:?usage: plot.sh BUILD_DIR SOURCE_DIR}
+src=${2:?usage: plot.sh BUILD_DIR SOURCE_DIR}
+mnet="$build/tools/mnet"
+driver="$build/tests/tools_test_plot"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/plot.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+[ -x "$mnet" ] || { echo "FAIL: $mnet is not built" >&2; exit 1; }
+[ -x "$driver" ] || { echo "FAIL: $driver is not built" >&2; exit 1; }
+cd "$src" || exit 1
+
+status=0
+fail() { echo "FAIL: $*" >&2; status=1; }
+
+if "$mnet" plot --help >/dev/null 2>&1; then
+  plot=("$mnet" plot)
+else
+  echo "note: this mnet does not dispatch 'plot' yet: test_plot's driver runs mnet_plot_main"
+  plot=("$driver" plot)
+fi
+
+# ---- a run: log.csv from training, with a curl field ----
+cat >"$tmp/pm.mnet" <<'MNET'
+import "ReluPointMass24.mnet";
+task t {
+  effector ReluPointMass24;
+  kind centre_out_reach;
+  duration 500 ms;
+  validation distance = 10 cm, every = 45 deg;
+  policy gru(hidden = 16);
+  train batch = 16, batches = 3, seed = 5;
+}
+MNET
+run="$tmp/run"
+if ! "$mnet" train "$tmp/pm.mnet" --out "$run" --set load.curl=15 >"$tmp/train.out" 2>&1; then
+  echo "FAIL: mnet train failed" >&2
+  sed 's/^/    /' "$tmp/train.out" >&2
+  exit 1
+fi
+
+# ---- the episodes: recorded by mnet eval, else the fixture ----
+if "$mnet" eval "$run" --episodes 8 --out "$run/episodes.safetensors" >"$tmp/eval.out" 2>&1; then
+  echo "episodes recorded by mnet eval"
+  recorded=1
+elif grep -q "unknown or incomplete option\|usage" "$tmp/eval.out"; then
+  echo "note: this mnet eval does not record episodes yet: the fixture of test_plot instead"
+  "$driver" --write-fixture "$tmp/fx" 8 50 16 --curl 15 >/dev/null || { echo "FAIL: fixture" >&2; exit 1; }
+  cp "$tmp/fx/episodes.safetensors" "$run/"
+  recorded=0
+else
+  fail "mnet eval --episodes 8 --out failed"
+  sed 's/^/    /' "$tmp/eval.out" >&2
+  exit 1
+fi
+
+if ! "${plot[@]}" "$run" --episode 1 >"$tmp/plot.out" 2>&1; then
+  fail "mnet plot $run failed"
+  sed 's/^/    /' "$tmp/plot.out" >&2
+  exit 1
+fi
+figs="$run/figures"
+want="loss paths speed muscles hidden_heatmap hidden_pca replay"
+grep -q "body.svg skipped" "$tmp/plot.out" || want="$want body"
+for f in $want; do
+  [ -s "$figs/$f.svg" ] || fail "$f.svg was not written"
+done
+grep -q 'id="curl-field"' "$figs/paths.svg" || fail "paths.svg: the run's curl field is not drawn"
+if ls "$figs" | grep -q '\.tmp\.'; then fail "temporary files left in $figs"; fi
+
+# ---- each figure parses and renders, not blank ----
+have_xmllint=$(command -v xmllint || true)
+have_rsvg=$(command -v rsvg-convert || true)
+# the pixels: `convert PNG ppm:-` (ImageMagick, or the container's
+# stand-in that does only this) gives raw RGB; a figure must have more
+# than 0.5 % of its bytes off white.  Without it, the PNG's size against a
+# blank page's (weaker).
+have_ppm=""
+if [ -n "$have_rsvg" ]; then
+  printf '<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40"><rect width="100%%" height="100%%" fill="#fff"/></svg>\n' >"$tmp/white.svg"
+  rsvg-convert -o "$tmp/white.png" "$tmp/white.svg" &&
+    convert "$tmp/white.png" ppm:- >"$tmp/white.ppm" 2>/dev/null && have_ppm=1
+  [ -n "$have_ppm" ] || echo "note: no 'convert PNG ppm:-' (ImageMagick): a figure's PNG is compared with a blank one's size"
+fi
+# off-white bytes of a PPM (P6, 8 bits) and its pixel bytes
+ppm_ink() {
+  local hdr total
+  hdr=$(head -n 3 "$1" | wc -c); total=$(stat -c %s "$1")
+  echo "$(tail -c +$((hdr + 1)) "$1" | tr -d '\377' | wc -c) $((total - hdr))"
+}
+if [ -n "$have_ppm" ]; then
+  set -- $(ppm_ink "$tmp/white.ppm")
+  [ "$1" -eq 0 ] || fail "the blank-page check is broken: a white page has $1 off-white bytes"
+fi
+for svg in "$figs"/*.svg; do
+  name=$(basename "$svg")
+  if [ -n "$have_xmllint" ] && ! xmllint --noout "$svg" 2>"$tmp/xml.err"; then
+    fail "$name does not parse:"; sed 's/^/    /' "$tmp/xml.err" | head -5 >&2
+    continue
+  fi
+  [ -n "$have_rsvg" ] || continue
+  png="$tmp/${name%.svg}.png"
+  if ! rsvg-convert -o "$png" "$svg" 2>"$tmp/rsvg.err"; then
+    fail "$name does not render:"; sed 's/^/    /' "$tmp/rsvg.err" | head -5 >&2
+    continue
+  fi
+  if [ -n "$have_ppm" ]; then
+    convert "$png" ppm:- >"$tmp/fig.ppm"
+    set -- $(ppm_ink "$tmp/fig.ppm")
+    [ $(($1 * 200)) -gt "$2" ] || fail "$name renders (almost) blank: $1 of $2 bytes off white"
+  else
+    # a white page of the same size, rendered the same way
+    wh=$(sed -n 's/.*<svg [^>]*width="\([0-9.]*\)" height="\([0-9.]*\)".*/\1 \2/p' "$svg" | head -1)
+    set -- $wh
+    printf '<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s"><rect width="100%%" height="100%%" fill="#fff"/></svg>\n' \
+      "$1" "$2" >"$tmp/blank.svg"
+    rsvg-convert -o "$tmp/blank.png" "$tmp/blank.svg"
+    size=$(stat -c %s "$png"); blank=$(stat -c %s "$tmp/blank.png")
+    [ "$size" -gt $((blank * 3)) ] || fail "$name renders (almost) blank: $size bytes, a blank page $blank"
+  fi
+done
+
+# ---- bad input: a message, non-zero, nothing written ----
+refused() {  # what, expected message, args...
+  local what=$1 msg=$2; shift 2
+  rm -rf "$tmp/out"
+  if "${plot[@]}" "$@" --out "$tmp/out" >"$tmp/bad.out" 2>&1; then
+    fail "$what: accepted"
+  elif ! grep -q -- "$msg" "$tmp/bad.out"; then
+    fail "$what: the message does not say '$msg':"; sed 's/^/    /' "$tmp/bad.out" >&2
+  elif [ -e "$tmp/out" ]; then
+    fail "$what: $tmp/out was created"
+  fi
+}
+refused "a missing directory" "No such file or directory" "$tmp/nowhere"
+head -c 1000 "$run/episodes.safetensors" >"$tmp/cut.safetensors"
+refused "a truncated file" "cut.safetensors" "$tmp/cut.safetensors"
+refused "network weights" "not a recording of mnet episodes" "$run/weights.safetensors"
+refused "an episode past the end" "holds episodes 0 to 7" "$run" --episode 8
+if "${plot[@]}" >/dev/null 2>&1; then fail "no arguments: accepted"; fi
+
+[ $status -eq 0 ] && echo "plot: $(ls "$figs" | wc -l) figures parse and render (recorded: $recorded)"
+exit $status
