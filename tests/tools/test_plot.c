@@ -235,9 +235,13 @@ static int fx_write(const char *path, const fx_opts *o)
     if (o->curl != 0)
         snprintf(run, sizeof run, "task.kind=centre_out_reach\nload.curl=%g\nseed=1\n", o->curl);
     snprintf(step, sizeof step, "%g", FX_STEP);
+    char sizes[2][16];
+    snprintf(sizes[0], sizeof sizes[0], "%d", N);
+    snprintf(sizes[1], sizeof sizes[1], "%d", T);
     const char *meta[] = {"format", "pt", "mnet.format", o->format ? o->format : "mnet-episodes",
                           "version", o->version ? o->version : "1",
                           "layout", "batch-major [episode, step, row]", "step", step,
+                          "n_episodes", sizes[0], "n_steps", sizes[1],
                           "names.joint", "shoulder,elbow",
                           "names.muscle", "pectoralis,deltoid,brachioradialis,tricepslat,biceps,tricepslong",
                           "names.muscle_row", "activation,force",
