@@ -248,6 +248,7 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     for (int i = 0; !params && i < m->n_params; i++)
         tr->own_params[i] = (mnet_real)m->param_defaults[i];
     tr->model_params = params ? (mnet_real *)params : tr->own_params;
+    tr->backup_batch = -1;
     if (has_loss(cfg, MNET_LOSS_ACTIVATION_L2) && check_fmax(tr, err, n) != 0)
         goto fail;
 
@@ -535,32 +536,54 @@ int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
     return 0;
 }
 
+/* Puts back the parameters, moments and optimiser state saved before the
+ * last update. */
+static void restore_backup(mnet_train *tr)
+{
+    const size_t np = tr->n_params;
+    memcpy(tr->params, tr->backup, np * sizeof *tr->backup);
+    memcpy(tr->adam_m, tr->backup + np, np * sizeof *tr->backup);
+    memcpy(tr->adam_v, tr->backup + 2 * np, np * sizeof *tr->backup);
+    tr->opt = tr->backup_opt;
+    tr->backup_batch = -1;
+}
+
 int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
 {
+    tr->undone = 0;
     if (mnet_train_loss_grad(tr, batch_index, loss) != 0) {
         tr->n_skipped++;
         size_t len = strlen(tr->err);
-        if (len + 1 < sizeof tr->err)
+        /* the state this batch started from has no finite loss: the last
+         * state that had one is the one before the previous update, when
+         * that update was the previous batch's */
+        if (tr->backup_batch >= 0 && tr->backup_batch == batch_index - 1) {
+            restore_backup(tr);
+            tr->undone = 1;
+            if (len + 1 < sizeof tr->err)
+                snprintf(tr->err + len, sizeof tr->err - len,
+                         "; the update of batch %ld, which led here, is undone: the parameters are those before "
+                         "it, the last whose loss and gradient were finite",
+                         batch_index - 1);
+        } else if (len + 1 < sizeof tr->err) {
             snprintf(tr->err + len, sizeof tr->err - len, "; parameters unchanged");
+        }
         return -1;
     }
     /* the update itself must leave every number finite (a huge learning
-     * rate can overflow): otherwise it is undone, so the state kept is
-     * always the last one whose loss and gradient were finite */
+     * rate can overflow): otherwise it is undone */
     const size_t np = tr->n_params;
     memcpy(tr->backup, tr->params, np * sizeof *tr->backup);
     memcpy(tr->backup + np, tr->adam_m, np * sizeof *tr->backup);
     memcpy(tr->backup + 2 * np, tr->adam_v, np * sizeof *tr->backup);
-    mnet_adam opt = tr->opt;
+    tr->backup_opt = tr->opt;
+    tr->backup_batch = batch_index;
     mnet_adam_step(&tr->opt, tr->params, tr->grad, tr->adam_m, tr->adam_v, np);
     int finite = 1;
     for (size_t i = 0; i < np; i++)
         finite &= isfinite((double)tr->params[i]) && isfinite((double)tr->adam_v[i]);
     if (!finite) {
-        memcpy(tr->params, tr->backup, np * sizeof *tr->backup);
-        memcpy(tr->adam_m, tr->backup + np, np * sizeof *tr->backup);
-        memcpy(tr->adam_v, tr->backup + 2 * np, np * sizeof *tr->backup);
-        tr->opt = opt;
+        restore_backup(tr);
         tr->n_skipped++;
         msg(tr->err, sizeof tr->err,
             "batch %ld: the update made the parameters non-finite (learning rate %g too large?); parameters "

@@ -41,6 +41,8 @@ int mnet_train_loop(mnet_train *tr, mnet_loop *loop, long end, long first_of_run
         double t0 = mnet_progress_now(), loss;
         if (mnet_train_step(tr, loop->batch, &loss) != 0) {
             snprintf(err, n, "stopped: %s", mnet_train_error(tr));
+            if (tr->undone) /* the previous batch's update was undone */
+                loop->batch--;
             status = -1;
             break;
         }

@@ -162,7 +162,13 @@ typedef struct mnet_train {
     mnet_real *adam_m, *adam_v; /* Adam moments (checkpoint these)          */
     mnet_real *backup;          /* (3 x n_params) params and moments before
                                    the last update (undone when it made a
-                                   number non-finite)                       */
+                                   number non-finite, or when the next
+                                   batch's loss or gradient is not finite)  */
+    mnet_adam backup_opt;       /* the optimiser state then                 */
+    long backup_batch;          /* the batch of that update (-1: none)      */
+    int undone;                 /* the last failed step undid the previous
+                                   batch's update (the run is one batch
+                                   shorter)                                 */
     mnet_nn_params p, g;        /* named pieces of params and grad          */
     mnet_adam opt;              /* Adam state: opt.t updates made           */
 
@@ -216,8 +222,10 @@ void mnet_train_free(mnet_train *tr);
  * those of (cfg.seed, episodes batch_index*B .. +B-1), so a batch is
  * reproducible on its own.  Forward, BPTT, then - only when the loss and
  * every gradient are finite - clipping and Adam.  Returns the loss, or NaN
- * when the batch was skipped: the parameters and optimiser state are then
- * unchanged, n_skipped counts it and err names the batch.  (Episode
+ * when the batch was skipped: n_skipped counts it and err names the batch;
+ * the parameters are then the last state whose loss and gradient were
+ * finite - unchanged, or, when the previous batch's update led to this
+ * state, that update undone (tr->undone = 1).  (Episode
  * numbers are 32-bit: they wrap after 2^32 episodes.) */
 double mnet_train_batch(mnet_train *tr, long batch_index);
 
