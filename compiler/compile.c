@@ -99,13 +99,13 @@ static mnet_compilation *finish(mnet_compilation *c, const mnet_compile_options 
     c->task_name = MNET_DEFAULT_TASK;
     if (ctx->n_errors == 0)
         program_collect(ctx, &c->prog);
+    if (ctx->n_errors == 0 && o->check_all)
+        check_program(ctx, &c->prog);
     if (ctx->n_errors == 0)
         select_task(ctx, &c->prog, o->task, &c->task, &c->task_def, &c->task_name);
     if (ctx->n_errors == 0 && o->run)
         adopt_run(ctx, &c->task, o->run);
-    if (ctx->n_errors == 0 && !c->task.effector && !o->effector)
-        mnet_error(ctx, mnet_no_loc(), "%s defines no task and no effector",
-                   ctx->n_sources ? ctx->sources[0].path : "the input");
+    /* no effector at all: lowering says so, at the main file */
     if (ctx->n_errors == 0 && !o->no_lower)
         c->eff = lower_for(ctx, &c->prog, o->effector, &c->task);
     hash_sources(c);

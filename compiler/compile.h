@@ -45,6 +45,7 @@ typedef struct {
     const char *const *source_names;
     const char *const *source_texts;
     const size_t *source_lens;
+    int check_all;               /* 1: check every definition first (--check) */
     int no_lower;                /* 1: stop after checking the task          */
     /* the run's configuration, when it has moved on from the task as
      * written (the REPL's set): the task's configuration becomes this one,

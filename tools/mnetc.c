@@ -22,13 +22,9 @@
 #include <string.h>
 
 #include "compile.h"
-#include "diag.h"
-#include "mnet_settings.h"
 #include "emit_model.h"
 #include "ir_llvm.h"
-#include "model.h"
-#include "program.h"
-#include "source.h"
+#include "mnet_settings.h"
 
 static void usage(FILE *out)
 {
@@ -38,17 +34,6 @@ static void usage(FILE *out)
 }
 
 /* FNV-1a over every loaded source, so a model records what it came from. */
-static void source_hash(const mnet_ctx *ctx, char *out)
-{
-    unsigned long long h = 1469598103934665603ULL;
-    for (int i = 0; i < ctx->n_sources; i++)
-        for (long k = 0; k < ctx->sources[i].len; k++) {
-            h ^= (unsigned char)ctx->sources[i].text[k];
-            h *= 1099511628211ULL;
-        }
-    snprintf(out, 17, "%016llx", h);
-}
-
 /* The run text a standalone trainer reads (mnet_model.task): the task's
  * configuration and the parameter values the effector was compiled with. */
 static char *run_text(const task_spec *spec, const mnet_effector *eff)
@@ -71,24 +56,13 @@ static char *run_text(const task_spec *spec, const mnet_effector *eff)
     return text;
 }
 
-static void add_env_path(mnet_ctx *ctx)
-{
-    const char *p = getenv("MNET_PATH");
-    if (!p)
-        return;
-    char *copy = strdup(p), *save = NULL;
-    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-        if (*d)
-            mnet_ctx_add_search_dir(ctx, d);
-    free(copy);
-}
-
 int main(int argc, char **argv)
 {
     const char *file = NULL, *output = NULL, *effector = NULL;
     int check = 0, dump = 0, stats = 0, single = 0, check_finite = 0, emit_llvm = 0;
-    mnet_ctx *ctx = mnet_ctx_new();
-    if (!ctx) {
+    const char **include = calloc((size_t)argc + 1, sizeof *include);
+    int n_include = 0;
+    if (!include) {
         fputs("mnetc: out of memory\n", stderr);
         return 2;
     }
@@ -106,7 +80,7 @@ int main(int argc, char **argv)
             stats = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            mnet_ctx_free(ctx);
+            free(include);
             return 0;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--precision") || !strcmp(a, "--effector") ||
                     !strcmp(a, "-I")) &&
@@ -117,22 +91,22 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--effector"))
                 effector = v;
             else if (!strcmp(a, "-I"))
-                mnet_ctx_add_search_dir(ctx, v);
+                include[n_include++] = v;
             else if (!strcmp(v, "float") || !strcmp(v, "double"))
                 single = v[0] == 'f';
             else {
                 fprintf(stderr, "mnetc: --precision must be float or double, not '%s'\n", v);
-                mnet_ctx_free(ctx);
+                free(include);
                 return 2;
             }
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "mnetc: unknown or incomplete option '%s'\n", a);
             usage(stderr);
-            mnet_ctx_free(ctx);
+            free(include);
             return 2;
         } else if (file) {
             fprintf(stderr, "mnetc: more than one input file ('%s' and '%s')\n", file, a);
-            mnet_ctx_free(ctx);
+            free(include);
             return 2;
         } else {
             file = a;
@@ -140,72 +114,68 @@ int main(int argc, char **argv)
     }
     if (!file) {
         usage(stderr);
-        mnet_ctx_free(ctx);
+        free(include);
         return 2;
     }
     if (!output && !check && !dump && !stats) { /* nothing asked for: say what to ask */
         fprintf(stderr, "mnetc: nothing to do for '%s': give -o FILE.c (or -o FILE.ll with --emit-llvm), "
                         "or --check, --dump-model, --stats\n", file);
         usage(stderr);
-        mnet_ctx_free(ctx);
+        free(include);
         return 2;
     }
-    add_env_path(ctx);
-    mnet_ctx_add_search_dir(ctx, MNET_MODELS_DIR);
-    mnet_program prog = {0};
+    /* the one pipeline (compile.h): load, collect, check, the task, lower */
+    mnet_compile_options o = {.path = file, .effector = effector, .include = include, .n_include = n_include,
+                              .check_all = check, .no_lower = !(dump || stats || output)};
+    mnet_compilation *c = mnet_compile_opts(&o, NULL);
+    free(include);
+    if (!c) {
+        fputs("mnetc: out of memory\n", stderr);
+        return 2;
+    }
     int status = 0;
-    mnet_load_file(ctx, file, mnet_no_loc());
-    if (ctx->n_errors == 0)
-        program_collect(ctx, &prog);
-    if (ctx->n_errors == 0 && check)
-        check_program(ctx, &prog);
-    if (ctx->n_errors == 0 && (dump || stats || output)) {
-        task_spec spec;
-        mnet_effector *eff = lower_main_effector(ctx, &prog, effector, &spec);
-        if (eff) {
-            if (dump)
-                effector_dump(eff, stdout);
-            if (stats)
-                effector_print_stats(eff, stdout);
-            if (output) {
-                char hash[17];
-                source_hash(ctx, hash);
-                char tmp[4096];
-                snprintf(tmp, sizeof tmp, "%s.tmp", output);
-                FILE *f = fopen(tmp, "w");
-                if (!f) {
-                    fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
-                    status = 1;
+    const mnet_effector *eff = c->eff;
+    if (c->ctx->n_errors == 0 && eff) {
+        if (dump)
+            effector_dump(eff, stdout);
+        if (stats)
+            effector_print_stats(eff, stdout);
+        if (output) {
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s.tmp", output);
+            FILE *f = fopen(tmp, "w");
+            if (!f) {
+                fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
+                status = 1;
+            } else {
+                /* the run, for a standalone trainer (mnet_model.task) */
+                char *task_text = run_text(&c->task, eff);
+                emit_options opt = {single, check_finite, task_text};
+                int bad;
+                if (emit_llvm) {
+                    const ir_function *fp[EFFECTOR_N_FUNCTIONS];
+                    ir_function fns[EFFECTOR_N_FUNCTIONS];
+                    int nf = effector_functions(eff, fp);
+                    for (int k = 0; k < nf; k++)
+                        fns[k] = *fp[k];
+                    bad = ir_emit_llvm_ir(f, eff->g, nf, fns, single) != 0;
                 } else {
-                    /* the task, for a standalone trainer (mnet_model.task) */
-                    char *task_text = run_text(&spec, eff);
-                    emit_options opt = {single, check_finite, task_text};
-                    int bad;
-                    if (emit_llvm) {
-                        const ir_function fns[8] = {eff->fn_init,     eff->fn_init_vjp, eff->fn_step,
-                                                    eff->fn_step_vjp, eff->fn_sense,    eff->fn_sense_vjp,
-                                                    eff->fn_loss,     eff->fn_loss_vjp};
-                        bad = ir_emit_llvm_ir(f, eff->g, 8, fns, single) != 0;
-                    } else {
-                        bad = emit_model_c_opts(f, eff, file, hash, &opt) != 0;
-                    }
-                    bad |= fclose(f) != 0;
-                    free(task_text);
-                    if (bad || rename(tmp, output) != 0) {
-                        fprintf(stderr, "mnetc: cannot write '%s'\n", output);
-                        remove(tmp);
-                        status = 1;
-                    }
+                    bad = emit_model_c_opts(f, eff, file, c->source_hash, &opt) != 0;
+                }
+                bad |= fclose(f) != 0;
+                free(task_text);
+                if (bad || rename(tmp, output) != 0) {
+                    fprintf(stderr, "mnetc: cannot write '%s'\n", output);
+                    remove(tmp);
+                    status = 1;
                 }
             }
-            effector_free(eff);
         }
     }
-    if (ctx->n_errors) {
-        mnet_print_diags(ctx, stderr);
+    if (c->ctx->n_errors) {
+        mnet_print_diags(c->ctx, stderr);
         status = 1;
     }
-    program_free(&prog);
-    mnet_ctx_free(ctx);
+    mnet_compilation_free(c);
     return status;
 }
