@@ -28,6 +28,7 @@
 
 #include "mnet_outdir.h"
 #include "mnet_repl.h"
+#include "mnet_plot.h"
 #include "mnet_probe.h"
 #include "mnet_session.h"
 #include "task_check.h"
@@ -45,7 +46,9 @@ static int usage(FILE *out, int status)
     fputs("usage: mnet train FILE.mnet [--task NAME] [--set NAME=VALUE]... [--batches N] [--seed S] [--out DIR]\n"
           "                  [--backend jit|c] [--force]\n"
           "       mnet train [FILE.mnet] --resume --out DIR [--batches N]\n"
-          "       mnet eval DIR\n"
+          "       mnet eval DIR [FILE.mnet [--task NAME]] [--set NAME=VALUE]... [--episodes N] [--seed S]\n"
+          "                     [--out FILE]   (default DIR/episodes.safetensors)\n"
+          "       mnet plot DIR|EPISODES.safetensors [--out DIR] [--episode K]\n"
           "       mnet                 (interactive prompt)\n"
           "       mnet -c 'load FILE.mnet; train 100; eval'\n"
           "       mnet --version\n",
@@ -303,18 +306,32 @@ static int cmd_train(int argc, char **argv)
     return status;
 }
 
+/* mnet eval DIR [FILE.mnet [--task NAME]] [--set NAME=VALUE]... [--episodes N]
+ *               [--seed S] [--out FILE]
+ * Without a probe option it also rewrites DIR's weights and validation. */
 static int cmd_eval(int argc, char **argv)
 {
-    if (argc != 1 || argv[0][0] == '-')
+    if (argc < 1 || argv[0][0] == '-')
         return usage(stderr, 2);
     const char *dir = argv[0];
-    /* eval rewrites DIR's weights and validation: DIR is locked as for
-     * --resume (it must hold a checkpoint), so a run training there is not
-     * written under, and it names its holder */
+    mnet_probe p;
+    if (probe_parse(&p, argc - 1, argv + 1, stderr) != 0) {
+        probe_free(&p);
+        return 2;
+    }
+    int plain = !p.file && !p.n_sets && !p.episodes && !p.have_seed;
+    char episodes[4200];
+    snprintf(episodes, sizeof episodes, "%s/episodes.safetensors", dir);
+    if (!p.out)
+        p.out = episodes;
+    /* eval writes into DIR: DIR is locked as for --resume (it must hold a
+     * checkpoint), so a run training there is not written under, and it
+     * names its holder */
     mnet_outdir od = MNET_OUTDIR_INIT;
     char oerr[1024];
     if (mnet_outdir_open(&od, dir, MNET_OUTDIR_RESUME, oerr, sizeof oerr) != 0) {
         fprintf(stderr, "mnet: eval: %s\n", oerr);
+        probe_free(&p);
         return 1;
     }
     if (od.n_removed > 0)
@@ -324,10 +341,11 @@ static int cmd_eval(int argc, char **argv)
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.mnetckpt", dir);
     mnet_session s;
     session_init(&s);
-    int status = session_open(&s, ckpt, stderr, stdout) || session_eval(&s, stdout) ||
-                 session_write_outputs(&s, dir, stdout);
+    int status = session_open(&s, ckpt, stderr, stdout) || session_probe(&s, &p, stdout) ||
+                 (plain && session_write_outputs(&s, dir, stdout));
     session_close(&s);
     mnet_outdir_close(&od);
+    probe_free(&p);
     return status ? 1 : 0;
 }
 
@@ -348,6 +366,8 @@ int main(int argc, char **argv)
         return usage(stdout, 0);
     if (!strcmp(argv[1], "train"))
         return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "plot"))
+        return mnet_plot_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))
         return cmd_eval(argc - 2, argv + 2);
     fprintf(stderr, "mnet: unknown command '%s'\n", argv[1]);

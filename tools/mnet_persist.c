@@ -10,6 +10,7 @@
 #include "mnet_log.h"
 #include "mnet_safetensors.h"
 #include "mnet_session.h"
+#include "mnet_validation.h"
 
 /* The metadata: the standard lines, then the run text with each line
  * prefixed "run." (the run a checkpoint holds: mnet_settings.h). */
@@ -226,7 +227,7 @@ int session_write_outputs(mnet_session *s, const char *dir, FILE *out)
         fprintf(out, "mnet: %s\n", err);
         return 1;
     }
-    int B = s->run.cfg.batch_size;
+    int B = mnet_task_validation_size(&s->run.cfg, s->run.cfg.batch_size);
     fprintf(out, "validation: %d episodes, mean loss %.6f; wrote %s/weights.safetensors and %s/validation.csv\n", B,
             loss, dir, dir);
     return 0;

@@ -14,6 +14,8 @@
  * saying so, with exit status 130 (128 + SIGINT, as a shell).
  */
 #include "mnet_repl.h"
+#include "mnet_plot.h"
+#include "mnet_probe.h"
 
 #include <editline/readline.h>
 #include <errno.h>
@@ -47,7 +49,9 @@ static const struct {
     {"show", "", "the model's sizes, muscles, parameters and the task settings"},
     {"set", "NAME VALUE", "change a model parameter (no recompile) or a task setting (e.g. set delay.vision 50 ms)"},
     {"train", "N", "train N batches (Ctrl-C stops after the current batch and keeps everything)"},
-    {"eval", "", "run the validation set deterministically and print its loss"},
+    {"eval", "[FILE.mnet [--task T]] [--set NAME=VALUE]... [--episodes N] [--seed S] [--out FILE]",
+     "run the network (no training) on its validation set or a probe task; record the episodes to --out"},
+    {"plot", "DIR|EPISODES.safetensors [--out DIR] [--episode K]", "SVG figures of a run or recorded episodes"},
     {"save", "FILE", "write a checkpoint: sources, network, optimiser, batch count (atomic)"},
     {"open", "FILE", "continue from a checkpoint (needs nothing but the file)"},
     {"emit", "FILE.c [--precision float|double]", "write the model as standalone C with the run embedded"},
@@ -204,8 +208,17 @@ static int run_words(mnet_session *s, char **w, int n, FILE *out)
                     session_loss_last100(s));
         return rc;
     }
-    if (!strcmp(cmd, "eval"))
-        return session_eval(s, out);
+    if (!strcmp(cmd, "eval")) {
+        if (n == 1)
+            return session_eval(s, out);
+        /* the probes of `mnet eval` (mnet_probe.h); a file only with --out */
+        mnet_probe p;
+        int rc = probe_parse(&p, n - 1, w + 1, out) != 0 ? 1 : session_probe(s, &p, out);
+        probe_free(&p);
+        return rc;
+    }
+    if (!strcmp(cmd, "plot"))
+        return mnet_plot_main(n - 1, w + 1) != 0;
     if (!strcmp(cmd, "save") || !strcmp(cmd, "open")) {
         if (n != 2) {
             fprintf(out, "usage: %s FILE\n", cmd);
