@@ -1,10 +1,15 @@
 /* compile.c - the compiler as one call. */
 #include "compile.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit_model.h"
+#include "ir_llvm.h"
+#include "jit_model.h"
+#include "lower_loss.h"
+#include "lower_params.h"
 #include "source.h"
 #include "task_check.h"
 
@@ -202,6 +207,12 @@ int mnet_write_c(const mnet_compilation *c, const char *path, const char *source
 int mnet_write_c_run(const mnet_compilation *c, const char *path, const char *source, int single_precision,
                      const char *run_text)
 {
+    mnet_output_options o = {single_precision, 0, 0, run_text};
+    return mnet_write_output(c, path, source, &o);
+}
+
+int mnet_write_output(const mnet_compilation *c, const char *path, const char *source, const mnet_output_options *o)
+{
     if (!c->eff)
         return -1;
     size_t n = strlen(path) + 8;
@@ -210,16 +221,96 @@ int mnet_write_c_run(const mnet_compilation *c, const char *path, const char *so
         return -1;
     snprintf(tmp, n, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    int bad = !f;
+    int bad = !f, saved = errno;
     if (f) {
-        emit_options opt = {single_precision, 0, run_text};
-        bad = emit_model_c_opts(f, c->eff, source, c->source_hash, &opt) != 0;
+        if (o->llvm_ir) {
+            const ir_function *fp[EFFECTOR_N_FUNCTIONS];
+            ir_function fns[EFFECTOR_N_FUNCTIONS];
+            int nf = effector_functions(c->eff, fp);
+            for (int k = 0; k < nf; k++)
+                fns[k] = *fp[k];
+            bad = ir_emit_llvm_ir(f, c->eff->g, nf, fns, o->single_precision) != 0;
+        } else {
+            emit_options opt = {o->single_precision, o->check_finite, o->run_text};
+            bad = emit_model_c_opts(f, c->eff, source, c->source_hash, &opt) != 0;
+        }
         bad |= fclose(f) != 0;
+        saved = errno;
     }
-    if (!bad)
+    if (!bad) {
         bad = rename(tmp, path) != 0;
+        saved = errno;
+    }
     if (bad)
         remove(tmp);
     free(tmp);
+    errno = saved;
     return bad ? -1 : 0;
+}
+
+char *mnet_compilation_run_text(const mnet_compilation *c)
+{
+    const mnet_effector *eff = c->eff;
+    if (!eff)
+        return NULL;
+    double *values = calloc((size_t)eff->n_params + 1, sizeof *values);
+    const char **names = calloc((size_t)eff->n_params + 1, sizeof *names);
+    char *text = NULL;
+    if (values && names) {
+        for (int i = 0; i < eff->n_params; i++) {
+            values[i] = eff->params[i].value;
+            names[i] = eff->params[i].name;
+        }
+        /* the run text names parameters through a model table */
+        mnet_model m = {.name = eff->name, .n_params = eff->n_params, .param_names = names};
+        text = mnet_run_text_alloc(&c->task.cfg, &m, values);
+    }
+    free(values);
+    free(names);
+    return text;
+}
+
+void mnet_compilation_dump(const mnet_compilation *c, FILE *out)
+{
+    if (c->eff)
+        effector_dump(c->eff, out);
+}
+
+void mnet_compilation_stats(const mnet_compilation *c, FILE *out)
+{
+    if (c->eff)
+        effector_print_stats(c->eff, out);
+}
+
+int mnet_compilation_param_check(const mnet_compilation *c, int i, double v, char *err, size_t n)
+{
+    if (!c->eff || i < 0 || i >= c->eff->n_params)
+        return 0;
+    return effector_param_check(c->eff, i, v, err, n);
+}
+
+int mnet_compilation_param_dim(const mnet_compilation *c, int i)
+{
+    return c->eff && i >= 0 && i < c->eff->n_params ? (int)c->eff->params[i].dim : -1;
+}
+
+int mnet_loss_term_compiles(const char *name, double derivative_weight, int has_value)
+{
+    task_loss l = {name, derivative_weight, has_value ? (const ast_expr *)1 : NULL, mnet_no_loc()};
+    return loss_is_compiled(&l);
+}
+
+mnet_jit_model *mnet_compilation_jit(const mnet_compilation *c, int single_precision, char *err, size_t n)
+{
+    return jit_model_build(c->eff, c->source_hash, single_precision, err, n);
+}
+
+const mnet_model *mnet_jit_model_table(const mnet_jit_model *jm)
+{
+    return jit_model_get(jm);
+}
+
+void mnet_jit_model_release(mnet_jit_model *jm)
+{
+    jit_model_free(jm);
 }

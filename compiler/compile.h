@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "model.h"
+#include "mnet_model.h"
 #include "program.h"
 #include "task_check.h"
 
@@ -82,5 +83,44 @@ double *mnet_compilation_param_defaults(const mnet_compilation *c);
 int mnet_write_c(const mnet_compilation *c, const char *path, const char *source, int single_precision);
 int mnet_write_c_run(const mnet_compilation *c, const char *path, const char *source, int single_precision,
                      const char *run_text);
+
+/* What to write (mnetc -o): the C (with the run a standalone trainer
+ * reads, and optionally NaN checks) or the functions as LLVM IR. */
+typedef struct {
+    int single_precision;
+    int check_finite;           /* the step records its first non-finite row */
+    int llvm_ir;                /* LLVM IR instead of C                       */
+    const char *run_text;       /* embedded in the C (NULL: none)             */
+} mnet_output_options;
+/* Writes the output to path atomically.  0, or -1 with errno's reason. */
+int mnet_write_output(const mnet_compilation *c, const char *path, const char *source,
+                      const mnet_output_options *o);
+
+/* The run text of c's task with its effector's parameter values (what a
+ * standalone trainer reads, mnet_settings.h), malloc'd. */
+char *mnet_compilation_run_text(const mnet_compilation *c);
+
+/* --dump-model and --stats of c's effector. */
+void mnet_compilation_dump(const mnet_compilation *c, FILE *out);
+void mnet_compilation_stats(const mnet_compilation *c, FILE *out);
+
+/* Parameter i of c's effector at value v: within the range the compiler
+ * gave it (effector_param_check)?  0, or -1 with the message. */
+int mnet_compilation_param_check(const mnet_compilation *c, int i, double v, char *err, size_t n);
+
+/* The documented dimension (unit_dim) of parameter i of c's effector, for
+ * task_eval_number; -1 when unknown. */
+int mnet_compilation_param_dim(const mnet_compilation *c, int i);
+
+/* Whether a loss term of this name and derivative weight is compiled into
+ * the model (lower_loss.h: a term of the user's own, or a per-step
+ * built-in kind without a derivative weight). */
+int mnet_loss_term_compiles(const char *name, double derivative_weight, int has_value);
+
+/* The LLVM JIT backend: c's effector as a loaded model table. */
+typedef struct mnet_jit_model mnet_jit_model;
+mnet_jit_model *mnet_compilation_jit(const mnet_compilation *c, int single_precision, char *err, size_t n);
+const mnet_model *mnet_jit_model_table(const mnet_jit_model *jm);
+void mnet_jit_model_release(mnet_jit_model *jm);
 
 #endif

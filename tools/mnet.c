@@ -31,7 +31,6 @@
 #include "mnet_plot.h"
 #include "mnet_probe.h"
 #include "mnet_session.h"
-#include "task_check.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -92,7 +91,7 @@ static int apply_cmdline(const mnet_run *r, mnet_task_config *cfg, double *value
         for (int j = 0; j < r->model->n_params && i < 0; j++)
             if (!strcmp(r->model->param_names[j], name))
                 i = j;
-        int dim = i >= 0 && r->comp->eff && i < r->comp->eff->n_params ? (int)r->comp->eff->params[i].dim : -1;
+        int dim = mnet_compilation_param_dim(r->comp, i);
         int rc = i >= 0 ? task_eval_number(name, eq + 1, dim, &values[i], err, sizeof err) ||
                               mnet_run_check_param(r, i, values[i], err, sizeof err)
                         : task_set(cfg, name, eq + 1, NULL, err, sizeof err);

@@ -10,7 +10,6 @@
 #include "mnet_record.h"
 #include "mnet_settings.h"
 #include "mnet_validation.h"
-#include "task_check.h"
 
 int probe_parse(mnet_probe *p, int argc, char **argv, FILE *out)
 {
@@ -139,7 +138,6 @@ int session_probe(mnet_session *s, const mnet_probe *p, FILE *out)
         run = &other;
     }
     const mnet_model *m = run->model;
-    const mnet_effector *eff = run->comp->eff;
     mnet_task_config cfg = run->cfg;
     /* the network is the trained one, whatever the probe task says */
     cfg.cell = s->run.cfg.cell;
@@ -165,7 +163,7 @@ int session_probe(mnet_session *s, const mnet_probe *p, FILE *out)
             if (!strcmp(m->param_names[j], name))
                 i = j;
         if (i >= 0) {
-            int dim = eff && i < eff->n_params ? (int)eff->params[i].dim : -1;
+            int dim = mnet_compilation_param_dim(run->comp, i);
             if (task_eval_number(name, text, dim, &values[i], err, sizeof err) != 0 ||
                 mnet_run_check_param(run, i, values[i], err, sizeof err) != 0) {
                 fprintf(out, "mnet: --set %s=%s: %s\n", name, text, err);

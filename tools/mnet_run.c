@@ -6,8 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jit_model.h"
-#include "lower_params.h"
 #include "mnet_log.h"
 
 int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backend, FILE *diag, char *err, size_t n)
@@ -27,10 +25,10 @@ int mnet_run_open(mnet_run *r, const mnet_compile_options *o, mnet_backend backe
     int single = sizeof(mnet_real) == sizeof(float);
     const char *name = o->n_sources > 0 ? o->source_names[0] : o->path;
     if (backend == MNET_BACKEND_JIT) {
-        r->jit = jit_model_build(r->comp->eff, r->comp->source_hash, single, err, n);
+        r->jit = mnet_compilation_jit(r->comp, single, err, n);
         if (!r->jit)
             return 2;
-        r->model = jit_model_get(r->jit);
+        r->model = mnet_jit_model_table(r->jit);
     } else {
         char dir[] = "/tmp/mnet_run_XXXXXX", cpath[64];
         if (!mkdtemp(dir)) {
@@ -71,10 +69,7 @@ void mnet_run_set_param(mnet_run *r, int i, double v)
 
 int mnet_run_check_param(const mnet_run *r, int i, double v, char *err, size_t n)
 {
-    const mnet_effector *eff = r->comp->eff;
-    if (!eff || i < 0 || i >= eff->n_params)
-        return 0;
-    return effector_param_check(eff, i, v, err, n);
+    return mnet_compilation_param_check(r->comp, i, v, err, n);
 }
 
 int mnet_run_check_params(const mnet_run *r, const double *values, char *err, size_t n)
@@ -96,7 +91,7 @@ void mnet_run_close(mnet_run *r)
     free(r->params);
     free(r->param_values);
     mnet_model_so_free(r->so);
-    jit_model_free(r->jit);
+    mnet_jit_model_release(r->jit);
     mnet_compilation_free(r->comp);
     memset(r, 0, sizeof *r);
 }

@@ -13,8 +13,6 @@
 
 typedef enum { MNET_BACKEND_JIT, MNET_BACKEND_C } mnet_backend;
 
-typedef struct mnet_jit_model mnet_jit_model;
-
 /* A run's owners: cfg is THE configuration (the task as checked, then as
  * `set` and the command line change it); params is THE parameter table
  * (the trainer reads it, never a copy).  The compilation keeps the sources

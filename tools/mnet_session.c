@@ -9,8 +9,6 @@
 
 #include "mnet_settings.h"
 #include "mnet_validation.h"
-#include "lower_loss.h"
-#include "task_check.h"
 
 void session_init(mnet_session *s)
 {
@@ -186,11 +184,11 @@ static int rebuild_trainer(mnet_session *s, const mnet_task_config *c, int resha
 static int needs_recompile(const mnet_task_config *c, const mnet_model *m)
 {
     for (int i = 0; i < c->n_losses; i++) {
-        task_loss l = {mnet_loss_name(NULL, &c->loss[i]), c->loss[i].deriv_weight, NULL, mnet_no_loc()};
+        const char *name = mnet_loss_name(NULL, &c->loss[i]);
         int have = 0;
         for (int k = 0; k < m->n_loss && m->loss_names; k++)
-            have |= !strcmp(m->loss_names[k], l.name);
-        if (!have && loss_is_compiled(&l))
+            have |= !strcmp(m->loss_names[k], name);
+        if (!have && mnet_loss_term_compiles(name, c->loss[i].deriv_weight, 0))
             return 1;
     }
     return 0;
@@ -269,8 +267,7 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
     int i = param_index(m, name);
     if (i >= 0) {
         /* a model parameter: its declared dimension, as in the file */
-        const mnet_effector *eff = s->run.comp->eff;
-        int dim = eff && i < eff->n_params ? (int)eff->params[i].dim : -1;
+        int dim = mnet_compilation_param_dim(s->run.comp, i);
         double v;
         if (task_eval_number(name, text, dim, &v, err, sizeof err) != 0 ||
             mnet_run_check_param(&s->run, i, v, err, sizeof err) != 0) {

@@ -22,9 +22,6 @@
 #include <string.h>
 
 #include "compile.h"
-#include "emit_model.h"
-#include "ir_llvm.h"
-#include "mnet_settings.h"
 
 static void usage(FILE *out)
 {
@@ -34,28 +31,6 @@ static void usage(FILE *out)
 }
 
 /* FNV-1a over every loaded source, so a model records what it came from. */
-/* The run text a standalone trainer reads (mnet_model.task): the task's
- * configuration and the parameter values the effector was compiled with. */
-static char *run_text(const task_spec *spec, const mnet_effector *eff)
-{
-    double *params = calloc((size_t)eff->n_params + 1, sizeof *params);
-    const char *names[1] = {NULL};
-    mnet_model m = {.name = eff->name, .n_params = eff->n_params, .param_names = names};
-    char *text = NULL;
-    const char **pn = calloc((size_t)eff->n_params + 1, sizeof *pn);
-    if (params && pn) {
-        for (int i = 0; i < eff->n_params; i++) {
-            params[i] = eff->params[i].value;
-            pn[i] = eff->params[i].name;
-        }
-        m.param_names = pn;
-        text = mnet_run_text_alloc(&spec->cfg, &m, params);
-    }
-    free(params);
-    free(pn);
-    return text;
-}
-
 int main(int argc, char **argv)
 {
     const char *file = NULL, *output = NULL, *effector = NULL;
@@ -137,39 +112,18 @@ int main(int argc, char **argv)
     const mnet_effector *eff = c->eff;
     if (c->ctx->n_errors == 0 && eff) {
         if (dump)
-            effector_dump(eff, stdout);
+            mnet_compilation_dump(c, stdout);
         if (stats)
-            effector_print_stats(eff, stdout);
+            mnet_compilation_stats(c, stdout);
         if (output) {
-            char tmp[4096];
-            snprintf(tmp, sizeof tmp, "%s.tmp", output);
-            FILE *f = fopen(tmp, "w");
-            if (!f) {
-                fprintf(stderr, "mnetc: cannot write '%s': %s\n", tmp, strerror(errno));
+            /* the run, for a standalone trainer (mnet_model.task) */
+            char *run_text = mnet_compilation_run_text(c);
+            mnet_output_options oo = {single, check_finite, emit_llvm, run_text};
+            if (mnet_write_output(c, output, file, &oo) != 0) {
+                fprintf(stderr, "mnetc: cannot write '%s': %s\n", output, strerror(errno));
                 status = 1;
-            } else {
-                /* the run, for a standalone trainer (mnet_model.task) */
-                char *task_text = run_text(&c->task, eff);
-                emit_options opt = {single, check_finite, task_text};
-                int bad;
-                if (emit_llvm) {
-                    const ir_function *fp[EFFECTOR_N_FUNCTIONS];
-                    ir_function fns[EFFECTOR_N_FUNCTIONS];
-                    int nf = effector_functions(eff, fp);
-                    for (int k = 0; k < nf; k++)
-                        fns[k] = *fp[k];
-                    bad = ir_emit_llvm_ir(f, eff->g, nf, fns, single) != 0;
-                } else {
-                    bad = emit_model_c_opts(f, eff, file, c->source_hash, &opt) != 0;
-                }
-                bad |= fclose(f) != 0;
-                free(task_text);
-                if (bad || rename(tmp, output) != 0) {
-                    fprintf(stderr, "mnetc: cannot write '%s'\n", output);
-                    remove(tmp);
-                    status = 1;
-                }
             }
+            free(run_text);
         }
     }
     if (c->ctx->n_errors) {
