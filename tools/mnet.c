@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "mnet_export.h"
 #include "mnet_outdir.h"
 #include "mnet_repl.h"
 #include "mnet_plot.h"
@@ -48,6 +49,7 @@ static int usage(FILE *out, int status)
           "       mnet eval DIR [FILE.mnet [--task NAME]] [--set NAME=VALUE]... [--episodes N] [--seed S]\n"
           "                     [--out FILE]   (default DIR/episodes.safetensors)\n"
           "       mnet plot DIR|EPISODES.safetensors [--out DIR] [--episode K]\n"
+          "       mnet export DIR -o FILE.c [--precision float|double] [--with-plant]\n"
           "       mnet                 (interactive prompt)\n"
           "       mnet -c 'load FILE.mnet; train 100; eval'\n"
           "       mnet --version\n",
@@ -369,6 +371,8 @@ int main(int argc, char **argv)
         return mnet_plot_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))
         return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export"))
+        return mnet_export_main(argc - 2, argv + 2);
     fprintf(stderr, "mnet: unknown command '%s'\n", argv[1]);
     return usage(stderr, 2);
 }
