@@ -44,7 +44,7 @@ same_run() { # description, file patch (sed), set command, kind
   base "$kind" "$extra" > "$tmp/base.mnet"
   base "$kind" "$extra" | sed -e "$patch" > "$tmp/file.mnet"
   cmp -s "$tmp/base.mnet" "$tmp/file.mnet" && { check "$desc: the patch changes the file" 1; return; }
-  run_of file "load $tmp/file.mnet" || { check "$desc: the file trains ($(tail -2 "$tmp/file/train.out"))" 1; return; }
+  run_of file "load $tmp/file.mnet" || { check "$desc: the file trains ($(head -c 600 "$tmp/file/train.out"))" 1; return; }
   run_of repl "load $tmp/base.mnet; $set" || { check "$desc: the REPL trains ($(head -c 600 "$tmp/repl/train.out"))" 1; return; }
   [ -s "$tmp/file/run.txt" ] && cmp -s "$tmp/file/run.txt" "$tmp/repl/run.txt"
   local rc=$?
