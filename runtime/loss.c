@@ -242,8 +242,9 @@ static double term_loss(const mnet_loss_ctx *c, const mnet_loss_term *term, mnet
     if (N < 1 || R < 1 || n < 1 || (term->weight == 0 && term->deriv_weight == 0))
         return 0;
     const int grad = g_state != NULL && g_hidden != NULL;
-    const double cv = term->weight / ((double)n * N);
-    const double cd = N > 1 ? term->deriv_weight / ((double)n * (N - 1) * c->step * c->step) : 0;
+    const double nm = c->n_mean > 0 ? c->n_mean : n; /* the mean's columns */
+    const double cv = term->weight / (nm * N);
+    const double cd = N > 1 ? term->deriv_weight / (nm * (N - 1) * c->step * c->step) : 0;
     const size_t blk = (size_t)R * ld;
     mnet_real *q_prev = c->scratch, *q_cur = q_prev + blk;
     mnet_real *g_prev = q_cur + blk, *g_cur = g_prev + blk;
@@ -290,6 +291,7 @@ static void compiled_terms(const mnet_loss_ctx *c, const mnet_loss_term *terms, 
     const int L = m->n_loss, S = m->n_state, P = m->space_dim, n = c->n, ld = c->ld;
     if (L == 0 || n < 1)
         return;
+    const double nm = c->n_mean > 0 ? c->n_mean : n; /* the mean's columns */
     mnet_real *val = c->scratch, *seed = val + (size_t)L * ld, *gs = seed + (size_t)L * ld;
     double *cv = calloc((size_t)L, sizeof *cv);
     if (!cv)
@@ -297,7 +299,7 @@ static void compiled_terms(const mnet_loss_ctx *c, const mnet_loss_term *terms, 
     int any = 0;
     for (int k = 0; k < n_terms; k++)
         if (terms[k].kind == MNET_LOSS_COMPILED && terms[k].weight != 0) {
-            cv[terms[k].compiled] += terms[k].weight / ((double)n * (c->T + 1));
+            cv[terms[k].compiled] += terms[k].weight / (nm * (c->T + 1));
             any = 1;
         }
     if (!any) {
@@ -320,7 +322,7 @@ static void compiled_terms(const mnet_loss_ctx *c, const mnet_loss_term *terms, 
                 double sum = 0;
                 for (int b = 0; b < n; b++)
                     sum += row[b];
-                value[k] += terms[k].weight / ((double)n * (c->T + 1)) * sum;
+                value[k] += terms[k].weight / (nm * (c->T + 1)) * sum;
             }
         }
         if (g_state) {

@@ -51,6 +51,8 @@ long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, cons
         buf[0] = 0;
     for (int i = 0; i < mnet_setting_count(); i++) {
         char v[1024];
+        if (mnet_setting_at(i)->flags & MNET_SETTING_NOT_RUN)
+            continue; /* the threads: not part of the run */
         if (mnet_setting_format(cfg, mnet_setting_at(i), v, sizeof v) < 0)
             return -1;
         put(&o, "%s=%s\n", mnet_setting_at(i)->name, v);

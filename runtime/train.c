@@ -11,6 +11,7 @@
 
 #include "mnet_log.h"
 #include "mnet_rng.h"
+#include "mnet_threads.h"
 
 /* this runtime's library: one per size of mnet_real (runtime/CMakeLists.txt) */
 #ifdef MNET_REAL_FLOAT
@@ -164,6 +165,7 @@ static size_t carve(mnet_train *tr, mnet_real *base)
     TAKE(tr->dobs, I * B);
     TAKE(tr->dh, LH * B);
     TAKE(tr->loss_scratch, mnet_loss_scratch_size(tr->model, tr->LH, tr->B));
+    TAKE(tr->slice_grad, tr->n_slices_max > 1 ? (size_t)tr->n_slices_max * tr->n_params : 0);
 #undef TAKE
     return off;
 }
@@ -233,6 +235,9 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     tr->LH = cfg->n_layers * cfg->n_hidden;
     tr->n_params = tr->nn.n_params;
+    tr->slice = cfg->batch_slice > 0 && cfg->batch_slice < tr->B ? cfg->batch_slice
+                                                                  : mnet_train_slice_auto(tr->B);
+    tr->n_slices_max = (tr->B + tr->slice - 1) / tr->slice;
 
     /* one allocation for all the reals */
     size_t nreal = carve(tr, NULL);
@@ -243,6 +248,20 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     }
     carve(tr, (mnet_real *)tr->mem);
+    if (tr->n_slices_max == 1)
+        tr->slice_grad = NULL;
+    tr->slice_acts = calloc((size_t)tr->n_slices_max, sizeof *tr->slice_acts);
+    tr->slice_loss = calloc((size_t)tr->n_slices_max * (1 + MNET_TASK_MAX_LOSSES), sizeof *tr->slice_loss);
+    tr->slice_ms = calloc((size_t)tr->n_slices_max, sizeof *tr->slice_ms);
+    if (!tr->slice_acts || !tr->slice_loss || !tr->slice_ms) {
+        msg(err, n, "train: out of memory");
+        goto fail;
+    }
+    mnet_blas_single_thread();
+    if (mnet_train_set_threads(tr, cfg->threads) != 0) {
+        msg(err, n, "%s", tr->err);
+        goto fail;
+    }
     /* the caller's table is read as it is (its owner may change a value
      * between batches); without one, a copy of the defaults */
     for (int i = 0; !params && i < m->n_params; i++)
@@ -294,10 +313,44 @@ void mnet_train_free(mnet_train *tr)
 {
     if (!tr)
         return;
+    mnet_pool_free(tr->pool); /* joins the workers */
     mnet_episode_free(&tr->ep);
+    free(tr->slice_acts);
+    free(tr->slice_loss);
+    free(tr->slice_ms);
     free(tr->mem);
     free(tr);
 }
+
+int mnet_train_slice_auto(int B)
+{
+    if (B <= 16)
+        return B < 1 ? 1 : B;
+    if (B <= 64)
+        return (B + 1) / 2;
+    return 32;
+}
+
+int mnet_train_set_threads(mnet_train *tr, int n)
+{
+    if (n <= 0)
+        n = mnet_cpu_count();
+    if (n > tr->n_slices_max) /* a thread without a slice would only wait */
+        n = tr->n_slices_max;
+    if (tr->pool && mnet_pool_threads(tr->pool) == n)
+        return 0;
+    char err[200] = "";
+    mnet_pool *p = mnet_pool_new(n, err, sizeof err);
+    if (!p) {
+        msg(tr->err, sizeof tr->err, "train: %s", err);
+        return -1;
+    }
+    mnet_pool_free(tr->pool);
+    tr->pool = p;
+    return 0;
+}
+
+int mnet_train_threads(const mnet_train *tr) { return mnet_pool_threads(tr->pool); }
 
 mnet_real *mnet_train_params(mnet_train *tr, size_t *n)
 {
@@ -310,82 +363,142 @@ const char *mnet_train_error(const mnet_train *tr) { return tr->err; }
 
 /* ---- forward --------------------------------------------------------------- */
 
-static mnet_loss_ctx loss_ctx(mnet_train *tr)
+/* Slice k of the last forward: its first column and its columns. */
+static int slice_cols(const mnet_train *tr, int k, int *c0)
 {
+    *c0 = k * tr->slice;
+    return tr->n_cols - *c0 < tr->slice ? tr->n_cols - *c0 : tr->slice;
+}
+
+/* The loss context of slice k: its columns (ld B), its activations, its
+ * share of the batch's means (n_mean = the batch's columns). */
+static mnet_loss_ctx loss_ctx(mnet_train *tr, int k)
+{
+    int c0, ns = slice_cols(tr, k, &c0);
     mnet_loss_ctx c;
     c.m = tr->model;
     c.T = tr->T;
-    c.n = tr->n_cols;
+    c.n = ns;
     c.ld = tr->B;
     c.step = tr->model->step_size;
-    c.state = tr->state;
-    c.target = tr->ep.target;
+    c.state = tr->state + c0;
+    c.target = tr->ep.target + c0;
     c.nn = &tr->nn;
-    c.acts = &tr->acts;
+    c.acts = &tr->slice_acts[k];
     c.act_scale = NULL; /* loss.c reads F_max from params at every call */
-    c.scratch = tr->loss_scratch;
+    c.scratch = tr->loss_scratch + c0;
     c.params = tr->model_params;
+    c.n_mean = tr->n_cols;
     return c;
 }
 
-/* sensed (NS x B) = sense(state) */
-static void sense(mnet_train *tr, const mnet_real *state, int n)
+/* The episode's columns c0 .. as an episode of their own (ld B). */
+static mnet_episode episode_view(const mnet_episode *ep, int c0)
 {
-    const mnet_real *in[1] = {state};
-    mnet_real *const out[1] = {tr->sensed};
-    tr->model->sense(n, tr->B, in, out, tr->model_params);
+    mnet_episode v = *ep;
+#define SHIFT(f) v.f = ep->f ? ep->f + c0 : NULL
+    SHIFT(joint0);
+    SHIFT(goal_joint);
+    SHIFT(start);
+    SHIFT(goal);
+    SHIFT(goal_obs);
+    SHIFT(target);
+    SHIFT(go_obs);
+    SHIFT(go_step);
+    SHIFT(go_time);
+    SHIFT(catch_trial);
+    SHIFT(scratch);
+#undef SHIFT
+    return v;
+}
+
+/* sensed (NS x B) columns c0 .. c0+ns-1 = sense(state) */
+static void sense(mnet_train *tr, const mnet_real *state, int c0, int ns)
+{
+    const mnet_real *in[1] = {state + c0};
+    mnet_real *const out[1] = {tr->sensed + c0};
+    tr->model->sense(ns, tr->B, in, out, tr->model_params);
+}
+
+/* The rollout of slice k: every step of its columns, then its loss. */
+static void forward_slice(void *ctx, int k, int thread)
+{
+    (void)thread;
+    mnet_train *tr = ctx;
+    const mnet_model *m = tr->model;
+    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, P = tr->P, NL = tr->NL;
+    int c0, ns = slice_cols(tr, k, &c0);
+    mnet_noise_key nz = tr->noise;
+    nz.element0 += (uint32_t)c0; /* column b is episode element0 + c0 + b */
+    mnet_nn_acts *acts = &tr->slice_acts[k];
+    mnet_nn_bind_acts(&tr->nn, tr->nn_arena + (size_t)T * mnet_nn_act_size(&tr->nn, c0), T, ns, acts);
+    const mnet_episode ep = episode_view(&tr->ep, c0);
+    const mnet_real *mp = tr->model_params;
+    double net_ms = 0;
+
+    /* s_0 = init(joint0); its sensed values fill the buffers */
+    {
+        const mnet_real *in[1] = {ep.joint0};
+        mnet_real *const out[1] = {tr->state + c0};
+        m->init(ns, B, in, out, mp);
+    }
+    sense(tr, tr->state, c0, ns);
+    mnet_obs_record(&tr->obs, tr->hist + c0, 0, tr->sensed + c0, ns, B, &nz);
+
+    for (int t = 0; t < T; t++) {
+        mnet_real *s = tr->state + (size_t)t * S * B + c0;      /* (S x B)  */
+        mnet_real *s1 = s + (size_t)S * B;                       /* (S x B)  */
+        mnet_real *a = tr->action + (size_t)t * M * B + c0;      /* (M x B)  */
+        mnet_real *lt = tr->load + (size_t)t * NL * B + c0;      /* (NL x B) */
+
+        mnet_obs_build(&tr->obs, t, ep.goal_obs + (size_t)t * P * B, ep.go_obs + (size_t)t * B,
+                       tr->hist + c0, tr->action + c0, tr->obs_buf + c0, ns, B, &nz);
+        mnet_nn_noise hn = {tr->cfg.hidden_noise, nz.seed, MNET_STREAM_NOISE_HIDDEN, nz.element0,
+                            (uint32_t)t};
+        double t0 = 1e3 * mnet_progress_now();
+        mnet_nn_forward(&tr->nn, &tr->p, acts, t, tr->obs_buf + c0, NULL, a, B, nz.on ? &hn : NULL);
+        net_ms += 1e3 * mnet_progress_now() - t0;
+        if (nz.on && tr->cfg.action_noise != 0)
+            mnet_rng_add_normal(a, M, ns, B, tr->cfg.action_noise, nz.seed, MNET_STREAM_NOISE_ACTION,
+                                nz.element0, (uint32_t)t);
+        mnet_task_load(&tr->cfg, m, &ep, s, lt, ns, B);
+        const mnet_real *in[3] = {s, a, lt};
+        mnet_real *const out[1] = {s1};
+        m->step(ns, B, in, out, mp);
+        sense(tr, s1 - c0, c0, ns);
+        mnet_obs_record(&tr->obs, tr->hist + c0, t + 1, tr->sensed + c0, ns, B, &nz);
+    }
+
+    mnet_loss_ctx c = loss_ctx(tr, k);
+    double *out = tr->slice_loss + (size_t)k * (1 + MNET_TASK_MAX_LOSSES);
+    out[0] = mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, out + 1, NULL, NULL);
+    tr->slice_ms[k] = net_ms;
 }
 
 double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
 {
-    const mnet_model *m = tr->model;
-    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, P = tr->P, NL = tr->NL;
     const mnet_noise_key off = {0, 0, 0};
     if (!nz)
         nz = &off;
     tr->n_cols = n;
-    tr->net_ms = 0; /* the backward after this forward adds its share */
+    tr->n_slices = n > 0 ? (n + tr->slice - 1) / tr->slice : 0;
     tr->noise = *nz;
-    mnet_nn_bind_acts(&tr->nn, tr->nn_arena, T, n, &tr->acts);
-    const mnet_real *mp = tr->model_params;
-
-    /* s_0 = init(joint0); its sensed values fill the buffers */
-    {
-        const mnet_real *in[1] = {tr->ep.joint0};
-        mnet_real *const out[1] = {tr->state};
-        m->init(n, B, in, out, mp);
+    mnet_pool_run(tr->pool, tr->n_slices, forward_slice, tr);
+    /* the slices' shares in slice order: the same sums for any threads */
+    const int L = tr->cfg.n_losses < MNET_TASK_MAX_LOSSES ? tr->cfg.n_losses : MNET_TASK_MAX_LOSSES;
+    tr->net_ms = 0; /* the backward after this forward adds its share */
+    for (int j = 0; j < L; j++)
+        tr->loss_terms[j] = 0;
+    for (int k = 0; k < tr->n_slices; k++) {
+        const double *v = tr->slice_loss + (size_t)k * (1 + MNET_TASK_MAX_LOSSES);
+        for (int j = 0; j < L; j++)
+            tr->loss_terms[j] += v[1 + j];
+        tr->net_ms += tr->slice_ms[k];
     }
-    sense(tr, tr->state, n);
-    mnet_obs_record(&tr->obs, tr->hist, 0, tr->sensed, n, B, nz);
-
-    for (int t = 0; t < T; t++) {
-        mnet_real *s = tr->state + (size_t)t * S * B;      /* (S x B)  */
-        mnet_real *s1 = s + (size_t)S * B;                  /* (S x B)  */
-        mnet_real *a = tr->action + (size_t)t * M * B;      /* (M x B)  */
-        mnet_real *lt = tr->load + (size_t)t * NL * B;      /* (NL x B) */
-
-        mnet_obs_build(&tr->obs, t, tr->ep.goal_obs + (size_t)t * P * B,
-                       tr->ep.go_obs + (size_t)t * B, tr->hist, tr->action, tr->obs_buf, n, B,
-                       nz);
-        mnet_nn_noise hn = {tr->cfg.hidden_noise, nz->seed, MNET_STREAM_NOISE_HIDDEN,
-                            nz->element0, (uint32_t)t};
-        double t0 = 1e3 * mnet_progress_now();
-        mnet_nn_forward(&tr->nn, &tr->p, &tr->acts, t, tr->obs_buf, NULL, a, B,
-                        nz->on ? &hn : NULL);
-        tr->net_ms += 1e3 * mnet_progress_now() - t0;
-        if (nz->on && tr->cfg.action_noise != 0)
-            mnet_rng_add_normal(a, M, n, B, tr->cfg.action_noise, nz->seed,
-                                MNET_STREAM_NOISE_ACTION, nz->element0, (uint32_t)t);
-        mnet_task_load(&tr->cfg, m, &tr->ep, s, lt, n, B);
-        const mnet_real *in[3] = {s, a, lt};
-        mnet_real *const out[1] = {s1};
-        m->step(n, B, in, out, mp);
-        sense(tr, s1, n);
-        mnet_obs_record(&tr->obs, tr->hist, t + 1, tr->sensed, n, B, nz);
-    }
-
-    mnet_loss_ctx c = loss_ctx(tr);
-    tr->loss = mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, tr->loss_terms, NULL, NULL);
+    tr->loss = 0;
+    for (int j = 0; j < L; j++)
+        tr->loss += tr->loss_terms[j];
+    tr->acts = tr->slice_acts[0];
     return tr->loss;
 }
 
@@ -401,73 +514,130 @@ static void add_cols(mnet_real *dst, const mnet_real *src, int rows, int n, int 
     }
 }
 
-void mnet_train_backward(mnet_train *tr)
+/* dst (rows x ld): columns 0 .. n-1 = 0 */
+static void zero_cols(mnet_real *dst, size_t rows, int n, int ld)
 {
-    const mnet_model *m = tr->model;
-    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, NS = tr->NS, NL = tr->NL,
-              LH = tr->LH, n = tr->n_cols;
-    const mnet_real *mp = tr->model_params;
+    for (size_t i = 0; i < rows; i++)
+        memset(dst + i * (size_t)ld, 0, (size_t)n * sizeof *dst);
+}
 
-    memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
-    memset(tr->g_state_loss, 0, (size_t)(T + 1) * S * B * sizeof(mnet_real));
+/* The gradient buffer of slice k. */
+static mnet_real *slice_grad(mnet_train *tr, int k)
+{
+    return tr->slice_grad ? tr->slice_grad + (size_t)k * tr->n_params : tr->grad;
+}
+
+/* BPTT of slice k: its columns back through every step, then its weight
+ * gradients into its own buffer. */
+static void backward_slice(void *ctx, int k, int thread)
+{
+    (void)thread;
+    mnet_train *tr = ctx;
+    const mnet_model *m = tr->model;
+    const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, NS = tr->NS, NL = tr->NL, LH = tr->LH;
+    int c0, ns = slice_cols(tr, k, &c0);
+    const mnet_real *mp = tr->model_params;
+    const mnet_nn_acts *acts = &tr->slice_acts[k];
+    const mnet_episode ep = episode_view(&tr->ep, c0);
+    mnet_real *gbuf = slice_grad(tr, k);
+    mnet_nn_params g;
+    mnet_nn_bind_params(&tr->nn, gbuf, &g);
+    double net_ms = 0;
+
+    memset(gbuf, 0, tr->n_params * sizeof *gbuf);
+    zero_cols(tr->g_state_loss + c0, (size_t)(T + 1) * S, ns, B);
     /* d loss / d h' directly: only a hidden-activity term writes it */
     const int hidden_loss = has_loss(&tr->cfg, MNET_LOSS_HIDDEN_L2);
     if (hidden_loss)
-        memset(tr->g_hidden, 0, (size_t)T * LH * B * sizeof(mnet_real));
-    memset(tr->g_action, 0, (size_t)T * M * B * sizeof(mnet_real));
-    memset(tr->g_hist, 0, (size_t)(T + 2) * NS * B * sizeof(mnet_real));
-    memset(tr->dh, 0, (size_t)LH * B * sizeof(mnet_real));
+        zero_cols(tr->g_hidden + c0, (size_t)T * LH, ns, B);
+    zero_cols(tr->g_action + c0, (size_t)T * M, ns, B);
+    zero_cols(tr->g_hist + c0, (size_t)(T + 2) * NS, ns, B);
+    zero_cols(tr->dh + c0, (size_t)LH, ns, B);
 
     /* direct gradients of the loss: d/d s_t (T+1 x S x B), d/d h'_t */
-    mnet_loss_ctx c = loss_ctx(tr);
-    mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, NULL, tr->g_state_loss, tr->g_hidden);
+    mnet_loss_ctx c = loss_ctx(tr, k);
+    mnet_loss(&c, tr->cfg.loss, tr->cfg.n_losses, NULL, tr->g_state_loss + c0, tr->g_hidden + c0);
 
+    /* the slice's columns of the (S x B) buffers; swapped every step */
+    mnet_real *g_s = tr->g_s + c0, *g_s_next = tr->g_s_next + c0;
     /* d loss / d s_T: the loss only (obs_T is never read) */
-    memcpy(tr->g_s_next, tr->g_state_loss + (size_t)T * S * B, (size_t)S * B * sizeof(mnet_real));
+    zero_cols(g_s_next, (size_t)S, ns, B);
+    add_cols(g_s_next, tr->g_state_loss + (size_t)T * S * B + c0, S, ns, B);
 
     for (int t = T - 1; t >= 0; t--) {
-        const mnet_real *s = tr->state + (size_t)t * S * B;
-        const mnet_real *a = tr->action + (size_t)t * M * B;
-        const mnet_real *lt = tr->load + (size_t)t * NL * B;
-        mnet_real *ga = tr->g_action + (size_t)t * M * B; /* (M x B) d loss / d a_t */
+        const mnet_real *s = tr->state + (size_t)t * S * B + c0;
+        const mnet_real *a = tr->action + (size_t)t * M * B + c0;
+        const mnet_real *lt = tr->load + (size_t)t * NL * B + c0;
+        mnet_real *ga = tr->g_action + (size_t)t * M * B + c0; /* (M x B) d loss / d a_t */
 
         /* s_{t+1} = step(s_t, a_t, load_t): g_s, g_a, g_load */
         {
-            const mnet_real *in[4] = {s, a, lt, tr->g_s_next};
-            mnet_real *const out[3] = {tr->g_s, tr->g_act_tmp, tr->g_load};
-            m->step_vjp(n, B, in, out, mp);
+            const mnet_real *in[4] = {s, a, lt, g_s_next};
+            mnet_real *const out[3] = {g_s, tr->g_act_tmp + c0, tr->g_load + c0};
+            m->step_vjp(ns, B, in, out, mp);
         }
-        add_cols(ga, tr->g_act_tmp, M, n, B);
+        add_cols(ga, tr->g_act_tmp + c0, M, ns, B);
 
         /* a_t = net(obs_t) + noise: complete now (later observations read
          * a_t through the action frames, and they are done) */
         double t0 = 1e3 * mnet_progress_now();
-        mnet_nn_backward(&tr->nn, &tr->p, &tr->g, &tr->acts, t, ga,
-                         hidden_loss ? tr->g_hidden + (size_t)t * LH * B : NULL, tr->dh,
-                         tr->dobs, B, 1);
-        tr->net_ms += 1e3 * mnet_progress_now() - t0;
-        mnet_obs_backward(&tr->obs, t, tr->dobs, tr->g_hist, tr->g_action, n, B);
+        mnet_nn_backward(&tr->nn, &tr->p, &g, acts, t, ga,
+                         hidden_loss ? tr->g_hidden + (size_t)t * LH * B + c0 : NULL, tr->dh + c0,
+                         tr->dobs + c0, B, 1);
+        net_ms += 1e3 * mnet_progress_now() - t0;
+        mnet_obs_backward(&tr->obs, t, tr->dobs + c0, tr->g_hist + c0, tr->g_action + c0, ns, B);
 
         if (t == 0)
             break; /* s_0 is data */
         /* the rest of d loss / d s_t: the loss, the load, the sensors (slot
          * t+1 is complete: only observations at steps >= t read it) */
-        add_cols(tr->g_s, tr->g_state_loss + (size_t)t * S * B, S, n, B);
+        add_cols(g_s, tr->g_state_loss + (size_t)t * S * B + c0, S, ns, B);
         if (tr->dynamic_load)
-            mnet_task_load_vjp(&tr->cfg, m, &tr->ep, tr->g_load, tr->g_s, n, B);
+            mnet_task_load_vjp(&tr->cfg, m, &ep, tr->g_load + c0, g_s, ns, B);
         {
-            const mnet_real *in[2] = {s, tr->g_hist + (size_t)(t + 1) * NS * B};
-            mnet_real *const out[1] = {tr->g_tmp};
-            m->sense_vjp(n, B, in, out, mp);
+            const mnet_real *in[2] = {s, tr->g_hist + (size_t)(t + 1) * NS * B + c0};
+            mnet_real *const out[1] = {tr->g_tmp + c0};
+            m->sense_vjp(ns, B, in, out, mp);
         }
-        add_cols(tr->g_s, tr->g_tmp, S, n, B);
-        mnet_real *sw = tr->g_s;
-        tr->g_s = tr->g_s_next;
-        tr->g_s_next = sw;
+        add_cols(g_s, tr->g_tmp + c0, S, ns, B);
+        mnet_real *sw = g_s;
+        g_s = g_s_next;
+        g_s_next = sw;
     }
     double t0 = 1e3 * mnet_progress_now();
-    mnet_nn_backward_weights(&tr->nn, &tr->g, &tr->acts, 0, T);
-    tr->net_ms += 1e3 * mnet_progress_now() - t0;
+    mnet_nn_backward_weights(&tr->nn, &g, acts, 0, T);
+    tr->slice_ms[k] = net_ms + 1e3 * mnet_progress_now() - t0;
+}
+
+/* Pieces of the gradient's sum over slices: each element is summed in
+ * slice order whichever thread takes its piece. */
+enum { REDUCE_PIECES = 16 };
+
+static void reduce_piece(void *ctx, int piece, int thread)
+{
+    (void)thread;
+    mnet_train *tr = ctx;
+    const size_t np = tr->n_params, per = (np + REDUCE_PIECES - 1) / REDUCE_PIECES;
+    const size_t i0 = (size_t)piece * per, i1 = i0 + per < np ? i0 + per : np;
+    mnet_real *restrict g = tr->grad;
+    for (size_t i = i0; i < i1; i++)
+        g[i] = tr->slice_grad[i];
+    for (int k = 1; k < tr->n_slices; k++) {
+        const mnet_real *restrict gk = tr->slice_grad + (size_t)k * np;
+        for (size_t i = i0; i < i1; i++)
+            g[i] += gk[i];
+    }
+}
+
+void mnet_train_backward(mnet_train *tr)
+{
+    mnet_pool_run(tr->pool, tr->n_slices, backward_slice, tr);
+    for (int k = 0; k < tr->n_slices; k++)
+        tr->net_ms += tr->slice_ms[k];
+    if (tr->slice_grad && tr->n_slices > 0)
+        mnet_pool_run(tr->pool, REDUCE_PIECES, reduce_piece, tr);
+    else if (tr->n_slices == 0)
+        memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
 }
 
 /* ---- one batch --------------------------------------------------------------- */
@@ -647,9 +817,11 @@ int mnet_train_eval_more(mnet_train *tr, const mnet_episode *ep, const mnet_nois
         total += mnet_train_forward(tr, n, &key) * n;
         if (!out)
             continue;
-        if (more->loss_step) {
-            mnet_loss_ctx c = loss_ctx(tr);
-            mnet_loss_steps(&c, tr->cfg.loss, tr->cfg.n_losses, more->loss_step + c0, N);
+        for (int k = 0; more->loss_step && k < tr->n_slices; k++) {
+            int s0, ns = slice_cols(tr, k, &s0);
+            mnet_loss_ctx c = loss_ctx(tr, k);
+            (void)ns;
+            mnet_loss_steps(&c, tr->cfg.loss, tr->cfg.n_losses, more->loss_step + c0 + s0, N);
         }
         for (int t = 0; t <= T; t++) {
             if (out->state)
@@ -660,19 +832,23 @@ int mnet_train_eval_more(mnet_train *tr, const mnet_episode *ep, const mnet_nois
             if (out->action)
                 put_cols(out->action + (size_t)t * M * N, N, c0,
                          tr->action + (size_t)t * M * B, B, M, n);
-            if (out->obs)
-                put_cols(out->obs + (size_t)t * I * N, N, c0, tr->acts.x + (size_t)t * n,
-                         tr->acts.ld, I, n);
-            if (more->output) /* the read-out before action noise */
-                put_cols(more->output + (size_t)t * M * N, N, c0, tr->acts.y + (size_t)t * n,
-                         tr->acts.ld, M, n);
             if (more->load)
                 put_cols(more->load + (size_t)t * NL * N, N, c0, tr->load + (size_t)t * NL * B,
                          B, NL, n);
-            if (out->hidden)
-                for (int l = 0; l < tr->cfg.n_layers; l++)
-                    put_cols(out->hidden + ((size_t)t * tr->LH + (size_t)l * H) * N, N, c0,
-                             mnet_nn_state(&tr->nn, &tr->acts, t, l), tr->acts.ld, H, n);
+            /* the network's arrays: each slice's own (T x its columns) */
+            for (int k = 0; k < tr->n_slices; k++) {
+                int s0, ns = slice_cols(tr, k, &s0);
+                const mnet_nn_acts *a = &tr->slice_acts[k];
+                if (out->obs)
+                    put_cols(out->obs + (size_t)t * I * N, N, c0 + s0, a->x + (size_t)t * ns, a->ld, I, ns);
+                if (more->output) /* the read-out before action noise */
+                    put_cols(more->output + (size_t)t * M * N, N, c0 + s0, a->y + (size_t)t * ns, a->ld, M,
+                             ns);
+                if (out->hidden)
+                    for (int l = 0; l < tr->cfg.n_layers; l++)
+                        put_cols(out->hidden + ((size_t)t * tr->LH + (size_t)l * H) * N, N, c0 + s0,
+                                 mnet_nn_state(&tr->nn, a, t, l), a->ld, H, ns);
+            }
         }
     }
     if (loss)

@@ -67,7 +67,11 @@ enum {
     MNET_SETTING_LO_OPEN = 1,   /* value > lo (else >= lo)               */
     MNET_SETTING_HI_OPEN = 2,   /* value < hi (else <= hi)               */
     MNET_SETTING_RESHAPES = 4,  /* changes the network's shape            */
-    MNET_SETTING_HIDDEN = 8     /* not written in a .mnet file (reserved) */
+    MNET_SETTING_HIDDEN = 8,    /* not written in a .mnet file (reserved) */
+    MNET_SETTING_NOT_RUN = 16   /* how a run is computed, not what it is
+                                   (train.threads): left out of the run
+                                   text, so never a difference between
+                                   runs; a checkpoint does not hold it    */
 };
 
 typedef struct mnet_setting {

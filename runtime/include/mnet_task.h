@@ -224,6 +224,19 @@ typedef struct mnet_task_config {
     /* ---- training (mnet_optim.h): the reference recipe */
     int batch_size;               /* B.  32                               */
     long n_batches;               /* 10000 (for the driver)               */
+    int batch_slice;              /* columns per slice: the batch is cut
+                                     into slices of this many columns,
+                                     each computed on its own, their
+                                     losses and weight gradients summed in
+                                     slice order (mnet_train.h).  Part of
+                                     the run: the numbers depend on it,
+                                     not on the thread count.  0: chosen
+                                     from B (mnet_train_slice_auto)       */
+    int threads;                  /* threads a trainer uses (0: the
+                                     machine's cores).  NOT part of the
+                                     run: every count gives the same
+                                     numbers bit for bit, so it is not in
+                                     the run text (MNET_SETTING_NOT_RUN)  */
     double lr;                    /* 1e-3                                 */
     double clip_norm;             /* 1 (<= 0: no clipping)                */
     double weight_decay;          /* 0                                    */

@@ -106,6 +106,10 @@ typedef struct mnet_loss_ctx {
                                    ACTIVATION_L2 term                         */
     mnet_real *scratch;         /* mnet_loss_scratch_size reals             */
     const mnet_real *params;    /* the model's parameters (COMPILED terms)  */
+    int n_mean;                 /* columns the means are over (0: n): a
+                                   slice of a batch gives its share of the
+                                   batch's loss with n_mean = the batch's
+                                   columns                                  */
 } mnet_loss_ctx;
 
 size_t mnet_loss_scratch_size(const mnet_model *m, int n_hidden_rows, int ld);
@@ -180,8 +184,11 @@ typedef struct mnet_train {
     mnet_real *action;          /* (T x M x B)    noisy actions a_t         */
     mnet_real *load;            /* (T x NL x B)   loads of each step        */
     mnet_real *hist;            /* (T+2 x NS x B) sense history (obs.c)     */
-    mnet_real *nn_arena;        /* T * mnet_nn_act_size(nn, B)              */
-    mnet_nn_acts acts;          /* bound to n_cols columns                  */
+    mnet_real *nn_arena;        /* T * mnet_nn_act_size(nn, B): slice k's
+                                   activations (T x its columns) at
+                                   T * mnet_nn_act_size(nn, k * slice)      */
+    mnet_nn_acts acts;          /* slice 0's (the whole batch when it is
+                                   one slice); slice k: slice_acts[k]       */
     mnet_real *obs_buf;         /* (I x B)  observation of the current step */
     mnet_real *y;               /* (M x B)  network output                  */
     mnet_real *sensed;          /* (NS x B)                                 */
@@ -197,14 +204,34 @@ typedef struct mnet_train {
     mnet_real *dh;              /* (LH x B)                                 */
     mnet_real *loss_scratch;
 
+    /* ---- slices and threads ----
+     * The batch is cut into slices of `slice` columns (the last may be
+     * narrower).  A slice's whole rollout, loss, BPTT and weight gradients
+     * are computed on their own (its own GEMMs, its own gradient buffer),
+     * then the slices' losses and gradients are summed in slice order.  A
+     * thread takes a whole slice, so the numbers depend on the slice size
+     * (part of the run) and never on the thread count. */
+    int slice;                  /* columns per slice                        */
+    int n_slices_max;           /* ceil(B / slice)                          */
+    int n_slices;               /* slices of the last forward               */
+    mnet_nn_acts *slice_acts;   /* (n_slices_max)                           */
+    mnet_real *slice_grad;      /* (n_slices_max x n_params) each slice's
+                                   gradient (NULL when one slice: tr->grad) */
+    double *slice_loss;         /* (n_slices_max x (1 + MAX_LOSSES)) each
+                                   slice's total, then its terms            */
+    double *slice_ms;           /* (n_slices_max) network ms of each slice  */
+    struct mnet_pool *pool;     /* the threads (mnet_threads.h)             */
+
     /* ---- results ---- */
     double loss;                /* total of the last forward                */
     double loss_terms[MNET_TASK_MAX_LOSSES]; /* each term's value          */
     double grad_norm;           /* 2-norm of the last gradient (pre clip)   */
     long n_skipped;             /* batches skipped for non-finite numbers   */
-    double net_ms;              /* wall-clock ms of the last forward and
-                                   backward spent in the network (its passes
-                                   and weight gradients), for benchmarks     */
+    double net_ms;              /* ms of the last forward and backward
+                                   spent in the network (its passes and
+                                   weight gradients), summed over the
+                                   slices (over the threads: CPU time), for
+                                   benchmarks                                */
     char err[256];              /* message of the last failure              */
     void *mem;
 } mnet_train;
@@ -217,6 +244,19 @@ typedef struct mnet_train {
 mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
                            const mnet_task_config *cfg, char *err, size_t err_size);
 void mnet_train_free(mnet_train *tr);
+
+/* The slice size of a batch of B columns when train.slice is 0: B up to
+ * 16 columns, else B / 2 up to 64 columns (pieces of at least 16), else
+ * 32 columns (so that 2 .. B/32 threads have work).  A function of B
+ * alone: never of the machine. */
+int mnet_train_slice_auto(int B);
+
+/* Uses n threads from the next batch on (0: the machine's cores; never more
+ * than the slices).  The numbers do not change.  0, or -1 (message in
+ * tr->err; the trainer keeps its threads). */
+int mnet_train_set_threads(mnet_train *tr, int n);
+/* The threads in use. */
+int mnet_train_threads(const mnet_train *tr);
 
 /* One optimisation step on batch `batch_index`: the episodes and noise are
  * those of (cfg.seed, episodes batch_index*B .. +B-1), so a batch is
