@@ -524,37 +524,37 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
             " * values, the observation pipeline of runtime/obs.c and the loads of\n"
             " * runtime/task.c, around the controller:\n"
             " *\n"
-            " *   mnet_loop L;\n"
-            " *   mnet_loop_reset(&L, joint0, goal, go_step);  joint0 (2 MNET_LOOP_N_DOF: q, then qd),\n"
-            " *                                 goal (MNET_LOOP_SPACE_DIM; NULL: the start),\n"
+            " *   mnet_sim L;\n"
+            " *   mnet_sim_reset(&L, joint0, goal, go_step);  joint0 (2 MNET_SIM_N_DOF: q, then qd),\n"
+            " *                                 goal (MNET_SIM_SPACE_DIM; NULL: the start),\n"
             " *                                 go_step (the first step of the go period, -1: never)\n"
-            " *   mnet_loop_step(&L);           one step of MNET_LOOP_STEP_SIZE s: L.obs, L.action,\n"
+            " *   mnet_sim_step(&L);           one step of MNET_SIM_STEP_SIZE s: L.obs, L.action,\n"
             " *                                 L.load of step L.t, then L.state = s_{t+1}, L.t + 1\n"
-            " *   mnet_loop_validation(k, joint0, goal, &go_step)   episode k of the run's\n"
-            " *                                 validation set (k < MNET_LOOP_N_VALIDATION)\n"
+            " *   mnet_sim_validation(k, joint0, goal, &go_step)   episode k of the run's\n"
+            " *                                 validation set (k < MNET_SIM_N_VALIDATION)\n"
             " *\n"
             " * Task: %s.\n"
             " * Observation: vision %d and proprioception %d steps old (delays %d and %d steps%s),\n"
             " * %d action frame%s.  No noise: the loop is the run's validation rollout (mnet eval).\n"
             " * Loads: the run's constant end point and joint loads%s.\n"
-            " * State rows: joint q, qd at MNET_LOOP_JOINT_OFFSET; end point position, velocity\n"
-            " * at MNET_LOOP_CARTESIAN_OFFSET; muscle row r of muscle k at\n"
-            " * MNET_LOOP_MUSCLE_OFFSET + r * MNET_LOOP_N_MUSCLES + k.\n"
+            " * State rows: joint q, qd at MNET_SIM_JOINT_OFFSET; end point position, velocity\n"
+            " * at MNET_SIM_CARTESIAN_OFFSET; muscle row r of muscle k at\n"
+            " * MNET_SIM_MUSCLE_OFFSET + r * MNET_SIM_N_MUSCLES + k.\n"
             " */\n",
             kind, av, ap, o->d_vision, o->d_proprio, o->exact ? ", exact" : ", the reference's buffer", K,
             K == 1 ? "" : "s", cfg->curl != 0 ? " and the curl field" : "");
     fprintf(f,
-            "#define MNET_LOOP_N_STATE %d\n#define MNET_LOOP_N_DOF %d\n#define MNET_LOOP_SPACE_DIM %d\n"
-            "#define MNET_LOOP_N_MUSCLES %d\n#define MNET_LOOP_N_MUSCLE_ROWS %d\n#define MNET_LOOP_N_LOAD %d\n"
-            "#define MNET_LOOP_JOINT_OFFSET %d\n#define MNET_LOOP_CARTESIAN_OFFSET %d\n"
-            "#define MNET_LOOP_MUSCLE_OFFSET %d\n#define MNET_LOOP_STEPS %d /* the run's episode */\n"
-            "#define MNET_LOOP_STEP_SIZE %.17g\n#define MNET_LOOP_N_VALIDATION %d\n\n",
+            "#define MNET_SIM_N_STATE %d\n#define MNET_SIM_N_DOF %d\n#define MNET_SIM_SPACE_DIM %d\n"
+            "#define MNET_SIM_N_MUSCLES %d\n#define MNET_SIM_N_MUSCLE_ROWS %d\n#define MNET_SIM_N_LOAD %d\n"
+            "#define MNET_SIM_JOINT_OFFSET %d\n#define MNET_SIM_CARTESIAN_OFFSET %d\n"
+            "#define MNET_SIM_MUSCLE_OFFSET %d\n#define MNET_SIM_STEPS %d /* the run's episode */\n"
+            "#define MNET_SIM_STEP_SIZE %.17g\n#define MNET_SIM_N_VALIDATION %d\n\n",
             S, D, P, M, m->n_muscle_rows, NL, m->joint_offset, m->cartesian_offset, m->muscle_offset, tr->T,
             m->step_size, ep->n_cols);
 
     /* the parameter table */
     fprintf(f, "/* the run's parameter values (the run text's param.* above) */\n"
-               "static const real loop_params[%d] = {\n",
+               "static const real sim_params[%d] = {\n",
             m->n_params > 0 ? m->n_params : 1);
     for (int i = 0; i < m->n_params; i++)
         fprintf(f, "    %s, /* %s */\n", lit(b, sizeof b, s->run.param_values[i], single), m->param_names[i]);
@@ -563,7 +563,7 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
     fprintf(f, "};\n\n");
 
     fprintf(f,
-            "typedef struct mnet_loop {\n"
+            "typedef struct mnet_sim {\n"
             "    mnet_ctrl ctrl;\n"
             "    real state[%d];        /* (S) s_t                                      */\n"
             "    real next[%d];         /* (S) scratch: s_{t+1}                         */\n"
@@ -575,25 +575,25 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
             "    real start[%d], goal[%d]; /* (P) the reach                              */\n"
             "    int go_step;          /* first step of the go period; -1: never        */\n"
             "    int t;                /* steps taken                                   */\n"
-            "} mnet_loop;\n\n",
+            "} mnet_sim;\n\n",
             S, S, A + 1, NS, K > 0 ? K : 1, M, o->n_obs, M, NL, P, P);
 
     fprintf(f,
-            "void mnet_loop_reset(mnet_loop *L, const real *joint0, const real *goal, int go_step);\n"
-            "void mnet_loop_step(mnet_loop *L);\n"
-            "void mnet_loop_validation(int k, real *joint0, real *goal, int *go_step);\n\n"
-            "static void loop_sense(mnet_loop *L)\n"
+            "void mnet_sim_reset(mnet_sim *L, const real *joint0, const real *goal, int go_step);\n"
+            "void mnet_sim_step(mnet_sim *L);\n"
+            "void mnet_sim_validation(int k, real *joint0, real *goal, int *go_step);\n\n"
+            "static void sim_sense(mnet_sim *L)\n"
             "{\n"
             "    const real *in[1] = {L->state};\n"
             "    real *const out[1] = {L->sensed[L->t %% %d]};\n"
-            "    mnet_compiled_model->sense(1, 1, in, out, loop_params);\n"
+            "    mnet_compiled_model->sense(1, 1, in, out, sim_params);\n"
             "}\n\n"
-            "void mnet_loop_reset(mnet_loop *L, const real *joint0, const real *goal, int go_step)\n"
+            "void mnet_sim_reset(mnet_sim *L, const real *joint0, const real *goal, int go_step)\n"
             "{\n"
             "    mnet_ctrl_init(&L->ctrl);\n"
             "    const real *in[1] = {joint0};\n"
             "    real *const out[1] = {L->state};\n"
-            "    mnet_compiled_model->init(1, 1, in, out, loop_params);\n"
+            "    mnet_compiled_model->init(1, 1, in, out, sim_params);\n"
             "    for (int i = 0; i < %d; i++) {\n"
             "        L->start[i] = L->state[%d + i];\n"
             "        L->goal[i] = goal ? goal[i] : L->start[i];\n"
@@ -603,13 +603,13 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
             "            L->frames[f][k] = 0;\n"
             "    L->go_step = go_step;\n"
             "    L->t = 0;\n"
-            "    loop_sense(L);\n"
+            "    sim_sense(L);\n"
             "}\n\n",
             A + 1, P, m->cartesian_offset, K > 0 ? K : 1, M);
 
     /* the observation */
     fprintf(f, "/* obs = [goal shown (P)%s, vision (P), proprioception (2M), frames (kM)] */\n"
-               "static void loop_observe(mnet_loop *L)\n"
+               "static void sim_observe(mnet_sim *L)\n"
                "{\n"
                "    const int t = L->t;\n"
                "    const int going = L->go_step >= 0 && t >= L->go_step;\n"
@@ -635,7 +635,7 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
 
     /* the loads */
     fprintf(f, "/* the load of step t from s_t: constant end point and joint loads%s */\n"
-               "static void loop_load(mnet_loop *L)\n"
+               "static void sim_load(mnet_sim *L)\n"
                "{\n",
             cfg->curl != 0 ? ", the curl field F = k [[0, 1], [-1, 0]] v" : "");
     for (int i = 0; i < P; i++)
@@ -653,14 +653,14 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
     fprintf(f, "}\n\n");
 
     fprintf(f,
-            "void mnet_loop_step(mnet_loop *L)\n"
+            "void mnet_sim_step(mnet_sim *L)\n"
             "{\n"
-            "    loop_observe(L);\n"
+            "    sim_observe(L);\n"
             "    mnet_ctrl_step(&L->ctrl, L->obs, L->action);\n"
-            "    loop_load(L);\n"
+            "    sim_load(L);\n"
             "    const real *in[3] = {L->state, L->action, L->load};\n"
             "    real *const out[1] = {L->next};\n"
-            "    mnet_compiled_model->step(1, 1, in, out, loop_params);\n"
+            "    mnet_compiled_model->step(1, 1, in, out, sim_params);\n"
             "    for (int i = 0; i < %d; i++)\n"
             "        L->state[i] = L->next[i];\n",
             S);
@@ -669,37 +669,37 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
                    "            L->frames[f][k] = L->frames[f + 1][k];\n"
                    "    for (int k = 0; k < %d; k++)\n        L->frames[%d][k] = L->action[k];\n",
                 K, M, M, K - 1);
-    fprintf(f, "    L->t++;\n    loop_sense(L);\n}\n\n");
+    fprintf(f, "    L->t++;\n    sim_sense(L);\n}\n\n");
 
     /* the validation set */
     const int N = ep->n_cols, B = ep->B;
     fprintf(f, "/* the run's validation set (what mnet eval rolls out): joint0 (2D), goal (P),\n"
                " * go_step; the values of the trained run */\n");
-    fprintf(f, "static const real loop_val_joint0[%d][%d] = {\n", N, 2 * D);
+    fprintf(f, "static const real sim_val_joint0[%d][%d] = {\n", N, 2 * D);
     for (int e = 0; e < N; e++) {
         fprintf(f, "    {");
         for (int j = 0; j < 2 * D; j++)
             fprintf(f, "%s%s", j ? ", " : "", lit(b, sizeof b, (double)ep->joint0[j * B + e], single));
         fprintf(f, "},\n");
     }
-    fprintf(f, "};\nstatic const real loop_val_goal[%d][%d] = {\n", N, P);
+    fprintf(f, "};\nstatic const real sim_val_goal[%d][%d] = {\n", N, P);
     for (int e = 0; e < N; e++) {
         fprintf(f, "    {");
         for (int i = 0; i < P; i++)
             fprintf(f, "%s%s", i ? ", " : "", lit(b, sizeof b, (double)ep->goal[i * B + e], single));
         fprintf(f, "},\n");
     }
-    fprintf(f, "};\nstatic const int loop_val_go_step[%d] = {", N);
+    fprintf(f, "};\nstatic const int sim_val_go_step[%d] = {", N);
     for (int e = 0; e < N; e++)
         fprintf(f, "%s%d", e ? ", " : "", ep->go_step[e] > tr->T ? -1 : ep->go_step[e]);
     fprintf(f, "};\n\n"
-               "void mnet_loop_validation(int k, real *joint0, real *goal, int *go_step)\n"
+               "void mnet_sim_validation(int k, real *joint0, real *goal, int *go_step)\n"
                "{\n"
                "    for (int j = 0; j < %d; j++)\n"
-               "        joint0[j] = loop_val_joint0[k][j];\n"
+               "        joint0[j] = sim_val_joint0[k][j];\n"
                "    for (int i = 0; i < %d; i++)\n"
-               "        goal[i] = loop_val_goal[k][i];\n"
-               "    *go_step = loop_val_go_step[k];\n"
+               "        goal[i] = sim_val_goal[k][i];\n"
+               "    *go_step = sim_val_go_step[k];\n"
                "}\n\n",
             2 * D, P);
 
@@ -709,22 +709,22 @@ static void emit_loop(FILE *f, const mnet_session *s, const mnet_episode *ep, in
             "#include <stdio.h>\n"
             "\n"
             "/* cc -DMNET_EXPORT_MAIN controller.c -lm && ./a.out: the validation set,\n"
-            " * one line per episode: the end point after MNET_LOOP_STEPS steps, the goal */\n"
+            " * one line per episode: the end point after MNET_SIM_STEPS steps, the goal */\n"
             "int main(void)\n"
             "{\n"
-            "    static mnet_loop L;\n"
-            "    for (int k = 0; k < MNET_LOOP_N_VALIDATION; k++) {\n"
-            "        real joint0[2 * MNET_LOOP_N_DOF], goal[MNET_LOOP_SPACE_DIM];\n"
+            "    static mnet_sim L;\n"
+            "    for (int k = 0; k < MNET_SIM_N_VALIDATION; k++) {\n"
+            "        real joint0[2 * MNET_SIM_N_DOF], goal[MNET_SIM_SPACE_DIM];\n"
             "        int go;\n"
-            "        mnet_loop_validation(k, joint0, goal, &go);\n"
-            "        mnet_loop_reset(&L, joint0, goal, go);\n"
-            "        for (int t = 0; t < MNET_LOOP_STEPS; t++)\n"
-            "            mnet_loop_step(&L);\n"
+            "        mnet_sim_validation(k, joint0, goal, &go);\n"
+            "        mnet_sim_reset(&L, joint0, goal, go);\n"
+            "        for (int t = 0; t < MNET_SIM_STEPS; t++)\n"
+            "            mnet_sim_step(&L);\n"
             "        printf(\"episode %%d: end point\", k);\n"
-            "        for (int i = 0; i < MNET_LOOP_SPACE_DIM; i++)\n"
-            "            printf(\" %%.6f\", (double)L.state[MNET_LOOP_CARTESIAN_OFFSET + i]);\n"
+            "        for (int i = 0; i < MNET_SIM_SPACE_DIM; i++)\n"
+            "            printf(\" %%.6f\", (double)L.state[MNET_SIM_CARTESIAN_OFFSET + i]);\n"
             "        printf(\"  goal\");\n"
-            "        for (int i = 0; i < MNET_LOOP_SPACE_DIM; i++)\n"
+            "        for (int i = 0; i < MNET_SIM_SPACE_DIM; i++)\n"
             "            printf(\" %%.6f\", (double)goal[i]);\n"
             "        printf(\"\\n\");\n"
             "    }\n"

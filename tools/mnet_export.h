@@ -16,7 +16,7 @@
  * with the run text embedded, compile.h's mnet_write_c_run), the run's
  * parameter values, the observation pipeline (delays, action frames; no
  * noise, as the validation rollouts) and the task's loads, as a closed loop
- * (mnet_loop_reset / mnet_loop_step) plus the run's validation set.  A run
+ * (mnet_sim_reset / mnet_sim_step) plus the run's validation set.  A run
  * with a force channel is refused (its load is not exported).
  * docs/export.md describes the file, its memory and its precision.
  *
