@@ -3,6 +3,9 @@
 #
 #   ./build.sh                  release build in build/
 #   ./build.sh --sanitize       ASan+UBSan build in build-asan/
+#   ./build.sh --tsan           ThreadSanitizer build in build-tsan/ (ctest
+#                               there reads tests/tsan.supp: OpenBLAS is
+#                               not instrumented)
 #   BUILD_DIR=dir CC=clang ./build.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +29,9 @@ extra=()
 if [ "${1:-}" = "--sanitize" ]; then
   build_dir=${BUILD_DIR:-build-asan}
   extra+=(-DMNET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+elif [ "${1:-}" = "--tsan" ]; then
+  build_dir=${BUILD_DIR:-build-tsan}
+  extra+=(-DMNET_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
 cmake -S . -B "$build_dir" "${extra[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"

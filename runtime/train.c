@@ -235,8 +235,7 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     tr->LH = cfg->n_layers * cfg->n_hidden;
     tr->n_params = tr->nn.n_params;
-    tr->slice = cfg->batch_slice > 0 && cfg->batch_slice < tr->B ? cfg->batch_slice
-                                                                  : mnet_train_slice_auto(tr->B);
+    mnet_train_plan(cfg, -1, &tr->slice);
     tr->n_slices_max = (tr->B + tr->slice - 1) / tr->slice;
 
     /* one allocation for all the reals */
@@ -331,12 +330,23 @@ int mnet_train_slice_auto(int B)
     return 32;
 }
 
-int mnet_train_set_threads(mnet_train *tr, int n)
+int mnet_train_plan(const mnet_task_config *cfg, int n, int *slice)
 {
+    const int B = cfg->batch_size > 0 ? cfg->batch_size : 1;
+    const int sl = cfg->batch_slice > 0 && cfg->batch_slice < B ? cfg->batch_slice : mnet_train_slice_auto(B);
+    const int n_slices = (B + sl - 1) / sl;
+    if (slice)
+        *slice = sl;
+    if (n < 0)
+        n = cfg->threads;
     if (n <= 0)
         n = mnet_cpu_count();
-    if (n > tr->n_slices_max) /* a thread without a slice would only wait */
-        n = tr->n_slices_max;
+    return n < n_slices ? n : n_slices; /* a thread without a slice would only wait */
+}
+
+int mnet_train_set_threads(mnet_train *tr, int n)
+{
+    n = mnet_train_plan(&tr->cfg, n, NULL);
     if (tr->pool && mnet_pool_threads(tr->pool) == n)
         return 0;
     char err[200] = "";

@@ -1,8 +1,12 @@
 /* mnet - train and evaluate controllers of .mnet models.
  *
  *   mnet train FILE.mnet [--task NAME] [--batches N] [--seed S] [--out DIR]
- *              [--backend jit|c] [--force]
- *   mnet train --resume --out DIR [--batches N]
+ *              [--threads N] [--backend jit|c] [--force]
+ *   mnet train --resume --out DIR [--batches N] [--threads N]
+ *
+ * --threads N (train.threads; default: the machine's cores) splits each
+ * batch over N threads; the numbers are the same for every N, so it is not
+ * part of the run and a run may be resumed with any count.
  *   mnet eval DIR
  *   mnet                      the REPL (mnet_repl.c)
  *   mnet --version
@@ -44,8 +48,8 @@ static void on_sigint(int sig)
 static int usage(FILE *out, int status)
 {
     fputs("usage: mnet train FILE.mnet [--task NAME] [--set NAME=VALUE]... [--batches N] [--seed S] [--out DIR]\n"
-          "                  [--backend jit|c] [--force]\n"
-          "       mnet train [FILE.mnet] --resume --out DIR [--batches N]\n"
+          "                  [--threads N] [--backend jit|c] [--force]\n"
+          "       mnet train [FILE.mnet] --resume --out DIR [--batches N] [--threads N]\n"
           "       mnet eval DIR [FILE.mnet [--task NAME]] [--set NAME=VALUE]... [--episodes N] [--seed S]\n"
           "                     [--out FILE]   (default DIR/episodes.safetensors)\n"
           "       mnet plot DIR|EPISODES.safetensors [--out DIR] [--episode K]\n"
@@ -72,6 +76,7 @@ static int save_checkpoint(void *ctx, char *err, size_t n)
  * the language's own checks.  They are part of the run (its run text). */
 typedef struct {
     const char *batches, *seed;
+    const char *threads;        /* --threads: how, not what (not the run) */
     int n_sets;
     const char *sets[MNET_PROBE_MAX_SETS];
 } cmdline_run;
@@ -108,6 +113,10 @@ static int apply_cmdline(const mnet_run *r, mnet_task_config *cfg, double *value
     }
     if (c->seed && task_set(cfg, "train.seed", c->seed, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "mnet: --seed: %s\n", err);
+        return 1;
+    }
+    if (c->threads && task_set(cfg, "train.threads", c->threads, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "mnet: --threads: %s\n", err);
         return 1;
     }
     return 0;
@@ -198,6 +207,7 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
             return 1;
     }
     s->run.cfg.n_batches = want.n_batches;
+    s->run.cfg.threads = want.threads; /* any count: the same numbers */
     return session_open_log(s, out, stderr);
 }
 
@@ -210,10 +220,13 @@ static int cmd_train(int argc, char **argv)
     int resume = 0, force = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((!strcmp(a, "--task") || !strcmp(a, "--batches") || !strcmp(a, "--seed") || !strcmp(a, "--out")) &&
+        if ((!strcmp(a, "--task") || !strcmp(a, "--batches") || !strcmp(a, "--seed") || !strcmp(a, "--out") ||
+             !strcmp(a, "--threads")) &&
             i + 1 < argc) {
             const char *v = argv[++i];
-            if (!strcmp(a, "--task"))
+            if (!strcmp(a, "--threads"))
+                cmd.threads = v;
+            else if (!strcmp(a, "--task"))
                 task = v;
             else if (!strcmp(a, "--out"))
                 out = v;
@@ -279,8 +292,18 @@ static int cmd_train(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     long N = s.run.cfg.n_batches, todo = N - session_batches(&s);
-    printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each\n", s.run.task_name,
-           s.run.model->name, session_batches(&s), N, s.run.cfg.batch_size, mnet_task_steps(&s.run.cfg, s.run.model));
+    /* a resumed run's trainer was built before --threads was read */
+    if (s.tr && mnet_train_set_threads(s.tr, s.run.cfg.threads) != 0) {
+        fprintf(stderr, "mnet: %s\n", mnet_train_error(s.tr));
+        session_close(&s);
+        mnet_outdir_close(&od);
+        return 1;
+    }
+    int slice, threads = mnet_train_plan(&s.run.cfg, -1, &slice);
+    printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each, %d thread%s (slices of "
+           "%d)\n",
+           s.run.task_name, s.run.model->name, session_batches(&s), N, s.run.cfg.batch_size,
+           mnet_task_steps(&s.run.cfg, s.run.model), threads, threads == 1 ? "" : "s", slice);
     /* checkpoints ten times a run (at least every 50 batches) and at the
      * end, so a crash loses little; a failed batch made no update, so the
      * state saved then is the last good one */

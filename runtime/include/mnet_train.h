@@ -251,6 +251,11 @@ void mnet_train_free(mnet_train *tr);
  * alone: never of the machine. */
 int mnet_train_slice_auto(int B);
 
+/* The slice size and the threads a trainer of cfg uses (threads: n, or
+ * cfg->threads when n is -1; 0: the machine's cores; never more than the
+ * slices).  Returns the threads; *slice (may be NULL) gets the slice. */
+int mnet_train_plan(const mnet_task_config *cfg, int n, int *slice);
+
 /* Uses n threads from the next batch on (0: the machine's cores; never more
  * than the slices).  The numbers do not change.  0, or -1 (message in
  * tr->err; the trainer keeps its threads). */
