@@ -104,7 +104,18 @@ static inline mnet_real nn_sigmoid(mnet_real x)
  * baseline SSE2).  Both clones do the same IEEE operations in the same
  * order (no FMA: contraction is off in ISO C mode and AVX2 alone does not
  * enable it), so the results do not depend on the clone taken. */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NN_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define NN_TSAN 1
+#endif
+/* ThreadSanitizer instruments the clones' ifunc resolver, which the
+ * dynamic loader runs before TSan's runtime is up (a crash at start-up):
+ * the TSan build (./build.sh --tsan) takes the baseline loop only. */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(NN_TSAN)
 #define NN_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define NN_CLONES
