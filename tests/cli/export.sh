@@ -60,8 +60,10 @@ task pm2 {
   train batch = 4, batches = 20, seed = 5;
 }
 MNET
+# a two-layer MLP (no recurrence)
+sed 's/policy gru(hidden = 8);/policy mlp(hidden = 5, layers = 2);/; s/batches = 30/batches = 5/' "$tmp/pm.mnet" > "$tmp/pm3.mnet"
 
-for run in pm pm2; do
+for run in pm pm2 pm3; do
   "$mnet" train "$tmp/$run.mnet" --out "$tmp/$run" > "$tmp/$run.train" 2>&1 &&
     "$mnet" eval "$tmp/$run" --out "$tmp/$run/episodes.safetensors" > "$tmp/$run.eval" 2>&1
   st=$?
@@ -76,11 +78,11 @@ checker() { # exported file, precision, name
   local def="" lib=mnetrt
   [ "$2" = float ] && def=-DMNET_REAL_FLOAT && lib=mnetrt_f
   gcc -std=c11 -O2 -Wall -Wextra -Werror $def -D_POSIX_C_SOURCE=200809L -DCTRL_FILE="\"$1\"" \
-    -I"$src/runtime/include" "$src/tests/cli/export_check.c" -L"$build/runtime" -l$lib -lopenblas -lm -ldl \
+    -I"$src/runtime/include" "$src/tests/cli/export_check.c" -L"$build/runtime" -l$lib -lopenblas -lm -ldl -pthread \
     $link_flags -o "$tmp/$3"
 }
 
-for run in pm pm2; do
+for run in pm pm2 pm3; do
   for prec in float double; do
     for plant in "" --with-plant; do
       name=$run.$prec${plant:+.plant}
@@ -124,7 +126,7 @@ done
 # the float build with the C library's expf / tanhf (the difference measured)
 if gcc -std=c11 -O2 -Wall -Wextra -Werror -DMNET_REAL_FLOAT -DMNET_CTRL_LIBM -D_POSIX_C_SOURCE=200809L \
      -DCTRL_FILE="\"$tmp/pm.float.c\"" -I"$src/runtime/include" "$src/tests/cli/export_check.c" \
-     -L"$build/runtime" -lmnetrt_f -lopenblas -lm -ldl $link_flags -o "$tmp/check.libm" > "$tmp/libm.build" 2>&1; then
+     -L"$build/runtime" -lmnetrt_f -lopenblas -lm -ldl -pthread $link_flags -o "$tmp/check.libm" > "$tmp/libm.build" 2>&1; then
   "$tmp/check.libm" "$tmp/pm/episodes.safetensors" "$tmp/pm/weights.safetensors" > "$tmp/libm.check" 2>&1
   st=$?
   sed 's/^/    /' "$tmp/libm.check"
