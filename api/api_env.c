@@ -33,17 +33,17 @@ struct mn_env {
     void *mem;
 };
 
-void mn__resolve_compiled(mnet_task_config *cfg, const mnet_model *m)
+void mn__resolve_losses(mnet_task_config *cfg, const mnet_model *m, int fresh)
 {
     for (int k = 0; k < cfg->n_losses; k++)
-        if (cfg->loss[k].kind == MNET_LOSS_COMPILED && cfg->loss[k].name[0]) {
+        if ((fresh || cfg->loss[k].kind == MNET_LOSS_COMPILED) && cfg->loss[k].name[0]) {
             mnet_loss_term l = cfg->loss[k];
             if (mnet_task_resolve_loss(&l, m, NULL, 0) == 0 && l.kind == MNET_LOSS_COMPILED)
                 cfg->loss[k] = l;
         }
 }
 
-int mn__run_parse(mn_effector *e, const char *text, mnet_task_config *cfg, double *values, char *err,
+int mn__run_parse(mn_effector *e, const char *text, int fresh, mnet_task_config *cfg, double *values, char *err,
                   size_t errlen)
 {
     const mnet_model *m = mn__float_model(e, err, errlen);
@@ -62,7 +62,7 @@ int mn__run_parse(mn_effector *e, const char *text, mnet_task_config *cfg, doubl
             return mn__fail(err, errlen, MN_EINVAL, "run text: %s = %g: %s", m->param_names[i], values[i], msg);
     if (mnet_task_check(cfg, m, msg, sizeof msg) != 0)
         return mn__fail(err, errlen, MN_EINVAL, "%s", msg);
-    mn__resolve_compiled(cfg, m);
+    mn__resolve_losses(cfg, m, fresh);
     return MN_OK;
 }
 
@@ -96,7 +96,7 @@ mn_env *mn_env_new(mn_effector *e, const char *run_text, int n, char *err, size_
     }
     env->e = e;
     env->t = -1;
-    if (mn__run_parse(e, run_text, &env->cfg, env->values, err, errlen) != MN_OK)
+    if (mn__run_parse(e, run_text, 0, &env->cfg, env->values, err, errlen) != MN_OK)
         goto fail;
     const mnet_model *m = env->m = e->mf;
     env->params = mn__params_real(env->values, m->n_params);

@@ -43,14 +43,18 @@ mn_effector *mn__effector_from(mnet_compilation *c, const char *diag, char *err,
 
 /* The run a run text describes on e: cfg and parameter values (n_params,
  * starting from e's) read, every value checked (the compiler's ranges,
- * the task against the float model).  text NULL: e's own.  A status. */
-int mn__run_parse(mn_effector *e, const char *text, mnet_task_config *cfg, double *values, char *err,
+ * the task against the float model).  text NULL: e's own.  Loss terms are
+ * resolved against the model (mn__resolve_losses).  A status. */
+int mn__run_parse(mn_effector *e, const char *text, int fresh, mnet_task_config *cfg, double *values, char *err,
                   size_t errlen);
 
-/* Loss terms the run text names by a row of the model's compiled loss
- * function resolved to their row (a built-in kind stays built-in, as the
- * run a checkpoint holds is read everywhere). */
-void mn__resolve_compiled(mnet_task_config *cfg, const mnet_model *m);
+/* Resolves cfg's loss terms against model m.  fresh: every term as the
+ * compiler gives a new run (a built-in term the model computes is its
+ * compiled row: what `mnet train FILE` trains).  Else only the terms of the
+ * user's own get their row, and a built-in term stays the runtime's, as
+ * `mnet eval` and `mnet train --resume` read a stored run (the same
+ * quantity; the last bits may differ). */
+void mn__resolve_losses(mnet_task_config *cfg, const mnet_model *m, int fresh);
 
 /* The float table of a double parameter table (n values), malloc'd. */
 mnet_real *mn__params_real(const double *values, int n);

@@ -99,7 +99,7 @@ int mn__open_checkpoint(const char *dir, mnet_checkpoint *ck, mn_effector **out,
         double *values = malloc(((size_t)e->md->n_params + 1) * sizeof *values);
         if (!values)
             rc = mn__fail(err, errlen, MN_ENOMEM, "out of memory");
-        else if ((rc = mn__run_parse(e, run_text, &cfg, values, msg, sizeof msg)) != MN_OK)
+        else if ((rc = mn__run_parse(e, run_text, 0, &cfg, values, msg, sizeof msg)) != MN_OK)
             mn__fail(err, errlen, rc, "%s: the stored run: %s", path, msg);
         else {
             e->cfg = cfg;
@@ -481,7 +481,7 @@ mn_trainer *mn_trainer_new(mn_effector *e, const char *run_text, const char *dir
     }
     t->e = e;
     t->od = (mnet_outdir)MNET_OUTDIR_INIT;
-    if (mn__run_parse(e, run_text, &t->cfg, t->values, err, errlen) != MN_OK ||
+    if (mn__run_parse(e, run_text, 1, &t->cfg, t->values, err, errlen) != MN_OK ||
         trainer_setup(t, dir, -1, err, errlen) != MN_OK) {
         mn_trainer_free(t);
         return NULL;
