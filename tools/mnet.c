@@ -36,6 +36,7 @@
 #include "mnet_plot.h"
 #include "mnet_probe.h"
 #include "mnet_session.h"
+#include "mnet_sweep.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -52,6 +53,7 @@ static int usage(FILE *out, int status)
           "       mnet train [FILE.mnet] --resume --out DIR [--batches N] [--threads N]\n"
           "       mnet eval DIR [FILE.mnet [--task NAME]] [--set NAME=VALUE]... [--episodes N] [--seed S]\n"
           "                     [--out FILE]   (default DIR/episodes.safetensors)\n"
+          "       mnet sweep FILE.mnet [--task NAME] --seeds 1-10 [--set NAME=V1,V2,...]... [--jobs N] --out DIR\n"
           "       mnet plot DIR|EPISODES.safetensors [--out DIR] [--episode K]\n"
           "       mnet export DIR -o FILE.c [--precision float|double] [--with-plant]\n"
           "       mnet                 (interactive prompt)\n"
@@ -388,6 +390,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
         return usage(stdout, 0);
+    if (mnet_sweep_owns(argc, argv))
+        return mnet_sweep_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "train"))
         return cmd_train(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plot"))
