@@ -1531,8 +1531,8 @@ static int cmd_plot(int argc, char **argv)
     svg_axes_fit(&a, 70, 40, W - 70 - legend_w - 30, H - 100, 0, (double)(maxlen > 1 ? maxlen - 1 : 1), 0, ymin,
                  ymax, ylog, 6, 6);
     char title[160];
-    snprintf(title, sizeof title, "loss (rolling mean over %ld batches): mean +- sd over %d seed%s", w, g.n_seeds,
-             g.n_seeds == 1 ? "" : "s");
+    snprintf(title, sizeof title, "loss (rolling mean over %ld batch%s): mean +- sd over %d seed%s", w,
+             w == 1 ? "" : "es", g.n_seeds, g.n_seeds == 1 ? "" : "s");
     svg_axes_draw(&d, &a, "batch", "loss", title);
     svg_axes_clip(&d, &a, "sweepclip");
     long step = maxlen > 1000 ? (maxlen + 999) / 1000 : 1;
@@ -1548,7 +1548,7 @@ static int cmd_plot(int argc, char **argv)
         leg[cidx].color = colors[cidx];
         char attrs[160];
         /* every run, faint */
-        snprintf(attrs, sizeof attrs, "fill=\"none\" stroke=\"%s\" stroke-width=\"0.8\" stroke-opacity=\"0.3\"",
+        snprintf(attrs, sizeof attrs, "class=\"run\" stroke=\"%s\" stroke-width=\"0.8\" stroke-opacity=\"0.3\"",
                  colors[cidx]);
         for (int s = 0; s < g.n_seeds; s++) {
             long r = cidx * g.n_seeds + s;
@@ -1594,7 +1594,7 @@ static int cmd_plot(int argc, char **argv)
             for (int i = k - 1; i >= 0; i--)
                 svg_printf(&d, "%.2f,%.2f ", mx[i], lo[i]);
             svg_printf(&d, "\"/>\n");
-            snprintf(attrs, sizeof attrs, "class=\"mean\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"",
+            snprintf(attrs, sizeof attrs, "class=\"mean\" stroke=\"%s\" stroke-width=\"2\"",
                      colors[cidx]);
             svg_polyline(&d, mx, my, k, attrs);
         }
