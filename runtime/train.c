@@ -435,6 +435,7 @@ static void forward_slice(void *ctx, int k, int thread)
 {
     (void)thread;
     mnet_train *tr = ctx;
+    k += tr->k0; /* this process's slices (mnet_train_set_exchange) */
     const mnet_model *m = tr->model;
     const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, P = tr->P, NL = tr->NL;
     int c0, ns = slice_cols(tr, k, &c0);
@@ -485,7 +486,10 @@ static void forward_slice(void *ctx, int k, int thread)
     tr->slice_ms[k] = net_ms;
 }
 
-double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
+/* The forward of every slice, or with split (a training batch under an
+ * exchange) of this process's slices, the others' losses exchanged.
+ * NaN with a message in tr->err when the exchange failed. */
+static double forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
 {
     const mnet_noise_key off = {0, 0, 0};
     if (!nz)
@@ -493,7 +497,17 @@ double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
     tr->n_cols = n;
     tr->n_slices = n > 0 ? (n + tr->slice - 1) / tr->slice : 0;
     tr->noise = *nz;
-    mnet_pool_run(tr->pool, tr->n_slices, forward_slice, tr);
+    tr->k0 = 0;
+    tr->k1 = tr->n_slices;
+    if (split && tr->xchg)
+        tr->xchg->slices(tr->xchg->ctx, tr->n_slices, &tr->k0, &tr->k1);
+    mnet_pool_run(tr->pool, tr->k1 - tr->k0, forward_slice, tr);
+    if ((tr->k0 > 0 || tr->k1 < tr->n_slices) &&
+        tr->xchg->losses(tr->xchg->ctx, tr->slice_loss, tr->n_slices, 1 + MNET_TASK_MAX_LOSSES, tr->err,
+                         sizeof tr->err) != 0) {
+        tr->loss = NAN;
+        return NAN;
+    }
     /* the slices' shares in slice order: the same sums for any threads */
     const int L = tr->cfg.n_losses < MNET_TASK_MAX_LOSSES ? tr->cfg.n_losses : MNET_TASK_MAX_LOSSES;
     tr->net_ms = 0; /* the backward after this forward adds its share */
@@ -503,13 +517,24 @@ double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
         const double *v = tr->slice_loss + (size_t)k * (1 + MNET_TASK_MAX_LOSSES);
         for (int j = 0; j < L; j++)
             tr->loss_terms[j] += v[1 + j];
-        tr->net_ms += tr->slice_ms[k];
+        if (k >= tr->k0 && k < tr->k1) /* this process's time */
+            tr->net_ms += tr->slice_ms[k];
     }
     tr->loss = 0;
     for (int j = 0; j < L; j++)
         tr->loss += tr->loss_terms[j];
     tr->acts = tr->slice_acts[0];
     return tr->loss;
+}
+
+double mnet_train_forward(mnet_train *tr, int n, const mnet_noise_key *nz)
+{
+    return forward(tr, n, nz, 0);
+}
+
+void mnet_train_set_exchange(mnet_train *tr, const mnet_train_exchange *x)
+{
+    tr->xchg = x;
 }
 
 /* ---- backward ------------------------------------------------------------- */
@@ -543,6 +568,7 @@ static void backward_slice(void *ctx, int k, int thread)
 {
     (void)thread;
     mnet_train *tr = ctx;
+    k += tr->k0; /* this process's slices (mnet_train_set_exchange) */
     const mnet_model *m = tr->model;
     const int T = tr->T, B = tr->B, S = tr->S, M = tr->M, NS = tr->NS, NL = tr->NL, LH = tr->LH;
     int c0, ns = slice_cols(tr, k, &c0);
@@ -639,15 +665,26 @@ static void reduce_piece(void *ctx, int piece, int thread)
     }
 }
 
-void mnet_train_backward(mnet_train *tr)
+/* The slices of the last forward (this process's), then their sum; under
+ * an exchange, the exchange's sum.  0, or -1 (message in tr->err). */
+static int backward(mnet_train *tr)
 {
-    mnet_pool_run(tr->pool, tr->n_slices, backward_slice, tr);
-    for (int k = 0; k < tr->n_slices; k++)
+    mnet_pool_run(tr->pool, tr->k1 - tr->k0, backward_slice, tr);
+    for (int k = tr->k0; k < tr->k1; k++)
         tr->net_ms += tr->slice_ms[k];
+    if (tr->k0 > 0 || tr->k1 < tr->n_slices)
+        return tr->xchg->grads(tr->xchg->ctx, tr->grad, slice_grad(tr, tr->k0), tr->n_params, tr->n_slices, tr->k0,
+                               tr->k1, tr->err, sizeof tr->err);
     if (tr->slice_grad && tr->n_slices > 0)
         mnet_pool_run(tr->pool, REDUCE_PIECES, reduce_piece, tr);
     else if (tr->n_slices == 0)
         memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
+    return 0;
+}
+
+void mnet_train_backward(mnet_train *tr)
+{
+    backward(tr);
 }
 
 /* ---- one batch --------------------------------------------------------------- */
@@ -658,13 +695,15 @@ static uint32_t element0_of(const mnet_train *tr, long batch_index)
 }
 
 /* Appends to tr->err where the rollout first went non-finite: the first
- * step whose state has a non-finite row, the row's name and the episode. */
+ * step whose state has a non-finite row, the row's name and the episode
+ * (among this process's slices: the only columns it rolled out). */
 static void name_nonfinite_state(mnet_train *tr)
 {
-    const int S = tr->S, B = tr->B, n = tr->n_cols;
+    const int S = tr->S, B = tr->B, b0 = tr->k0 * tr->slice;
+    const int n = tr->k1 * tr->slice < tr->n_cols ? tr->k1 * tr->slice : tr->n_cols;
     for (int t = 0; t <= tr->T; t++)
         for (int r = 0; r < S; r++)
-            for (int b = 0; b < n; b++)
+            for (int b = b0; b < n; b++)
                 if (!isfinite((double)tr->state[((size_t)t * S + r) * B + b])) {
                     size_t len = strlen(tr->err);
                     const char *name = tr->model->state_names ? tr->model->state_names[r] : NULL;
@@ -688,9 +727,11 @@ int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
     if (prepare(tr, batch_index) != 0)
         return -1;
     mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
-    double l = mnet_train_forward(tr, tr->B, &nz);
+    double l = forward(tr, tr->B, &nz, 1);
     if (loss)
         *loss = l;
+    if (!isfinite(l) && tr->err[0]) /* the exchange failed */
+        return -1;
     if (!isfinite(l)) {
         msg(tr->err, sizeof tr->err, "batch %ld: the loss is %g", batch_index, l);
         name_nonfinite_state(tr);
@@ -703,7 +744,8 @@ int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
 {
     if (mnet_train_loss(tr, batch_index, loss) != 0)
         return -1;
-    mnet_train_backward(tr);
+    if (backward(tr) != 0)
+        return -1;
     double ss = 0;
     for (size_t i = 0; i < tr->n_params; i++)
         ss += (double)tr->grad[i] * (double)tr->grad[i];

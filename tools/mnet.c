@@ -7,6 +7,11 @@
  * --threads N (train.threads; default: the machine's cores) splits each
  * batch over N threads; the numbers are the same for every N, so it is not
  * part of the run and a run may be resumed with any count.
+ *   mpirun -np R mnet train ...   the same run on R ranks (mnet_mpi.h,
+ *                             docs/cluster.md): each rank computes its share
+ *                             of every batch's slices, the same numbers bit
+ *                             for bit; rank 0 alone writes and locks DIR;
+ *                             threads default to the cores / ranks per node
  *   mnet eval DIR
  *   mnet                      the REPL (mnet_repl.c)
  *   mnet --version
@@ -29,14 +34,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mnet_export.h"
+#include "mnet_mpi.h"
 #include "mnet_outdir.h"
 #include "mnet_repl.h"
 #include "mnet_plot.h"
 #include "mnet_probe.h"
 #include "mnet_session.h"
 #include "mnet_sweep.h"
+#include "mnet_threads.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -44,6 +52,23 @@ static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
+}
+
+/* Under mpirun: the ranks' agreed stop flag (the loop reads it), and what
+ * SIGTERM - the launcher ending the job, e.g. when another rank died -
+ * makes ranks 0 and 1 say (written in the handler: prepared beforehand). */
+static volatile sig_atomic_t agreed_stop;
+static char term_msg[4600];
+static size_t term_len;
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (term_len) {
+        ssize_t w = write(STDERR_FILENO, term_msg, term_len);
+        (void)w;
+    }
 }
 
 static int usage(FILE *out, int status)
@@ -128,7 +153,7 @@ static int apply_cmdline(const mnet_run *r, mnet_task_config *cfg, double *value
  * (its sources or its run) or the command line would change it.  0, or
  * the exit status. */
 static int start_run(mnet_session *s, const char *file, const char *task, int resume, const cmdline_run *c,
-                     const char *out)
+                     const char *out, int writer)
 {
     char ckpt[4200], err[1024];
     const char *batches = c->batches, *seed = c->seed;
@@ -142,7 +167,7 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
             fprintf(stderr, "mnet: %s\n", err);
             return 1;
         }
-        return session_open_log(s, out, stderr);
+        return writer ? session_open_log(s, out, stderr) : 0;
     }
     if (session_open(s, ckpt, stderr, stdout) != 0)
         return 1;
@@ -210,7 +235,7 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
     }
     s->run.cfg.n_batches = want.n_batches;
     s->run.cfg.threads = want.threads; /* any count: the same numbers */
-    return session_open_log(s, out, stderr);
+    return writer ? session_open_log(s, out, stderr) : 0;
 }
 
 static int cmd_train(int argc, char **argv)
@@ -269,53 +294,155 @@ static int cmd_train(int argc, char **argv)
         fprintf(stderr, "mnet: --resume continues the run in --out, --force replaces it: not both\n");
         return 2;
     }
-    /* DIR: created, checked and locked until the end of the run */
-    mnet_outdir od = MNET_OUTDIR_INIT;
-    char oerr[1024];
-    if (mnet_outdir_open(&od, out, resume ? MNET_OUTDIR_RESUME : force ? MNET_OUTDIR_FORCE : MNET_OUTDIR_NEW,
-                         oerr, sizeof oerr) != 0) {
-        fprintf(stderr, "mnet: %s\n", oerr);
+    /* under mpirun: every rank trains the run, rank 0 alone writes */
+    int launched = mnet_mpi_launched();
+    if (launched > 1 && !mnet_mpi_available()) {
+        if (mnet_mpi_env_rank() == 0)
+            fprintf(stderr, "mnet: train was started as %d MPI processes, but %s\n", launched,
+                    mnet_mpi_how_to_get());
         return 1;
     }
+    char merr[1024];
+    if (launched && mnet_mpi_init(merr, sizeof merr) != 0) {
+        fprintf(stderr, "mnet: %s\n", merr);
+        return 1;
+    }
+    const int rank0 = mnet_mpi_rank() == 0, mpi = mnet_mpi_size() > 1;
+    if (!rank0 && !freopen("/dev/null", "w", stdout))
+        return 1;
+    /* DIR: created, checked and locked until the end of the run (rank 0) */
+    mnet_outdir od = MNET_OUTDIR_INIT;
+    char oerr[1024];
+    int status = 0;
+    if (rank0 && mnet_outdir_open(&od, out, resume ? MNET_OUTDIR_RESUME : force ? MNET_OUTDIR_FORCE : MNET_OUTDIR_NEW,
+                                  oerr, sizeof oerr) != 0) {
+        fprintf(stderr, "mnet: %s\n", oerr);
+        status = 1;
+    }
+    if (mnet_mpi_agree(status) != 0)
+        return 1;
     if (od.n_removed > 0)
         printf("mnet: removed %d orphaned temporary file%s in '%s' (left by a killed run)\n", od.n_removed,
                od.n_removed == 1 ? "" : "s", out);
     mnet_session s;
     session_init(&s);
     s.backend = backend;
-    int status = start_run(&s, file, task, resume, &cmd, out);
-    if (status != 0) {
+    /* rank 0 first (its messages are the run's), then the others */
+    if (rank0)
+        status = start_run(&s, file, task, resume, &cmd, out, 1);
+    if (mpi && mnet_mpi_agree(status) == 0 && !rank0 && (status = start_run(&s, file, task, resume, &cmd, out, 0)))
+        fprintf(stderr, "mnet: rank %d could not start the run (above): FILE and DIR must be readable on every "
+                        "node\n", mnet_mpi_rank());
+    if (mnet_mpi_agree(status) != 0) {
         session_close(&s);
         mnet_outdir_close(&od);
-        return status;
+        return rank0 && status ? status : 1;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
+    if (mpi) {
+        /* the cores of a node are shared by its ranks */
+        if (!cmd.threads) {
+            int t = mnet_cpu_count() / mnet_mpi_local_size();
+            s.run.cfg.threads = t > 0 ? t : 1;
+        }
+        if (mnet_mpi_rank() <= 1) /* rank 1 speaks when rank 0 is the one that died */
+            term_len = (size_t)snprintf(term_msg, sizeof term_msg,
+                                        "mnet: rank %d: ended by the launcher (SIGTERM: a rank died, or the job was "
+                                        "cancelled); the run in %s keeps its last checkpoint: mnet train --resume "
+                                        "--out %s continues it on any number of ranks\n",
+                                        mnet_mpi_rank(), out, out);
+        if (term_len >= sizeof term_msg)
+            term_len = sizeof term_msg - 1;
+        sa.sa_handler = on_sigterm;
+        sigaction(SIGTERM, &sa, NULL);
+        if (!s.tr) {
+            char err[1024];
+            s.tr = mnet_train_new(s.run.model, s.run.params, &s.run.cfg, err, sizeof err);
+            if (!s.tr) {
+                fprintf(stderr, "mnet: %s\n", err);
+                mnet_mpi_abort(1);
+            }
+        }
+    }
     long N = s.run.cfg.n_batches, todo = N - session_batches(&s);
     /* a resumed run's trainer was built before --threads was read */
     if (s.tr && mnet_train_set_threads(s.tr, s.run.cfg.threads) != 0) {
         fprintf(stderr, "mnet: %s\n", mnet_train_error(s.tr));
+        if (mpi)
+            mnet_mpi_abort(1);
         session_close(&s);
         mnet_outdir_close(&od);
         return 1;
     }
     int slice, threads = mnet_train_plan(&s.run.cfg, -1, &slice);
+    mnet_mpi_train *xm = NULL;
+    if (mpi) {
+        char err[1024];
+        const int R = mnet_mpi_size(), n_slices = (s.run.cfg.batch_size + slice - 1) / slice;
+        int k0, k1, which = 0;
+        mnet_mpi_slices(mnet_mpi_rank(), R, n_slices, &k0, &k1);
+        threads = mnet_train_plan(&s.run.cfg, -1, NULL);
+        if (threads > k1 - k0 && k1 > k0)
+            threads = k1 - k0;
+        mnet_train_set_threads(s.tr, threads);
+        xm = mnet_mpi_train_attach(s.tr, &interrupted, &agreed_stop, err, sizeof err);
+        if (!xm) {
+            fprintf(stderr, "mnet: rank %d: %s\n", mnet_mpi_rank(), err);
+            mnet_mpi_abort(1);
+        }
+        /* every rank must start from the same state: the same network,
+         * moments, optimiser step and batch */
+        size_t np;
+        long start[2] = {session_batches(&s), (long)s.tr->opt.t};
+        if (mnet_mpi_same(s.tr->params, s.tr->n_params * sizeof *s.tr->params, &which) ||
+            mnet_mpi_same(s.tr->adam_m, s.tr->n_params * sizeof *s.tr->adam_m, &which) ||
+            mnet_mpi_same(s.tr->adam_v, s.tr->n_params * sizeof *s.tr->adam_v, &which) ||
+            mnet_mpi_same(start, sizeof start, &which)) {
+            if (rank0)
+                fprintf(stderr, "mnet: rank %d does not start from rank 0's network (another FILE or checkpoint "
+                                "on its node?): every rank must read the same files\n", which);
+            mnet_mpi_abort(1);
+        }
+        mnet_train_params(s.tr, &np);
+        char what[160];
+        snprintf(what, sizeof what, "%d thread%s, slices %d..%d of %d", threads, threads == 1 ? "" : "s", k0,
+                 k1 - 1, n_slices);
+        if (k1 == k0)
+            snprintf(what, sizeof what, "no slice (%d slices for %d ranks): it only waits", n_slices, R);
+        printf("mnet: %d ranks share each batch's %d slices; the gradient exchange moves %zu parameters (%.0f kB) "
+               "per batch\n", R, n_slices, np, np * sizeof(mnet_real) / 1e3);
+        mnet_mpi_describe(stdout, what);
+        if (rank0 && R > n_slices)
+            fprintf(stderr, "mnet: warning: %d ranks but %d slices of %d episodes: %d rank%s have nothing to do "
+                            "(a smaller train.slice makes more slices, and another run)\n", R, n_slices, slice,
+                    R - n_slices, R - n_slices == 1 ? "" : "s");
+    }
     printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each, %d thread%s (slices of "
-           "%d)\n",
+           "%d)%s\n",
            s.run.task_name, s.run.model->name, session_batches(&s), N, s.run.cfg.batch_size,
-           mnet_task_steps(&s.run.cfg, s.run.model), threads, threads == 1 ? "" : "s", slice);
+           mnet_task_steps(&s.run.cfg, s.run.model), threads, threads == 1 ? "" : "s", slice,
+           mpi ? " on each rank" : "");
     /* checkpoints ten times a run (at least every 50 batches) and at the
      * end, so a crash loses little; a failed batch made no update, so the
      * state saved then is the last good one */
     snprintf(s.ckpt, sizeof s.ckpt, "%s/checkpoint.mnetckpt", out);
-    s.loop.checkpoint = save_checkpoint;
+    s.loop.checkpoint = rank0 ? save_checkpoint : NULL;
     s.loop.checkpoint_ctx = &s;
     s.loop.checkpoint_every = todo / 10 > 50 ? todo / 10 : 50;
-    status = session_train_to(&s, N, &interrupted, stdout);
-    if (s.tr && status == 0 && !s.loop.interrupted)
+    status = session_train_to(&s, N, mpi ? &agreed_stop : &interrupted, stdout);
+    /* a write of rank 0's failed while the others went on to the next
+     * batch's exchange: end them (a failed batch failed everywhere) */
+    if (mpi && status != 0 && rank0 && !(s.tr && mnet_train_error(s.tr)[0])) {
+        fprintf(stderr, "mnet: rank 0 could not write (above): ending every rank\n");
+        mnet_mpi_abort(1);
+    }
+    if (s.tr && status == 0 && !s.loop.interrupted && rank0)
         status = session_write_outputs(&s, out, stdout);
+    status = mnet_mpi_agree(status);
+    mnet_mpi_train_detach(xm, s.tr);
     long done = s.loop.n_trained;
     /* no batch trained here: no mean to print ("none", not nan) */
     char last[32] = "none";
@@ -392,8 +519,18 @@ int main(int argc, char **argv)
         return usage(stdout, 0);
     if (mnet_sweep_owns(argc, argv))
         return mnet_sweep_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "train"))
-        return cmd_train(argc - 2, argv + 2);
+    /* under mpirun only train (and sweep) work as ranks */
+    if (mnet_mpi_launched() > 1 && strcmp(argv[1], "train") && strcmp(argv[1], "sweep")) {
+        if (mnet_mpi_env_rank() == 0)
+            fprintf(stderr, "mnet: %s runs in one process: start it without mpirun (mpirun -np R works for mnet "
+                            "train)\n", argv[1]);
+        return 2;
+    }
+    if (!strcmp(argv[1], "train")) {
+        int rc = cmd_train(argc - 2, argv + 2);
+        mnet_mpi_finalize();
+        return rc;
+    }
     if (!strcmp(argv[1], "plot"))
         return mnet_plot_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))

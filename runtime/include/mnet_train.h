@@ -221,6 +221,11 @@ typedef struct mnet_train {
                                    slice's total, then its terms            */
     double *slice_ms;           /* (n_slices_max) network ms of each slice  */
     struct mnet_pool *pool;     /* the threads (mnet_threads.h)             */
+    /* data parallel (mnet_train_set_exchange): this process computes slices
+     * k0 .. k1-1 of the last forward (0 .. n_slices-1 without an exchange,
+     * and always for evaluation) */
+    const struct mnet_train_exchange *xchg; /* NULL: every slice here     */
+    int k0, k1;
 
     /* ---- results ---- */
     double loss;                /* total of the last forward                */
@@ -262,6 +267,42 @@ int mnet_train_plan(const mnet_task_config *cfg, int n, int *slice);
 int mnet_train_set_threads(mnet_train *tr, int n);
 /* The threads in use. */
 int mnet_train_threads(const mnet_train *tr);
+
+/* ==== train.c: one batch across processes (data parallel) ====
+ *
+ * A front end that runs the same trainer in R processes (tools/mnet_mpi.c:
+ * the ranks of mpirun) gives each an exchange.  A training batch
+ * (mnet_train_loss, mnet_train_loss_grad, mnet_train_step) is then cut
+ * into the same fixed slices as always; each process computes only its
+ * slices (its threads take them) and the exchange completes the rest:
+ *   losses  every slice's loss row, so each process sums them in slice
+ *           order as one process would;
+ *   grads   the sum of the slices' gradients, left to right in slice order
+ *           ((g_0 + g_1) + g_2) + ..., the exact sum one process makes, on
+ *           every process.
+ * So every process holds the numbers of a single process bit for bit and
+ * takes the same Adam step.  Evaluation (mnet_train_eval, mnet_train_forward,
+ * the validation set) computes every slice in each process.  libmnetrt
+ * knows nothing of MPI: the exchange is the front end's. */
+typedef struct mnet_train_exchange {
+    void *ctx;
+    /* this process's slices [*k0, *k1) of a batch of n_slices (contiguous,
+     * in process order; may be empty) */
+    void (*slices)(void *ctx, int n_slices, int *k0, int *k1);
+    /* slice_loss (n_slices x stride doubles): rows k0 .. k1-1 are this
+     * process's; the exchange fills in every other row.  0, or -1 with a
+     * message in err */
+    int (*losses)(void *ctx, double *slice_loss, int n_slices, int stride, char *err, size_t n);
+    /* grad (np) = the in-order sum of all n_slices slices' gradients;
+     * local (k1-k0 x np) holds this process's slices k0 .. k1-1 (it may be
+     * grad itself when the batch is one slice).  0, or -1 (message) */
+    int (*grads)(void *ctx, mnet_real *grad, const mnet_real *local, size_t np, int n_slices, int k0, int k1,
+                 char *err, size_t n);
+} mnet_train_exchange;
+
+/* Uses x (not copied: it must outlive its use) for the training batches
+ * from now on; NULL: this process computes every slice (the default). */
+void mnet_train_set_exchange(mnet_train *tr, const mnet_train_exchange *x);
 
 /* One optimisation step on batch `batch_index`: the episodes and noise are
  * those of (cfg.seed, episodes batch_index*B .. +B-1), so a batch is
