@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(build-essential cmake pkg-config flex bison libcunit1-dev libopenblas-dev
-          libedit-dev llvm-dev clang libclang-rt-dev python3 python3-numpy libxml2-utils librsvg2-bin)
+          libedit-dev llvm-dev clang libclang-rt-dev python3 python3-numpy libxml2-utils librsvg2-bin
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
