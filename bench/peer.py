@@ -6,10 +6,11 @@ of the three benchmark configurations.  It has MotorNet's structure and cost
 profile: batched float32 tensors, effector states kept as (batch, rows,
 muscles) tensors, one autograd graph through the whole episode (BPTT through
 the effector and the sensory feedback), nn.GRU called once per step,
-torch.set_num_threads(1) (and OPENBLAS_NUM_THREADS=1, see below).
+torch.set_num_threads(N) (and OPENBLAS_NUM_THREADS=N, see below).
 
-    /usr/bin/python3 bench/peer.py CONFIG --batches N [--seed S] [--warmup W]
-    -> peer CONFIG ms_per_batch=X loss_first=... loss_last=...
+    /usr/bin/python3 bench/peer.py CONFIG --batches N [--seed S] [--warmup W] [--threads N]
+                                   [--batch B] [--steps T]
+    -> peer CONFIG ms_per_batch=X loss_first=... loss_last=... threads=N ...
 
 CONFIG is one of
     pm     ReluPointMass24 (4 relu muscles, paths, 1 kg), Euler 10 ms,
@@ -33,8 +34,19 @@ Only the training loop is timed, after --warmup (default 2) batches; the
 warm-up batches are ordinary training batches.  loss_first is the loss of the
 very first batch, loss_last that of the last one, loss_last100 the mean of
 the last 100 (as mnet's `done` line).  ms_per_batch is wall-clock
-time; cpu_ms_per_batch, the process's CPU time, is the steadier figure on a
-loaded machine.
+time; cpu_ms_per_batch, the process's CPU time (all its threads), is the
+steadier figure on a loaded machine.
+
+Threads (--threads N, default 1): torch.set_num_threads(N), called before
+any tensor work (torch's docs: it must precede eager, JIT or autograd
+code), sets the intra-op pool (OpenMP, MKL).  Debian's torch does its
+matrix products in the system OpenBLAS (pthreads build), which it does not
+tell, so OPENBLAS_NUM_THREADS (and OMP_, MKL_) is set to N here before torch
+is imported: OpenBLAS reads it when it is loaded.  A value already in the
+environment is kept when --threads is not given (check_peer.py, which
+imports this module, gets the old default of 1).  The peer line reports
+torch.get_num_threads() as threads=; the start of torch's parallel_info()
+goes to stderr for the record.
 """
 import argparse
 import math
@@ -42,10 +54,35 @@ import os
 import sys
 import time
 
+
+
+def threads_from_argv(argv):
+    """N of --threads N (or --threads=N) in argv, else None.  Read before
+    torch is imported: the thread counts of the BLAS must be in the
+    environment by then; argparse checks the value again in main()."""
+    for i, a in enumerate(argv):
+        v = None
+        if a == "--threads" and i + 1 < len(argv):
+            v = argv[i + 1]
+        elif a.startswith("--threads="):
+            v = a.split("=", 1)[1]
+        if v is not None:
+            try:
+                return int(v) if int(v) >= 1 else None
+            except ValueError:
+                return None
+    return None
+
+
 # Debian's torch does its GEMMs in the system OpenBLAS (pthreads build), whose
-# threads torch.set_num_threads does not control: pin them before the import.
+# threads torch.set_num_threads does not control: set them before the import
+# (--threads N: N; else what the environment says, 1 by default).
+_THREADS = threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else None
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    if _THREADS is not None:
+        os.environ[_var] = str(_THREADS)
+    else:
+        os.environ.setdefault(_var, "1")
 
 import torch  # noqa: E402
 import torch.nn as nn
@@ -540,11 +577,31 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=0,
                     help="episode length in steps instead of the configuration's "
                          "(bench/run --quick shortens ct26 this way and scales by ms_per_step)")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="batch size instead of the configuration's (bench/run --batch)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch.set_num_threads(N) and OPENBLAS_NUM_THREADS=N (default 1)")
     args = ap.parse_args(argv)
+    if args.threads < 1:
+        ap.error("--threads must be at least 1")
+    if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+        # imported with another count in the environment (main() called from
+        # another script): OpenBLAS has read its count already
+        print(f"peer: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')} was read "
+              f"when torch was imported, not {args.threads}", file=sys.stderr)
 
-    torch.set_num_threads(1)
+    # before any tensor is made (torch.set_num_threads' documented condition)
+    torch.set_num_threads(args.threads)
+    try:
+        info = torch.__config__.parallel_info().strip().splitlines()
+    except AttributeError:  # a torch without it: the count alone
+        info = []
+    print(f"peer: torch {torch.__version__}, get_num_threads() = {torch.get_num_threads()}; "
+          + "; ".join(x.strip() for x in info[:8]), file=sys.stderr)
     torch.manual_seed(args.seed)
     make, hidden, batch, duration = CONFIGS[args.config]
+    if args.batch > 0:
+        batch = args.batch
     env = RandomTargetReach(make(torch.float32), duration)
     if args.steps > 0:
         env.n_steps = args.steps
@@ -567,7 +624,7 @@ def main(argv=None):
           f"loss_last={losses[-1]:.6g} loss_last100={sum(tail) / len(tail):.6g} "
           f"cpu_ms_per_batch={cpu_ms:.2f} "
           f"ms_per_step={ms / env.n_steps:.4f} "
-          f"batches={args.batches} warmup={args.warmup} "
+          f"batches={args.batches} warmup={args.warmup} threads={torch.get_num_threads()} "
           f"T={env.n_steps} B={batch} H={hidden} I={env.n_obs()} M={env.eff.n_muscles}")
     if bad:
         print(f"peer {args.config}: {len(bad)} non-finite losses", file=sys.stderr)
