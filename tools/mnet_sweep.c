@@ -1131,7 +1131,10 @@ static void progress_draw(const sweep_progress *p)
 }
 
 /* A line above the status line. */
-static void progress_say(const sweep_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void progress_say(const sweep_progress *p, const char *fmt, ...);
 static void progress_say(const sweep_progress *p, const char *fmt, ...)
 {
     va_list ap;
