@@ -222,7 +222,9 @@ static int start_run(mnet_session *s, const char *file, const char *task, int re
             apply_cmdline(&f.run, &f.run.cfg, f.run.param_values, &fc);
             if (f.run.model->n_params == s->run.model->n_params) {
                 char diff[4096];
-                if (mnet_run_diff(&s->run.cfg, &f.run.cfg, s->run.model, s->run.param_values, f.run.param_values, diff,
+                mnet_task_config stored = s->run.cfg; /* --batches may extend a constant-rate run */
+                stored.n_batches = want.n_batches;
+                if (mnet_run_diff(&stored, &f.run.cfg, s->run.model, s->run.param_values, f.run.param_values, diff,
                                   sizeof diff) > 0) {
                     fprintf(stderr, "mnet: %s's run differs from the run in %s:\n%s", file, out, diff);
                     rc = 1;
