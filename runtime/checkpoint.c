@@ -274,6 +274,7 @@ int mnet_checkpoint_save(const char *path, const mnet_checkpoint *ck, char *err,
     io_put_u32(hdr + 40, (uint32_t)ck->net.n_layers);
     io_put_u32(hdr + 44, (uint32_t)ck->net.n_output);
     io_put_u32(hdr + 48, (uint32_t)ck->net.ortho);
+    io_put_u32(hdr + 52, (uint32_t)ck->net.readout);
     io_put_u64(hdr + 56, (uint64_t)ck->n_params);
     io_put_f64(hdr + 64, ck->net.readout_bias);
     io_put_u32(hdr + 76, mnet_crc32(0, hdr, 76));
@@ -552,7 +553,7 @@ static int load_header(reader *r, mnet_checkpoint *out)
                       precision_name((unsigned)sizeof(mnet_real)), (unsigned)sizeof(mnet_real),
                       precision_name(rs));
     if (io_get_u32(h + 20) != CKPT_HEADER_SIZE || io_get_u32(h + 24) != CKPT_N_SECTIONS ||
-        io_get_u32(h + 52) != 0 || io_get_u32(h + 72) != 0)
+        io_get_u32(h + 72) != 0)
         return io_err(r->err, r->n, "'%s': corrupt header: header size %u, %u sections "
                       "(expected %u and %u)", r->path, (unsigned)io_get_u32(h + 20),
                       (unsigned)io_get_u32(h + 24), CKPT_HEADER_SIZE, CKPT_N_SECTIONS);
@@ -565,6 +566,7 @@ static int load_header(reader *r, mnet_checkpoint *out)
     net->n_layers = (int)io_get_u32(h + 40);
     net->n_output = (int)io_get_u32(h + 44);
     net->ortho = (mnet_nn_ortho)io_get_u32(h + 48);
+    net->readout = (mnet_nn_readout)io_get_u32(h + 52);
     net->readout_bias = io_get_f64(h + 64);
     mnet_nn nn;
     char msg[200];
@@ -801,6 +803,8 @@ long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, cons
         meta_add(&b, "network.n_output=%d\n", net->n_output);
         meta_add(&b, "network.ortho=%s\n", net->ortho == MNET_NN_ORTHO_BLOCK ? "block" : "stacked");
         meta_add(&b, "network.readout_bias=%.17g\n", net->readout_bias);
+        const char *ro = mnet_name_of(mnet_readout_names, (int)net->readout);
+        meta_add(&b, "network.readout=%s\n", ro ? ro : "?");
     }
     if (cfg) {
         meta_add(&b, "task.duration=%.17g\n", cfg->duration);

@@ -1,5 +1,5 @@
 /* nn_internal.h - private interface between nn_policy.c and the cell files
- * (nn_gru.c, nn_rnn.c).  Not installed; see mnet_nn.h for the shapes. */
+ * (nn_gru.c, nn_lstm.c, nn_rnn.c).  Not installed; see mnet_nn.h for the shapes. */
 #ifndef MNET_NN_INTERNAL_H
 #define MNET_NN_INTERNAL_H
 
@@ -155,6 +155,12 @@ void gru_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, co
 void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
                  const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
                  const mnet_nn_noise *noise, int l);   /* p->w_rec NULL: MLP */
+/* LSTM: also writes la->c and zeroes la->dc at the step's columns; the
+ * previous cell state is la->c at the previous step's columns (zero at
+ * step 0, s->col == 0). */
+void lstm_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
+                  const mnet_real *x, long ldx, const mnet_real *hp, long ldhp,
+                  const mnet_nn_noise *noise, int l);
 
 /* Backward of one layer for one step.
  *   dh  (H x lddh)  in: d loss / d h'; out: d loss / d h_prev (MLP: zero)
@@ -164,6 +170,10 @@ void gru_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn
                   mnet_real *dh, long lddh, mnet_real *dx, long lddx, mnet_real beta_dx);
 void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
                   mnet_real *dh, long lddh, mnet_real *dx, long lddx, mnet_real beta_dx);
+/* LSTM: reads la->dc at the step's columns and writes the previous step's
+ * (d loss / d c through this step), so backward runs t = T-1 down to 0. */
+void lstm_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
+                   mnet_real *dh, long lddh, mnet_real *dx, long lddx, mnet_real beta_dx);
 
 /* g += weight and bias gradients over arena columns col0 .. col0+ncols-1:
  *   x (Ni x ld) the layer input at column col0 (arena array, ld = s->ld).
@@ -172,5 +182,7 @@ void gru_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, co
                  const mnet_real *x, long col0, long ncols);
 void rnn_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, const nn_step *s,
                  const mnet_real *x, long col0, long ncols);
+void lstm_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, const nn_step *s,
+                  const mnet_real *x, long col0, long ncols);
 
 #endif

@@ -1,7 +1,7 @@
 /* nn_policy.c - the policy network: sizes and parameter layout,
  * initialisation, the arena, and the step loop over layers plus the
- * sigmoid read-out (forward beside backward).  The cells are in nn_gru.c
- * and nn_rnn.c; shapes and layout are described in mnet_nn.h. */
+ * read-out (forward beside backward).  The cells are in nn_gru.c,
+ * nn_lstm.c and nn_rnn.c; shapes and layout are described in mnet_nn.h. */
 #include "nn_internal.h"
 
 #include <stdio.h>
@@ -81,14 +81,38 @@ NN_CLONES static void nn_sigmoid_row_backward(mnet_real *restrict y, const mnet_
         y[b] = dy[b] * y[b] * (1 - y[b]);
 }
 
+/* y (n) = y + bias, in place (linear read-out) */
+NN_CLONES static void nn_linear_row(mnet_real *restrict y, mnet_real bias, int n)
+{
+    for (int b = 0; b < n; b++)
+        y[b] = y[b] + bias;
+}
+
+/* y (n) = max(0, y + bias), in place (ReLU read-out; NaN stays NaN) */
+NN_CLONES static void nn_relu_row(mnet_real *restrict y, mnet_real bias, int n)
+{
+    for (int b = 0; b < n; b++) {
+        mnet_real a = y[b] + bias;
+        y[b] = a < 0 ? 0 : a;
+    }
+}
+
+/* y (n) = dy where y > 0, else 0, in place: the ReLU's backward from y */
+NN_CLONES static void nn_relu_row_backward(mnet_real *restrict y, const mnet_real *restrict dy, int n)
+{
+    for (int b = 0; b < n; b++)
+        y[b] = y[b] > 0 ? dy[b] : 0;
+}
+
 /* ---- sizes and layout ---- */
 
 /* activation rows per step of one layer: GRU h_prev, gate (3H), ghn, h;
- * RNN h_prev, gate, h; MLP gate, h */
+ * LSTM h_prev, gate (4H), c, dc, h; RNN h_prev, gate, h; MLP gate, h */
 static int layer_act_rows(mnet_nn_cell cell, int H)
 {
     switch (cell) {
     case MNET_NN_GRU: return 6 * H;
+    case MNET_NN_LSTM: return 8 * H;
     case MNET_NN_RNN: return 3 * H;
     default: return 2 * H;
     }
@@ -97,8 +121,12 @@ static int layer_act_rows(mnet_nn_cell cell, int H)
 int mnet_nn_setup(mnet_nn *nn, const mnet_nn_config *cfg, char *err, size_t err_size)
 {
     const char *msg = NULL;
-    if (cfg->cell != MNET_NN_GRU && cfg->cell != MNET_NN_RNN && cfg->cell != MNET_NN_MLP)
+    if (cfg->cell != MNET_NN_GRU && cfg->cell != MNET_NN_RNN && cfg->cell != MNET_NN_MLP &&
+        cfg->cell != MNET_NN_LSTM)
         msg = "unknown cell type";
+    else if (cfg->readout != MNET_NN_READOUT_SIGMOID && cfg->readout != MNET_NN_READOUT_LINEAR &&
+             cfg->readout != MNET_NN_READOUT_RELU)
+        msg = "unknown read-out nonlinearity";
     else if (cfg->n_layers < 1 || cfg->n_layers > MNET_NN_MAX_LAYERS)
         msg = "layer count out of range";
     else if (cfg->n_input < 1 || cfg->n_input > NN_MAX_SIZE)
@@ -121,7 +149,7 @@ int mnet_nn_setup(mnet_nn *nn, const mnet_nn_config *cfg, char *err, size_t err_
     nn->cfg = *cfg;
     const int H = cfg->n_hidden, L = cfg->n_layers;
     const int rec = cfg->cell != MNET_NN_MLP;
-    nn->n_gates = cfg->cell == MNET_NN_GRU ? 3 : 1;
+    nn->n_gates = cfg->cell == MNET_NN_GRU ? 3 : cfg->cell == MNET_NN_LSTM ? 4 : 1;
     const size_t GH = (size_t)nn->n_gates * (size_t)H;
     size_t off = 0;
     long rows = cfg->n_input + cfg->n_output;
@@ -284,6 +312,12 @@ void mnet_nn_bind_acts(const mnet_nn *nn, mnet_real *arena, int T, int B, mnet_n
             la->ghn = q;
             q += (size_t)H * ld;
         }
+        if (nn->cfg.cell == MNET_NN_LSTM) {
+            la->c = q;
+            q += (size_t)H * ld;
+            la->dc = q;
+            q += (size_t)H * ld;
+        }
         la->h = q;
         q += (size_t)H * ld;
     }
@@ -337,15 +371,23 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
         }
         if (nn->cfg.cell == MNET_NN_GRU)
             gru_forward(&p->layer[l], &a->layer[l], &s, in, a->ld, hp, ldhp, noise, l);
+        else if (nn->cfg.cell == MNET_NN_LSTM)
+            lstm_forward(&p->layer[l], &a->layer[l], &s, in, a->ld, hp, ldhp, noise, l);
         else
             rnn_forward(&p->layer[l], &a->layer[l], &s, in, a->ld, hp, ldhp, noise, l);
     }
 
-    /* read-out: y (O x B) = sig(W_o h_top + b_o) */
+    /* read-out: y (O x B) = phi(W_o h_top + b_o) */
     mnet_real *ys = a->y + col;
     nn_gemm(0, 0, O, B, H, 1, p->w_out, H, a->layer[L - 1].h + col, a->ld, 0, ys, a->ld);
-    for (int o = 0; o < O; o++)
-        nn_sigmoid_row(ys + o * a->ld, p->b_out[o], B);
+    for (int o = 0; o < O; o++) {
+        if (nn->cfg.readout == MNET_NN_READOUT_LINEAR)
+            nn_linear_row(ys + o * a->ld, p->b_out[o], B);
+        else if (nn->cfg.readout == MNET_NN_READOUT_RELU)
+            nn_relu_row(ys + o * a->ld, p->b_out[o], B);
+        else
+            nn_sigmoid_row(ys + o * a->ld, p->b_out[o], B);
+    }
     if (y)
         nn_copy(y, ld, ys, a->ld, O, B);
 }
@@ -368,6 +410,8 @@ static void layer_weights(const mnet_nn *nn, const mnet_nn_params *g, const mnet
     const mnet_real *x = l == 0 ? a->x + col0 : a->layer[l - 1].h + col0;
     if (nn->cfg.cell == MNET_NN_GRU)
         gru_weights(&g->layer[l], &a->layer[l], &s, x, col0, ncols);
+    else if (nn->cfg.cell == MNET_NN_LSTM)
+        lstm_weights(&g->layer[l], &a->layer[l], &s, x, col0, ncols);
     else
         rnn_weights(&g->layer[l], &a->layer[l], &s, x, col0, ncols);
 }
@@ -390,14 +434,18 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
         for (int i = 0; i < L * H; i++)
             nn_add_row(dh + (long)i * ld, dh_ext + (long)i * ld, B);
 
-    /* read-out: dpre (O x B) = dy * y (1 - y), in place of y */
+    /* read-out: dpre (O x B) = dy * phi'(y), in place of y */
     mnet_real *dpre = a->y + col;
     for (int o = 0; o < O; o++) {
         mnet_real *yo = dpre + o * a->ld;
-        if (dy)
-            nn_sigmoid_row_backward(yo, dy + o * ld, B);
-        else
+        if (!dy)
             memset(yo, 0, (size_t)B * sizeof *yo);
+        else if (nn->cfg.readout == MNET_NN_READOUT_LINEAR)
+            memcpy(yo, dy + o * ld, (size_t)B * sizeof *yo);
+        else if (nn->cfg.readout == MNET_NN_READOUT_RELU)
+            nn_relu_row_backward(yo, dy + o * ld, B);
+        else
+            nn_sigmoid_row_backward(yo, dy + o * ld, B);
     }
     mnet_real *dh_top = dh + (long)(L - 1) * H * ld;
     nn_gemm(1, 0, H, B, O, 1, p->w_out, H, dpre, a->ld, 1, dh_top, ld);
@@ -413,6 +461,8 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
         mnet_real beta = l > 0 ? 1 : 0;
         if (nn->cfg.cell == MNET_NN_GRU)
             gru_backward(&p->layer[l], &s, &a->layer[l], dhl, ld, din, ld, beta);
+        else if (nn->cfg.cell == MNET_NN_LSTM)
+            lstm_backward(&p->layer[l], &s, &a->layer[l], dhl, ld, din, ld, beta);
         else
             rnn_backward(&p->layer[l], &s, &a->layer[l], dhl, ld, din, ld, beta);
         if (!defer_weights)

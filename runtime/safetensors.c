@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "io_internal.h"
+#include "mnet_settings.h"
 
 typedef unsigned long long ull;
 
@@ -218,7 +219,8 @@ int mnet_safetensors_save(const char *path, const mnet_st_tensor *tensors, int n
 
 static const char *cell_prefix(mnet_nn_cell c)
 {
-    return c == MNET_NN_GRU ? "gru" : c == MNET_NN_RNN ? "rnn" : "mlp";
+    const char *name = mnet_name_of(mnet_cell_names, (int)c);
+    return name ? name : "?";
 }
 
 /* Fills t (ST_MAX_NN_TENSORS) with the network's tensors over params;
@@ -276,22 +278,24 @@ int mnet_safetensors_save_nn(const char *path, const mnet_nn *nn, const mnet_rea
     char names[ST_MAX_NN_TENSORS][ST_NAME];
     int nt = nn_tensors(nn, params, t, names);
 
-    char sz[5][24];
+    char sz[6][24];
     snprintf(sz[0], sizeof sz[0], "%s", cell_prefix(nn->cfg.cell));
     snprintf(sz[1], sizeof sz[1], "%d", nn->cfg.n_input);
     snprintf(sz[2], sizeof sz[2], "%d", nn->cfg.n_hidden);
     snprintf(sz[3], sizeof sz[3], "%d", nn->cfg.n_layers);
     snprintf(sz[4], sizeof sz[4], "%d", nn->cfg.n_output);
+    const char *ro = mnet_name_of(mnet_readout_names, (int)nn->cfg.readout);
+    snprintf(sz[5], sizeof sz[5], "%s", ro ? ro : "?");
     int nm = 0;
     while (meta && meta[nm])
         nm += 2;
-    const char **all = malloc(((size_t)nm + 11) * sizeof *all);
+    const char **all = malloc(((size_t)nm + 13) * sizeof *all);
     if (!all)
         return io_err(err, n, "cannot write safetensors file '%s': out of memory", path);
-    const char *keys[5] = {"mnet.cell", "mnet.n_input", "mnet.n_hidden", "mnet.n_layers",
-                           "mnet.n_output"};
+    const char *keys[6] = {"mnet.cell",     "mnet.n_input",  "mnet.n_hidden",
+                           "mnet.n_layers", "mnet.n_output", "mnet.readout"};
     int k = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         all[k++] = keys[i];
         all[k++] = sz[i];
     }

@@ -23,7 +23,11 @@ const mnet_name mnet_task_kind_names[] = {
     {NULL, 0},
 };
 const mnet_name mnet_cell_names[] = {
-    {"gru", MNET_NN_GRU}, {"rnn", MNET_NN_RNN}, {"mlp", MNET_NN_MLP}, {NULL, 0},
+    {"gru", MNET_NN_GRU}, {"rnn", MNET_NN_RNN}, {"mlp", MNET_NN_MLP}, {"lstm", MNET_NN_LSTM}, {NULL, 0},
+};
+const mnet_name mnet_readout_names[] = {
+    {"sigmoid", MNET_NN_READOUT_SIGMOID}, {"linear", MNET_NN_READOUT_LINEAR}, {"relu", MNET_NN_READOUT_RELU},
+    {NULL, 0},
 };
 const mnet_name mnet_ortho_names[] = {
     {"stacked", MNET_NN_ORTHO_STACKED}, {"block", MNET_NN_ORTHO_BLOCK}, {NULL, 0},
@@ -206,6 +210,8 @@ static const mnet_setting settings[] = {
      "orthogonal recurrent init: stacked (PyTorch) or block (per gate)"},
     {"policy.readout_bias", MNET_SETTING_REAL, OFF(readout_bias), 1, 0, NULL, -INF, INF, RESHAPE, "",
      "initial read-out bias"},
+    {"policy.readout", MNET_SETTING_NAME, OFF(readout), 1, 0, mnet_readout_names, 0, 0, RESHAPE, "",
+     "read-out nonlinearity: sigmoid (the reference), linear or relu"},
     {"train.batch", MNET_SETTING_INT, OFF(batch_size), 1, 0, NULL, 1, 1 << 20, 0, "", "episodes per batch"},
     {"train.batches", MNET_SETTING_LONG, OFF(n_batches), 1, 0, NULL, 0, 1e9, 0, "",
      "length of the run (schedules follow it)"},

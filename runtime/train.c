@@ -229,8 +229,8 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     if (mnet_obs_setup(&tr->obs, cfg, tr->P, tr->M, m->step_size, err, n) != 0)
         goto fail;
     tr->I = tr->obs.n_obs;
-    mnet_nn_config nc = {cfg->cell,  tr->I,      cfg->n_hidden, cfg->n_layers,
-                         tr->M,      cfg->ortho, cfg->readout_bias};
+    mnet_nn_config nc = {cfg->cell,  tr->I,      cfg->n_hidden,       cfg->n_layers,
+                         tr->M,      cfg->ortho, cfg->readout_bias, cfg->readout};
     if (mnet_nn_setup(&tr->nn, &nc, err, n) != 0)
         goto fail;
     tr->LH = cfg->n_layers * cfg->n_hidden;

@@ -129,7 +129,7 @@ static int all_finite(const mnet_real *v, size_t n)
 
 static const char *cell_name(mnet_nn_cell c)
 {
-    return c == MNET_NN_GRU ? "gru" : c == MNET_NN_RNN ? "rnn" : "mlp";
+    return c == MNET_NN_GRU ? "gru" : c == MNET_NN_RNN ? "rnn" : c == MNET_NN_LSTM ? "lstm" : "mlp";
 }
 
 /* The activations: runtime/nn_internal.h's, as text (float: Cephes' expf
@@ -819,6 +819,12 @@ int mnet_export_main(int argc, char **argv)
     const mnet_train *tr = s.tr;
     if (!all_finite(tr->params, tr->n_params)) {
         fprintf(stderr, "mnet export: the network of '%s' has a number that is not finite\n", a.dir);
+        goto done;
+    }
+    if (tr->nn.cfg.cell == MNET_NN_LSTM || tr->nn.cfg.readout != MNET_NN_READOUT_SIGMOID) {
+        fprintf(stderr, "mnet export: the run in '%s' has %s; export writes gru, rnn and mlp networks "
+                "with the sigmoid read-out\n", a.dir,
+                tr->nn.cfg.cell == MNET_NN_LSTM ? "an lstm network" : "a read-out other than the sigmoid");
         goto done;
     }
     if (a.with_plant) {

@@ -96,7 +96,8 @@ static int network_fits(const mnet_train *trained, const mnet_train *probe, FILE
 {
     const mnet_nn_config *a = &trained->nn.cfg, *b = &probe->nn.cfg;
     if (a->n_input == b->n_input && a->n_output == b->n_output && a->n_hidden == b->n_hidden &&
-        a->n_layers == b->n_layers && a->cell == b->cell && trained->n_params == probe->n_params)
+        a->n_layers == b->n_layers && a->cell == b->cell && a->readout == b->readout &&
+        trained->n_params == probe->n_params)
         return 1;
     char da[256], db[256];
     describe_obs(&trained->obs, da, sizeof da);
@@ -145,6 +146,7 @@ int session_probe(mnet_session *s, const mnet_probe *p, FILE *out)
     cfg.n_layers = s->run.cfg.n_layers;
     cfg.ortho = s->run.cfg.ortho;
     cfg.readout_bias = s->run.cfg.readout_bias;
+    cfg.readout = s->run.cfg.readout;
     double *values = malloc(((size_t)m->n_params + 1) * sizeof *values);
     mnet_real *params = malloc(((size_t)m->n_params + 1) * sizeof *params);
     mnet_train *tr = NULL;

@@ -17,7 +17,8 @@
  *    28  u32      network cell (mnet_nn_cell)
  *    32  i32 x 4  n_input, n_hidden, n_layers, n_output
  *    48  u32      recurrent initialisation (mnet_nn_ortho)
- *    52  u32      0
+ *    52  u32      read-out nonlinearity (mnet_nn_readout; 0 sigmoid, as
+ *                 files written before it existed)
  *    56  u64      n_params
  *    64  f64      readout_bias
  *    72  u32      0

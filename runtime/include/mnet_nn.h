@@ -1,11 +1,12 @@
-/* mnet_nn.h - the policy network: stacked recurrent layers and a sigmoid
- * read-out, trained by backpropagation through time.
+/* mnet_nn.h - the policy network: stacked recurrent layers and a read-out
+ * (sigmoid, linear or ReLU), trained by backpropagation through time.
  *
  * Shape letters (used in every shape comment of the runtime):
  *   B  batch columns in this call        T  time steps held by the arena
  *   I  network inputs (observation)      H  hidden units per layer
  *   L  layers                            O  outputs (actions, one per muscle)
- *   G  gate blocks: 3 for GRU (r, z, n), 1 for the tanh RNN and the MLP
+ *   G  gate blocks: 3 for GRU (r, z, n), 4 for LSTM (i, f, g, o), 1 for
+ *      the tanh RNN and the MLP
  *   Ni inputs of layer l: I for l = 0, H above
  *
  * Cells (PyTorch equations), per layer, x the layer input, h its state:
@@ -13,13 +14,22 @@
  *        z  = sig(W_iz x + b_iz + W_hz h + b_hz)
  *        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn) + noise)
  *        h' = (1 - z) * n + z * h
+ *   LSTM i  = sig(W_ii x + b_ii + W_hi h + b_hi)
+ *        f  = sig(W_if x + b_if + W_hf h + b_hf)
+ *        g  = tanh(W_ig x + b_ig + W_hg h + b_hg + noise)
+ *        o  = sig(W_io x + b_io + W_ho h + b_ho)
+ *        c' = f * c + i * g      h' = o * tanh(c')
  *   RNN  h' = tanh(W x + b + U h + c + noise)
  *   MLP  h' = tanh(W x + b + noise)          (no state: h is not used)
- * Read-out on the top layer: y = sig(W_o h' + b_o).
+ * Read-out on the top layer: y = phi(W_o h' + b_o), phi the sigmoid (the
+ * reference, cfg.readout), the identity or max(0, .).
  * `noise` (optional, mnet_nn_noise) is sd * N(0,1) added to the hidden
  * pre-activation: for the GRU the candidate n's, inside its tanh, after the
- * reset gate has been applied; for the RNN and MLP the layer's tanh
- * argument.  It is a constant for backpropagation.
+ * reset gate has been applied; for the LSTM the candidate g's; for the RNN
+ * and MLP the layer's tanh argument.  It is a constant for
+ * backpropagation.
+ * The LSTM's cell state c lives in the arena only: the caller's state
+ * blocks (h0, dh, dh_ext) hold h, and c starts at zero.
  *
  * Layout: feature-major structure of arrays, like the effector side
  * (mnet_model.h): a (rows x B) block has element (row, b) at a[row*ld + b].
@@ -35,7 +45,8 @@
  * same binding names the pieces of the gradient and of Adam's moments.
  * Order: layer 0 (w_in, w_rec, b_in, b_rec), layer 1, ..., w_out, b_out;
  * within a GRU block the gate rows are r, z, n, as PyTorch's weight_ih_l0
- * (3H x Ni), weight_hh_l0 (3H x H), bias_ih_l0, bias_hh_l0.
+ * (3H x Ni), weight_hh_l0 (3H x H), bias_ih_l0, bias_hh_l0; within an
+ * LSTM block i, f, g, o (4H rows), as torch.nn.LSTM.
  *
  * Activations: one arena for T steps, T * mnet_nn_act_size(nn, B) reals.
  * It is a set of (rows x T*B) arrays (mnet_nn_acts); step t owns columns
@@ -61,8 +72,16 @@
 typedef enum mnet_nn_cell {
     MNET_NN_GRU,   /* gated recurrent unit, PyTorch gate equations */
     MNET_NN_RNN,   /* tanh RNN (Elman)                              */
-    MNET_NN_MLP    /* tanh feed-forward layers, no recurrence       */
+    MNET_NN_MLP,   /* tanh feed-forward layers, no recurrence       */
+    MNET_NN_LSTM   /* long short-term memory, PyTorch gate equations */
 } mnet_nn_cell;
+
+/* The read-out's nonlinearity phi (y = phi(W_o h + b_o)). */
+typedef enum mnet_nn_readout {
+    MNET_NN_READOUT_SIGMOID, /* 1 / (1 + e^-a): the reference, y in (0, 1) */
+    MNET_NN_READOUT_LINEAR,  /* a                                          */
+    MNET_NN_READOUT_RELU     /* max(0, a); phi' = 1 where y > 0, else 0  */
+} mnet_nn_readout;
 
 /* How the recurrent weights are initialised (both: Gram-Schmidt of a
  * Gaussian matrix, the QR with a positive diagonal of R, i.e. a Haar
@@ -84,6 +103,7 @@ typedef struct mnet_nn_config {
     int n_output;          /* O                                   */
     mnet_nn_ortho ortho;   /* recurrent init                      */
     double readout_bias;   /* read-out bias init (reference -5)   */
+    mnet_nn_readout readout; /* read-out nonlinearity (0: sigmoid) */
 } mnet_nn_config;
 
 /* The constant description of a network (sizes and offsets): fill it with
@@ -115,7 +135,8 @@ typedef struct mnet_nn_params {
 /* One layer's activations, each a (rows x T*B) array, step t at column t*B. */
 typedef struct mnet_nn_layer_acts {
     mnet_real *h_prev;  /* (H x TB)  state before the step; NULL for MLP     */
-    mnet_real *gate;    /* (GH x TB) after forward: GRU r, z, n; RNN/MLP:
+    mnet_real *gate;    /* (GH x TB) after forward: GRU r, z, n; LSTM i, f,
+                           g, o; RNN/MLP:
                            not written (backward needs only h').
                            After backward: d loss / d pre-activation of each
                            gate block, i.e. dG_i, the gradient of
@@ -123,6 +144,10 @@ typedef struct mnet_nn_layer_acts {
     mnet_real *ghn;     /* (H x TB)  GRU only, else NULL.  After forward:
                            W_hn h + b_hn; after backward: its gradient
                            (= dG_i of n times r), the n block of dG_h.        */
+    mnet_real *c;       /* (H x TB)  LSTM only, else NULL: cell state c'      */
+    mnet_real *dc;      /* (H x TB)  LSTM only, else NULL: d loss / d c' from
+                           the later steps; zeroed by forward, written by the
+                           next step's backward                               */
     mnet_real *h;       /* (H x TB)  output state h'                          */
 } mnet_nn_layer_acts;
 

@@ -32,7 +32,7 @@
  *
  * in that order (layer by layer, then the read-out).  __metadata__ holds
  * "format": "pt", the network's sizes ("mnet.cell", "mnet.n_input",
- * "mnet.n_hidden", "mnet.n_layers", "mnet.n_output") and the caller's
+ * "mnet.n_hidden", "mnet.n_layers", "mnet.n_output", "mnet.readout") and the caller's
  * pairs.  Writing is atomic (a temporary file renamed over path).
  *
  * The reader is small but checks what it reads: a strict JSON parser for

@@ -220,6 +220,7 @@ typedef struct mnet_task_config {
     int n_layers;                 /* 1                                    */
     mnet_nn_ortho ortho;          /* MNET_NN_ORTHO_STACKED (PyTorch)      */
     double readout_bias;          /* -5 (the reference)                   */
+    mnet_nn_readout readout;      /* MNET_NN_READOUT_SIGMOID              */
 
     /* ---- training (mnet_optim.h): the reference recipe */
     int batch_size;               /* B.  32                               */

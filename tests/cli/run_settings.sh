@@ -127,7 +127,7 @@ for bad in "set UpperLeft.max_force 5 m|is a force, but the value given is a len
   check "defect 8: '$cmd' is refused ($(echo "$out" | tail -1 | head -c 100))" $rc
 done
 # 6: unknown names are errors, never a default
-printf 'import "ReluPointMass24.mnet";\ntask t { effector ReluPointMass24; kind sprint; policy lstm(hidden = 4); }\n' > "$tmp/bad.mnet"
+printf 'import "ReluPointMass24.mnet";\ntask t { effector ReluPointMass24; kind sprint; policy transformer(hidden = 4); }\n' > "$tmp/bad.mnet"
 out=$("$build/tools/mnetc" --check "$tmp/bad.mnet" 2>&1)
 echo "$out" | grep -q "kind must be one of" && echo "$out" | grep -q "policy must be one of"
 check "defect 6: an unknown kind and cell are errors" $?

@@ -980,7 +980,11 @@ static void test_task_settings(void)
     expect(CHECK, TASK("  kind `sprint;\n"), "kind must be one of random_target_reach, centre_out_reach, delayed_reach");
     expect(CHECK, TASK("  loss `wiggle;\n"), "unknown loss (expected position_l1");
     expect(CHECK, TASK("  loss speed(`gain = 1);\n"), "a loss takes weight = W and derivative = W");
-    expect(CHECK, TASK("  policy `lstm;\n"), "policy must be one of gru, rnn, mlp (got 'lstm')");
+    expect(CHECK, TASK("  policy `transformer;\n"), "policy must be one of gru, rnn, mlp, lstm (got 'transformer')");
+    expect_clean(CHECK, TASK("  policy lstm(hidden = 16, layers = 2, readout = linear);\n"));
+    expect_clean(CHECK, TASK("  policy gru(readout = relu);\n"));
+    expect(CHECK, TASK("  policy lstm(readout = `tanh);\n"),
+           "policy.readout must be one of sigmoid, linear, relu (got 'tanh')");
     expect(CHECK, TASK("  policy gru(hidden = `0);\n"), "policy.hidden must be a whole number >= 1 and <= 65536 (got 0)");
     expect(CHECK, TASK("  train batch = `0;\n"), "train.batch must be a whole number >= 1 and <= 1048576 (got 0)");
     expect(CHECK, TASK("  train schedule = `linear;\n"), "train.schedule must be one of constant, step, cosine (got 'linear')");

@@ -100,7 +100,7 @@ static void fixture_init(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t 
 {
     memset(fx, 0, sizeof *fx);
     mnet_checkpoint *ck = &fx->ck;
-    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0};
+    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID};
     mnet_nn nn;
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &ck->net, err, sizeof err) == 0);
@@ -173,7 +173,8 @@ static void assert_same(const mnet_checkpoint *a, const mnet_checkpoint *b)
               (a->net.cell == b->net.cell && a->net.n_input == b->net.n_input &&
                a->net.n_hidden == b->net.n_hidden && a->net.n_layers == b->net.n_layers &&
                a->net.n_output == b->net.n_output && a->net.ortho == b->net.ortho &&
-               memcmp(&a->net.readout_bias, &b->net.readout_bias, sizeof(double)) == 0));
+               memcmp(&a->net.readout_bias, &b->net.readout_bias, sizeof(double)) == 0 &&
+               a->net.readout == b->net.readout));
     CU_ASSERT_EQUAL(a->n_params, b->n_params);
     if (a->n_params == b->n_params) {
         CU_ASSERT(same_reals(a->params, b->params, a->n_params));
@@ -266,6 +267,9 @@ static void roundtrip_cell(mnet_nn_cell cell, int L)
     make_dir();
     fixture fx;
     fixture_init(&fx, cell, 7, L, (uint64_t)cell * 31 + (uint64_t)L);
+    /* the LSTM's round trip carries a linear read-out (header byte 52) */
+    if (cell == MNET_NN_LSTM)
+        fx.ck.net.readout = MNET_NN_READOUT_LINEAR;
     char p1[128], p2[128], err[512] = "";
     path_in(p1, sizeof p1, "ck.bin");
     path_in(p2, sizeof p2, "ck2.bin");
@@ -306,6 +310,7 @@ static void roundtrip_cell(mnet_nn_cell cell, int L)
 static void test_roundtrip_gru(void) { roundtrip_cell(MNET_NN_GRU, 2); }
 static void test_roundtrip_rnn(void) { roundtrip_cell(MNET_NN_RNN, 1); }
 static void test_roundtrip_mlp(void) { roundtrip_cell(MNET_NN_MLP, 3); }
+static void test_roundtrip_lstm(void) { roundtrip_cell(MNET_NN_LSTM, 2); }
 
 /* Binary-safe source text (a NUL inside), no hash, no metadata, no sources
  * at all: all round-trip. */
@@ -768,7 +773,7 @@ static void test_metadata(void)
     CU_ASSERT_STRING_EQUAL(v, "arm");
 
     char buf[2048];
-    mnet_nn_config net = {MNET_NN_GRU, 12, 128, 1, 6, MNET_NN_ORTHO_STACKED, -5};
+    mnet_nn_config net = {MNET_NN_GRU, 12, 128, 1, 6, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID};
     mnet_task_config cfg = mnet_task_config_default();
     long n = mnet_checkpoint_format_meta(buf, sizeof buf, "arm\n26", "reach", &net, &cfg);
     CU_ASSERT_FATAL(n > 0);
@@ -800,6 +805,7 @@ int main(void)
         {"round trip GRU, bit-exact", test_roundtrip_gru},
         {"round trip RNN, bit-exact", test_roundtrip_rnn},
         {"round trip MLP, bit-exact", test_roundtrip_mlp},
+        {"round trip LSTM with a linear read-out, bit-exact", test_roundtrip_lstm},
         {"round trip: binary source, no hash, no metadata, no sources", test_roundtrip_minimal},
         {"overwrite keeps the mode, leaves no temp file", test_overwrite},
         {"failed write midway: old file intact, no temp file", test_atomic_failed_write},

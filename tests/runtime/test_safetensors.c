@@ -72,7 +72,7 @@ typedef struct net {
 
 static void net_init(net *w, mnet_nn_cell cell, int I, int H, int L, int O)
 {
-    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5};
+    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID};
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&w->nn, &cfg, err, sizeof err) == 0);
     w->params = malloc(w->nn.n_params * sizeof(mnet_real));
@@ -187,6 +187,45 @@ static void test_gru_names_shapes_values(void)
     CU_ASSERT_FATAL(mnet_safetensors_load_nn(p, &w.nn, back, err, sizeof err) == 0);
     CU_ASSERT(memcmp(back, w.params, w.nn.n_params * sizeof *back) == 0);
     free(back);
+    free(w.params);
+    remove_dir();
+}
+
+/* torch.nn.LSTM's names and shapes (4H rows: i, f, g, o), the read-out in
+ * the metadata, and every value back bit for bit. */
+static void test_lstm_names(void)
+{
+    make_dir();
+    char p[128], err[300] = "";
+    path_in(p, sizeof p, "w.safetensors");
+    net w;
+    net_init(&w, MNET_NN_LSTM, 3, 4, 2, 2);
+    CU_ASSERT_FATAL(mnet_safetensors_save_nn(p, &w.nn, w.params, NULL, MNET_ST_NATIVE, err,
+                                             sizeof err) == 0);
+    mnet_safetensors st;
+    CU_ASSERT_FATAL(mnet_safetensors_open(p, &st, err, sizeof err) == 0);
+    const expect ex[] = {
+        {"lstm.weight_ih_l0", 2, {16, 3}}, {"lstm.weight_hh_l0", 2, {16, 4}},
+        {"lstm.bias_ih_l0", 1, {16}},      {"lstm.bias_hh_l0", 1, {16}},
+        {"lstm.weight_ih_l1", 2, {16, 4}}, {"lstm.weight_hh_l1", 2, {16, 4}},
+        {"lstm.bias_ih_l1", 1, {16}},      {"lstm.bias_hh_l1", 1, {16}},
+        {"fc.weight", 2, {2, 4}},          {"fc.bias", 1, {2}},
+    };
+    check_against(&st, &w, ex, 10, native_dtype());
+    CU_ASSERT_STRING_EQUAL(mnet_safetensors_meta(&st, "mnet.cell"), "lstm");
+    CU_ASSERT_STRING_EQUAL(mnet_safetensors_meta(&st, "mnet.readout"), "sigmoid");
+    mnet_safetensors_close(&st);
+    mnet_real *back = calloc(w.nn.n_params, sizeof *back);
+    CU_ASSERT_FATAL(back != NULL);
+    CU_ASSERT_FATAL(mnet_safetensors_load_nn(p, &w.nn, back, err, sizeof err) == 0);
+    CU_ASSERT(memcmp(back, w.params, w.nn.n_params * sizeof *back) == 0);
+    /* a GRU of the same sizes does not read it */
+    net g;
+    net_init(&g, MNET_NN_GRU, 3, 4, 2, 2);
+    CU_ASSERT(mnet_safetensors_load_nn(p, &g.nn, g.params, err, sizeof err) == -1);
+    CU_ASSERT(strstr(err, "'gru.weight_ih_l0' missing") != NULL);
+    free(back);
+    free(g.params);
     free(w.params);
     remove_dir();
 }
@@ -492,6 +531,7 @@ int main(void)
     static const mnet_test tests[] = {
         {"GRU: PyTorch names, shapes, offsets, values, metadata", test_gru_names_shapes_values},
         {"RNN and MLP names; shape and name mismatches", test_rnn_mlp_names},
+        {"LSTM names (torch.nn.LSTM), read-out in the metadata, round trip", test_lstm_names},
         {"the other float dtype", test_other_dtype},
         {"reader refuses broken headers and extents", test_reader_refuses},
         {"reader refuses every truncation", test_truncated},

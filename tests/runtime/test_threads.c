@@ -241,14 +241,20 @@ static int check_threads(const char *what, const mnet_model *model, mnet_task_co
 static void check_model(const char *name, const mnet_model *model)
 {
     CU_ASSERT_FATAL(model != NULL);
-    const mnet_nn_cell cells[3] = {MNET_NN_GRU, MNET_NN_RNN, MNET_NN_MLP};
-    const char *cell_names[3] = {"gru", "rnn", "mlp"};
-    for (int c = 0; c < 3; c++) {
+    const mnet_nn_cell cells[4] = {MNET_NN_GRU, MNET_NN_RNN, MNET_NN_MLP, MNET_NN_LSTM};
+    const char *cell_names[4] = {"gru", "rnn", "mlp", "lstm"};
+    for (int c = 0; c < 4; c++) {
         char what[128];
         /* 7 columns in slices of 2: four slices, the last of one column */
         snprintf(what, sizeof what, "%s %s, batch 7 slice 2", name, cell_names[c]);
         CU_ASSERT(check_threads(what, model, config(cells[c], 7, 2)) == 0);
     }
+    /* two stacked LSTM layers and a linear read-out */
+    mnet_task_config c2 = config(MNET_NN_LSTM, 7, 2);
+    c2.n_layers = 2;
+    c2.readout = MNET_NN_READOUT_LINEAR;
+    c2.readout_bias = 0.2;
+    CU_ASSERT(check_threads("lstm x 2, linear read-out, batch 7 slice 2", model, c2) == 0);
     /* the automatic slice: 37 columns in two slices of 19 and 18 */
     CU_ASSERT(mnet_train_slice_auto(37) == 19);
     CU_ASSERT(check_threads("gru, batch 37, automatic slices", model, config(MNET_NN_GRU, 37, 0)) == 0);
