@@ -33,14 +33,16 @@ struct mn_env {
     void *mem;
 };
 
+/* Each term by name, as the trainer does (mnet_train_new): the model's
+ * compiled row of that name, else the runtime's library kind. */
 void mn__resolve_losses(mnet_task_config *cfg, const mnet_model *m, int fresh)
 {
-    for (int k = 0; k < cfg->n_losses; k++)
-        if ((fresh || cfg->loss[k].kind == MNET_LOSS_COMPILED) && cfg->loss[k].name[0]) {
-            mnet_loss_term l = cfg->loss[k];
-            if (mnet_task_resolve_loss(&l, m, NULL, 0) == 0 && l.kind == MNET_LOSS_COMPILED)
-                cfg->loss[k] = l;
-        }
+    (void)fresh;
+    for (int k = 0; k < cfg->n_losses; k++) {
+        mnet_loss_term l = cfg->loss[k];
+        if (mnet_task_resolve_loss(&l, m, NULL, 0) == 0)
+            cfg->loss[k] = l;
+    }
 }
 
 int mn__run_parse(mn_effector *e, const char *text, int fresh, mnet_task_config *cfg, double *values, char *err,

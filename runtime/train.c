@@ -212,6 +212,11 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     }
     tr->model = m;
     tr->cfg = *cfg;
+    /* each term by name: the model's compiled row of that name, else the
+     * runtime's library kind (mnet_task.h) */
+    for (int k = 0; k < tr->cfg.n_losses; k++)
+        if (mnet_task_resolve_loss(&tr->cfg.loss[k], m, err, n) != 0)
+            goto fail;
     tr->T = mnet_task_steps(cfg, m);
     tr->B = cfg->batch_size;
     tr->S = m->n_state;
