@@ -219,6 +219,15 @@ else
   echo "skip: the checkpoint's numbers are read with numpy (apt-get install python3-numpy)"
 fi
 
+# a term of the user's own that is not the model's first loss row is its own
+# row: the log's two columns differ (L1 vs the Euclidean distance), and the
+# written term equals the distance computed from validation.csv's columns
+sed 's/^}/  loss position_l1(weight = 1);\n  loss reach(weight = 1, value = norm(position - target));\n}/' "$tmp/pm.mnet" > "$tmp/two.mnet"
+"$mnet" train "$tmp/two.mnet" --batches 2 --out "$tmp/two" > /dev/null 2>&1
+head -1 "$tmp/two/log.csv" | grep -q "^batch,loss,position_l1,reach,"; check "the log names both terms" $?
+awk -F, 'NR == 2 { exit !($3 > 0 && $4 > 0 && $3 != $4 && $4 < $3 && $2 == $2) }' "$tmp/two/log.csv"; rc=$?
+check "the written term is its own row (Euclidean < L1 distance: $(sed -n 2p "$tmp/two/log.csv" | cut -d, -f3,4))" $rc
+
 # also found: `mnet help` is the usage (was an unknown command); --batches 0
 # prints no nan
 "$mnet" help | grep -q "usage: mnet train"; check "mnet help prints the usage" $?
