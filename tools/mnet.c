@@ -444,6 +444,9 @@ static int cmd_train(int argc, char **argv)
     if (s.tr && status == 0 && !s.loop.interrupted && rank0)
         status = session_write_outputs(&s, out, stdout);
     status = mnet_mpi_agree(status);
+    if (xm && s.loop.n_trained)
+        printf("mnet: rank 0 spent %.3f ms per batch in the exchange between the ranks (waiting for the slowest "
+               "included)\n", mnet_mpi_train_exchange_ms(xm));
     mnet_mpi_train_detach(xm, s.tr);
     long done = s.loop.n_trained;
     /* no batch trained here: no mean to print ("none", not nan) */

@@ -177,7 +177,9 @@ struct mnet_mpi_train {
     volatile sig_atomic_t *raw_stop, *agreed_stop;
     int *counts, *displs;       /* (size) the losses' Allgatherv            */
     MPI_Request *req;           /* (chunks) the chain's sends               */
-    int n_req;
+    double exchange_s;          /* seconds spent in the exchange (waiting
+                                   for the other ranks included)            */
+    long n_batches;             /* batches exchanged                        */
 };
 
 static MPI_Datatype real_type(void)
@@ -194,6 +196,7 @@ static void x_slices(void *ctx, int n_slices, int *k0, int *k1)
 static int x_losses(void *ctx, double *slice_loss, int n_slices, int stride, char *err, size_t n)
 {
     mnet_mpi_train *t = ctx;
+    const double t0 = MPI_Wtime();
     for (int r = 0; r < g_size; r++) {
         int k0, k1;
         mnet_mpi_slices(r, g_size, n_slices, &k0, &k1);
@@ -209,6 +212,8 @@ static int x_losses(void *ctx, double *slice_loss, int n_slices, int stride, cha
     int mine = *t->raw_stop != 0, any = 0;
     MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     *t->agreed_stop = any;
+    t->exchange_s += MPI_Wtime() - t0;
+    t->n_batches++;
     return 0;
 }
 
@@ -216,6 +221,7 @@ static int x_grads(void *ctx, mnet_real *grad, const mnet_real *local, size_t np
                    char *err, size_t n)
 {
     mnet_mpi_train *t = ctx;
+    const double t0 = MPI_Wtime();
     /* the chain: the ranks with slices, in rank (= slice) order */
     int prev = -1, next = -1, last = -1;
     for (int r = 0; r < g_size; r++) {
@@ -231,6 +237,7 @@ static int x_grads(void *ctx, mnet_real *grad, const mnet_real *local, size_t np
     }
     if (last < 0) { /* no slice at all: a zero gradient, as one process */
         memset(grad, 0, np * sizeof *grad);
+        t->exchange_s += MPI_Wtime() - t0;
         return 0;
     }
     MPI_Datatype type = real_type();
@@ -268,6 +275,7 @@ static int x_grads(void *ctx, mnet_real *grad, const mnet_real *local, size_t np
         if (MPI_Bcast(grad + i0, len, type, last, MPI_COMM_WORLD) != MPI_SUCCESS)
             goto fail;
     }
+    t->exchange_s += MPI_Wtime() - t0;
     return 0;
 fail:
     msg(err, n, "the gradient exchange between the ranks failed");
@@ -299,6 +307,11 @@ mnet_mpi_train *mnet_mpi_train_attach(mnet_train *tr, volatile sig_atomic_t *raw
     t->x.grads = x_grads;
     mnet_train_set_exchange(tr, &t->x);
     return t;
+}
+
+double mnet_mpi_train_exchange_ms(const mnet_mpi_train *t)
+{
+    return t && t->n_batches ? 1e3 * t->exchange_s / (double)t->n_batches : 0;
 }
 
 void mnet_mpi_train_detach(mnet_mpi_train *t, mnet_train *tr)
@@ -437,6 +450,11 @@ void mnet_mpi_train_detach(mnet_mpi_train *x, mnet_train *tr)
 {
     (void)x;
     (void)tr;
+}
+double mnet_mpi_train_exchange_ms(const mnet_mpi_train *x)
+{
+    (void)x;
+    return 0;
 }
 
 struct mnet_mpi_queue {

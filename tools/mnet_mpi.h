@@ -97,6 +97,9 @@ typedef struct mnet_mpi_train mnet_mpi_train;
  * a message in err. */
 mnet_mpi_train *mnet_mpi_train_attach(mnet_train *tr, volatile sig_atomic_t *raw_stop,
                                       volatile sig_atomic_t *agreed_stop, char *err, size_t n);
+/* Mean milliseconds per batch this rank spent in the exchange (losses and
+ * gradients, waiting for slower ranks included). */
+double mnet_mpi_train_exchange_ms(const mnet_mpi_train *x);
 /* Detaches (NULL: nothing). */
 void mnet_mpi_train_detach(mnet_mpi_train *x, mnet_train *tr);
 
