@@ -17,26 +17,6 @@ int mn__env_key(const mn_env *env, mnet_noise_key *nz, int *T, int *n, int *I, i
 
 /* ---- opening a checkpoint ------------------------------------------------------ */
 
-/* The run text stored in a checkpoint's metadata ("run." lines), malloc'd. */
-static char *stored_run_text(const char *meta)
-{
-    char *text = malloc(strlen(meta) + 1);
-    size_t at = 0;
-    for (const char *p = meta; text && *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > 4 && !strncmp(p, "run.", 4)) {
-            memcpy(text + at, p + 4, len - 4);
-            at += len - 4;
-            text[at++] = '\n';
-        }
-        p = end ? end + 1 : p + len;
-    }
-    if (text)
-        text[at] = 0;
-    return text;
-}
-
 int mn__open_checkpoint(const char *dir, mnet_checkpoint *ck, mn_effector **out, char *err, size_t errlen)
 {
     char path[PATH_MAX], msg[1024];
@@ -57,7 +37,7 @@ int mn__open_checkpoint(const char *dir, mnet_checkpoint *ck, mn_effector **out,
     int n = ck->n_sources, rc = MN_OK;
     const char **names = calloc((size_t)n, sizeof *names), **texts = calloc((size_t)n, sizeof *texts);
     size_t *lens = calloc((size_t)n, sizeof *lens);
-    char task[256] = "", *run_text = stored_run_text(ck->meta ? ck->meta : "");
+    char task[256] = "", *run_text = mnet_checkpoint_run_text(ck->meta);
     char *buf = NULL;
     size_t len = 0;
     FILE *diag = open_memstream(&buf, &len);
@@ -376,22 +356,11 @@ static int save_checkpoint(void *ctx, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s/%s", t->dir, MNET_OUTDIR_CHECKPOINT);
     mnet_checkpoint_source *src = calloc((size_t)cx->n_sources + 1, sizeof *src);
     char *run = mnet_run_text_alloc(&t->cfg, m, t->values);
-    size_t cap = 16384 + (run ? 2 * strlen(run) : 0);
-    char *meta = malloc(cap);
+    char *meta = run ? mnet_checkpoint_meta_run(m->name, t->e->comp->task_name, &t->tr->nn.cfg, &t->cfg, run) : NULL;
     int rc = -1;
-    long head = meta && run ? mnet_checkpoint_format_meta(meta, 16384, m->name, t->e->comp->task_name,
-                                                          &t->tr->nn.cfg, &t->cfg)
-                            : -1;
-    if (!src || head < 0) {
+    if (!src || !meta) {
         snprintf(err, errlen, "out of memory writing %s", path);
         goto done;
-    }
-    size_t at = (size_t)head;
-    for (const char *p = run; *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        at += (size_t)snprintf(meta + at, cap - at, "run.%.*s\n", (int)len, p);
-        p = end ? end + 1 : p + len;
     }
     for (int i = 0; i < cx->n_sources; i++) {
         src[i].name = cx->sources[i].path;

@@ -842,3 +842,49 @@ long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, cons
     }
     return (long)b.len;
 }
+
+/* ==== the run in the metadata ==== */
+
+char *mnet_checkpoint_meta_run(const char *effector, const char *task, const mnet_nn_config *net,
+                               const mnet_task_config *cfg, const char *run_text)
+{
+    enum { HEAD_MAX = 16384 }; /* the standard lines: a few hundred bytes */
+    size_t lines = 1;
+    for (const char *p = run_text; *p; p++)
+        lines += *p == '\n';
+    size_t cap = HEAD_MAX + strlen(run_text) + 4 * lines + 1;
+    char *meta = malloc(cap);
+    long at = meta ? mnet_checkpoint_format_meta(meta, HEAD_MAX, effector, task, net, cfg) : -1;
+    if (at < 0) {
+        free(meta);
+        return NULL;
+    }
+    for (const char *p = run_text; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        at += snprintf(meta + at, cap - (size_t)at, "run.%.*s\n", (int)len, p);
+        p = end ? end + 1 : p + len;
+    }
+    return meta;
+}
+
+char *mnet_checkpoint_run_text(const char *meta)
+{
+    if (!meta)
+        meta = "";
+    char *text = malloc(strlen(meta) + 1);
+    size_t at = 0;
+    for (const char *p = meta; text && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > 4 && !strncmp(p, "run.", 4)) {
+            memcpy(text + at, p + 4, len - 4);
+            at += len - 4;
+            text[at++] = '\n';
+        }
+        p = end ? end + 1 : p + len;
+    }
+    if (text)
+        text[at] = 0;
+    return text;
+}

@@ -12,57 +12,6 @@
 #include "mnet_session.h"
 #include "mnet_validation.h"
 
-/* The metadata: the standard lines, then the run text with each line
- * prefixed "run." (the run a checkpoint holds: mnet_settings.h). */
-static char *format_meta(const mnet_session *s)
-{
-    char *run = mnet_run_text(&s->run);
-    if (!run)
-        return NULL;
-    size_t lines = 1;
-    for (const char *p = run; *p; p++)
-        lines += *p == '\n';
-    size_t cap = 16384 + strlen(run) + 4 * lines;
-    char *meta = malloc(cap);
-    long head = meta ? mnet_checkpoint_format_meta(meta, 16384, s->run.model->name, s->run.task_name,
-                                                   &s->tr->nn.cfg, &s->run.cfg)
-                     : -1;
-    if (head >= 0) {
-        size_t at = (size_t)head;
-        for (const char *p = run; *p;) {
-            const char *end = strchr(p, '\n');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            at += (size_t)snprintf(meta + at, cap - at, "run.%.*s\n", (int)len, p);
-            p = end ? end + 1 : p + len;
-        }
-    } else {
-        free(meta);
-        meta = NULL;
-    }
-    free(run);
-    return meta;
-}
-
-/* The run text stored in meta ("run." lines), malloc'd. */
-static char *stored_run_text(const char *meta)
-{
-    char *text = malloc(strlen(meta) + 1);
-    size_t at = 0;
-    for (const char *p = meta; text && *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > 4 && !strncmp(p, "run.", 4)) {
-            memcpy(text + at, p + 4, len - 4);
-            at += len - 4;
-            text[at++] = '\n';
-        }
-        p = end ? end + 1 : p + len;
-    }
-    if (text)
-        text[at] = 0;
-    return text;
-}
-
 int session_save(mnet_session *s, const char *path, FILE *out)
 {
     if (!s->loaded || !s->tr) {
@@ -71,7 +20,11 @@ int session_save(mnet_session *s, const char *path, FILE *out)
     }
     const mnet_ctx *ctx = s->run.comp->ctx;
     mnet_checkpoint_source *src = calloc((size_t)ctx->n_sources + 1, sizeof *src);
-    char *meta = format_meta(s);
+    char *run = mnet_run_text(&s->run);
+    char *meta = run ? mnet_checkpoint_meta_run(s->run.model->name, s->run.task_name, &s->tr->nn.cfg, &s->run.cfg,
+                                                run)
+                     : NULL;
+    free(run);
     if (!src || !meta) {
         free(src);
         free(meta);
@@ -126,7 +79,7 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     const char **names = calloc((size_t)ck.n_sources, sizeof *names);
     const char **texts = calloc((size_t)ck.n_sources, sizeof *texts);
     size_t *lens = calloc((size_t)ck.n_sources, sizeof *lens);
-    char task[256] = "", *run_text = stored_run_text(ck.meta ? ck.meta : "");
+    char task[256] = "", *run_text = mnet_checkpoint_run_text(ck.meta);
     if (!names || !texts || !lens || !run_text) {
         fprintf(out, "mnet: out of memory\n");
         free(names);

@@ -138,6 +138,15 @@ long mnet_checkpoint_meta_get(const char *meta, const char *key, char *val, size
 long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, const char *task,
                                  const mnet_nn_config *net, const mnet_task_config *cfg);
 
+/* The whole metadata of a run's checkpoint, malloc'd: the standard lines
+ * (mnet_checkpoint_format_meta) and then the run text (mnet_settings.h)
+ * with each line prefixed "run.".  NULL when out of memory. */
+char *mnet_checkpoint_meta_run(const char *effector, const char *task, const mnet_nn_config *net,
+                               const mnet_task_config *cfg, const char *run_text);
+/* The run text stored in meta (its "run." lines, the prefix dropped),
+ * malloc'd ("" when there is none; NULL when out of memory). */
+char *mnet_checkpoint_run_text(const char *meta);
+
 /* CRC32 (the polynomial above) of n bytes, continuing from crc (start with
  * 0): mnet_crc32(mnet_crc32(0, a, na), b, nb) == crc of a then b. */
 uint32_t mnet_crc32(uint32_t crc, const void *data, size_t n);

@@ -17,7 +17,11 @@ check() { # description, condition result
 }
 # every file under a tree with its checksum (the tree the test owns)
 snapshot() { (cd "$1" && find . \( -path ./a/b/out -o -name ck2 \) -prune -o -print0 | sort -z | xargs -0 -I{} sh -c 'if [ -f "{}" ]; then cksum "{}"; else echo "{}"; fi'); }
-tmp_entries() { ls -1 /tmp | grep -c '^mnet_ckpt_' || true; }  # the old restore's directories
+# .mnet files the old restore wrote under /tmp/mnet_ckpt_*/ since the
+# test began (other tests make /tmp/mnet_ckpt_* directories of their own,
+# with no .mnet file in them)
+stamp=$tmp/stamp; touch "$stamp"
+tmp_entries() { find /tmp -maxdepth 6 -path '/tmp/mnet_ckpt_*' -name '*.mnet' -newer "$stamp" 2>/dev/null | wc -l; }
 
 # the user's model lives outside the run's directory, and imports a file of
 # its own beside it (a relative import) as well as the library
