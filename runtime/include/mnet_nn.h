@@ -231,4 +231,76 @@ void mnet_nn_backward_weights(const mnet_nn *nn, const mnet_nn_params *g,
 /* The state h' of layer l after step t: a (H x B) block with ld = a->ld. */
 mnet_real *mnet_nn_state(const mnet_nn *nn, const mnet_nn_acts *a, int t, int l);
 
+/* ---- modular networks: masks and Dale's law (runtime/nn_modular.c) ----
+ *
+ * A modular network is a one-layer GRU (or RNN) whose H units are cut into
+ * modules, consecutive in the unit order (module 0 first).  What connects
+ * is decided once, from the run's seed, and kept in two arrays of the
+ * parameter layout (n_params each, bound like the parameters):
+ *   mask  1 where the weight exists, 0 where it is fixed at zero
+ *   sign  +1 / -1 where Dale's law fixes the weight's sign, 0 where free
+ * Rules (presynaptic = the column: an input or a unit):
+ *   input source s -> module m   each unit of m receives the whole source
+ *                                (all its columns, every gate) with
+ *                                probability reach[s][m]
+ *   module a -> module b         each unit of a projects to b with
+ *                                probability frac[b][a]; each connection of
+ *                                a projecting unit to a unit of b (every
+ *                                gate) is then kept with probability
+ *                                p[b][a]
+ *   Dale (excitatory[m] >= 0)    the first round(excitatory[m] * size[m])
+ *                                units of m are excitatory (+1), the rest
+ *                                inhibitory (-1): the unit's outgoing
+ *                                recurrent and read-out weights carry its
+ *                                sign, and an inhibitory unit projects only
+ *                                within its module
+ *   read-out                     only the units of modules with
+ *                                drives_readout[m] reach fc.weight
+ * Biases are always free.  Training keeps the rules: the weight gradient
+ * is multiplied by the mask before clipping and Adam
+ * (mnet_nn_mask_grad), and after every update mnet_nn_constrain sets the
+ * masked weights to 0 and a weight of the wrong sign to 0. */
+#define MNET_NN_MAX_MODULES 16
+#define MNET_NN_MAX_SOURCES 8
+#define MNET_NN_NAME 32
+
+typedef struct mnet_nn_modular {
+    int n_modules;
+    char name[MNET_NN_MAX_MODULES][MNET_NN_NAME];  /* module names       */
+    int size[MNET_NN_MAX_MODULES];                 /* units; sum = H     */
+    double excitatory[MNET_NN_MAX_MODULES];        /* in [0, 1]; < 0: no
+                                                      Dale for the module */
+    int drives_readout[MNET_NN_MAX_MODULES];       /* 0 / 1              */
+    int n_sources;                                 /* input sources      */
+    char source_name[MNET_NN_MAX_SOURCES][MNET_NN_NAME];
+    int source_first[MNET_NN_MAX_SOURCES];         /* first input column */
+    int source_count[MNET_NN_MAX_SOURCES];         /* its columns        */
+    double reach[MNET_NN_MAX_SOURCES][MNET_NN_MAX_MODULES];   /* [s][m]  */
+    double frac[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];    /* [to][from] */
+    double p[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];       /* [to][from] */
+} mnet_nn_modular;
+
+/* Checks the description against the network (one layer of a recurrent
+ * cell; module sizes adding up to H; sources inside the input and not
+ * overlapping; every probability and proportion in [0, 1]).  Returns 0, or
+ * -1 with a message naming the module or source in err. */
+int mnet_nn_modular_check(const mnet_nn *nn, const mnet_nn_modular *md, char *err, size_t n);
+
+/* Draws mask and sign (n_params each) from seed: a pure function of
+ * (network, description, seed).  Returns 0, or -1 when the description
+ * does not fit (mnet_nn_modular_check). */
+int mnet_nn_modular_masks(const mnet_nn *nn, const mnet_nn_modular *md, uint64_t seed,
+                          mnet_real *mask, mnet_real *sign);
+
+/* w (n) = mask * w, with the sign of sign where it is not 0, |w| kept:
+ * what the initialisation does to a fresh draw (a weight of the wrong sign
+ * is flipped, not zeroed, so the init keeps its scale). */
+void mnet_nn_constrain_init(mnet_real *w, const mnet_real *mask, const mnet_real *sign, size_t n);
+
+/* After an update: masked weights 0, a weight of the wrong sign 0. */
+void mnet_nn_constrain(mnet_real *w, const mnet_real *mask, const mnet_real *sign, size_t n);
+
+/* g (n) *= mask: the gradient of a masked weight is exactly 0. */
+void mnet_nn_mask_grad(mnet_real *g, const mnet_real *mask, size_t n);
+
 #endif
