@@ -1,7 +1,9 @@
 """read_episodes.py - reads an episodes file (docs/episodes.md) with numpy
 alone and checks every tensor's shape against the header; with
-weights.safetensors and torch installed, also the hidden states and the
-output against torch.nn.GRU and the read-out.
+weights.safetensors, also the hidden states and the output against
+PyTorch's GRU or LSTM equations and the read-out (sigmoid, linear or relu,
+the weights' mnet.readout) in numpy, and against torch.nn.GRU / nn.LSTM
+when torch is installed.
 
     python3 read_episodes.py EPISODES [WEIGHTS]
 """
@@ -58,62 +60,90 @@ def check_shapes(meta, a):
     return len(a), N, T
 
 
+def readout(wmeta, z):
+    """The read-out's nonlinearity named by mnet.readout (sigmoid if absent)."""
+    import numpy as np
+    kind = wmeta.get("mnet.readout", "sigmoid")
+    if kind == "linear":
+        return z
+    if kind == "relu":
+        return np.maximum(z, 0)
+    assert kind == "sigmoid", kind
+    return 1 / (1 + np.exp(-z))
+
+
 def check_gru_numpy(a, weights_path):
-    """hidden.<l> and output by PyTorch's GRU equations, in numpy (float64)."""
+    """hidden.<l> and output by PyTorch's GRU or LSTM equations, in numpy
+    (float64)."""
     import numpy as np
     wmeta, w = read(weights_path)
-    if wmeta.get("mnet.cell") != "gru":
-        print("read_episodes: the network is not a GRU: the numpy GRU check is skipped")
+    cell = wmeta.get("mnet.cell")
+    if cell not in ("gru", "lstm"):
+        print("read_episodes: the network is not a GRU or an LSTM: the numpy check is skipped")
         return
     sig = lambda z: 1 / (1 + np.exp(-z))
     x = a["obs"].astype(np.float64)  # (N, T, I)
     worst = 0.0
     for l in range(int(wmeta["mnet.n_layers"])):
-        Wi, Wh, bi, bh = (w["gru.%s_l%d" % (k, l)].astype(np.float64)
+        Wi, Wh, bi, bh = (w["%s.%s_l%d" % (cell, k, l)].astype(np.float64)
                           for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         H = Wh.shape[1]
-        h, out = np.zeros((x.shape[0], H)), []
+        h, c, out = np.zeros((x.shape[0], H)), np.zeros((x.shape[0], H)), []
         for t in range(x.shape[1]):
             gi, gh = x[:, t] @ Wi.T + bi, h @ Wh.T + bh
-            r, z = sig(gi[:, :H] + gh[:, :H]), sig(gi[:, H:2 * H] + gh[:, H:2 * H])
-            n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-            h = (1 - z) * n + z * h
+            if cell == "gru":
+                r, z = sig(gi[:, :H] + gh[:, :H]), sig(gi[:, H:2 * H] + gh[:, H:2 * H])
+                n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+                h = (1 - z) * n + z * h
+            else:  # torch.nn.LSTM: rows i, f, g, o
+                g4 = gi + gh
+                i, f = sig(g4[:, :H]), sig(g4[:, H:2 * H])
+                g, o = np.tanh(g4[:, 2 * H:3 * H]), sig(g4[:, 3 * H:])
+                c = f * c + i * g
+                h = o * np.tanh(c)
             out.append(h)
         x = np.stack(out, axis=1)
         worst = max(worst, float(np.abs(x - a["hidden.%d" % l]).max()))
-    y = sig(x @ w["fc.weight"].astype(np.float64).T + w["fc.bias"])
+    y = readout(wmeta, x @ w["fc.weight"].astype(np.float64).T + w["fc.bias"])
     worst_y = float(np.abs(y - a["output"]).max())
-    print(f"read_episodes: numpy GRU vs hidden.*: max |diff| {worst:.3g}; read-out {worst_y:.3g}")
+    print(f"read_episodes: numpy {cell.upper()} ({wmeta.get('mnet.readout', 'sigmoid')} read-out) "
+          f"vs hidden.*: max |diff| {worst:.3g}; read-out {worst_y:.3g}")
     assert worst < 1e-5 and worst_y < 1e-5, (worst, worst_y)
 
 
 def check_torch(meta, a, weights_path):
-    """hidden.<l> and output from torch.nn.GRU and the read-out on obs."""
+    """hidden.<l> and output from torch.nn.GRU / torch.nn.LSTM and the
+    read-out on obs."""
     try:
         import torch
     except ImportError:
-        print("read_episodes: torch is not installed: the GRU comparison is skipped")
+        print("read_episodes: SKIP: torch is not installed: the torch.nn.GRU / torch.nn.LSTM "
+              "comparison did not run")
         return
     import numpy as np
     wmeta, w = read(weights_path)
-    if wmeta.get("mnet.cell") != "gru":
-        print("read_episodes: the network is not a GRU: the torch comparison is skipped")
+    cell = wmeta.get("mnet.cell")
+    if cell not in ("gru", "lstm"):
+        print("read_episodes: the network is not a GRU or an LSTM: the torch comparison is skipped")
         return
     L, H = int(wmeta["mnet.n_layers"]), int(wmeta["mnet.n_hidden"])
     x = torch.tensor(np.array(a["obs"]), dtype=torch.float64)  # (N, T, I)
     worst = 0.0
     for l in range(L):
-        gru = torch.nn.GRU(x.shape[2], H, 1, batch_first=True).double()
+        kind = torch.nn.GRU if cell == "gru" else torch.nn.LSTM
+        net = kind(x.shape[2], H, 1, batch_first=True).double()
         sd = {k.replace("_l%d" % l, "_l0"): torch.tensor(np.array(v), dtype=torch.float64)
               for k, v in w.items() if k.endswith("_l%d" % l)}
-        gru.load_state_dict({k[4:]: v for k, v in sd.items()})
+        net.load_state_dict({k[len(cell) + 1:]: v for k, v in sd.items()})
         with torch.no_grad():
-            x, _ = gru(x)
+            x, _ = net(x)
         worst = max(worst, float(np.abs(x.numpy() - a["hidden.%d" % l]).max()))
-    y = torch.sigmoid(x @ torch.tensor(np.array(w["fc.weight"]), dtype=torch.float64).T +
-                      torch.tensor(np.array(w["fc.bias"]), dtype=torch.float64))
-    worst_y = float(np.abs(y.numpy() - a["output"]).max())
-    print(f"read_episodes: torch.nn.GRU vs hidden.*: max |diff| {worst:.3g}; read-out {worst_y:.3g}")
+    z = (x @ torch.tensor(np.array(w["fc.weight"]), dtype=torch.float64).T +
+         torch.tensor(np.array(w["fc.bias"]), dtype=torch.float64))
+    y = readout(wmeta, z.numpy())
+    worst_y = float(np.abs(y - a["output"]).max())
+    print(f"read_episodes: torch.nn.{cell.upper()} vs hidden.*: max |diff| {worst:.3g}; "
+          f"read-out {worst_y:.3g}")
     assert worst < 1e-5 and worst_y < 1e-5, (worst, worst_y)
 
 
