@@ -406,7 +406,7 @@ class Run:
         self.batches = L.mn_run_batches(h)
         keys = ["inputs", "hidden", "layers", "outputs", "cell", "n_weights"]
         self.net = {k: L.mn_run_net(h, i) for i, k in enumerate(keys)}
-        self.net["cell"] = ["gru", "rnn", "mlp"][self.net["cell"]]
+        self.net["cell"] = ["gru", "rnn", "mlp", "lstm"][self.net["cell"]]  # mnet_nn_cell order
         self.weights = np.empty(self.net["n_weights"], np.float32)
         e = ErrBuf(1024)
         check(L.mn_run_weights(h, _fptr(self.weights), self.weights.size, e.buf, e.size), e)
