@@ -21,15 +21,23 @@
  *   5. DIR/summary.csv: rebuilt from the run directories at the start and
  *      rewritten atomically after every run that ends.
  *
+ * Under mpirun (`mpirun -np R mnet sweep ...`, issue 14 item 3) every rank
+ * runs these stages: each checks the grid (rank 0 speaks), rank 0 alone
+ * does 3 and 5 and holds DIR's lock, and the runs of 4 go to the ranks
+ * through the dynamic queue of tools/mnet_mpi.h, --jobs at a time per rank
+ * (see "across ranks" below).
+ *
  * Exit status: 0; 1 when a run failed (named at the end); 2 when the grid is
  * refused (nothing was created or run); 130 when interrupted.
  */
+#define _GNU_SOURCE /* sched_getaffinity: the cores mpirun bound a rank to */
 #include "mnet_sweep.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -44,6 +52,7 @@
 #include <unistd.h>
 
 #include "mnet_checkpoint.h"
+#include "mnet_mpi.h"
 #include "mnet_outdir.h"
 #include "mnet_session.h"
 #include "svg.h"
@@ -1102,6 +1111,8 @@ typedef struct {
     double t0, sum_s;           /* wall seconds of runs trained here */
     long n_timed;
     int tty, jobs;
+    int ranks;                  /* processes sharing the runs (mpirun -np R; 1 alone) */
+    char who[32];               /* "rank R: " in this rank's lines under mpirun, else "" */
 } sweep_progress;
 
 static void fmt_eta(const sweep_progress *p, char *buf, size_t n)
@@ -1120,9 +1131,13 @@ static void fmt_eta(const sweep_progress *p, char *buf, size_t n)
         snprintf(buf, n, "%ld:%02ld", s / 60, s % 60);
 }
 
-/* The status line (redrawn on a terminal; a plain line otherwise). */
+/* The status line (redrawn on a terminal; a plain line otherwise).  Not
+ * under mpirun: no rank knows the others' runs as they end, so each rank
+ * prints a line per run instead. */
 static void progress_draw(const sweep_progress *p)
 {
+    if (p->ranks > 1)
+        return;
     char eta[32];
     fmt_eta(p, eta, sizeof eta);
     printf("%ssweep: %ld/%ld done, %ld running, %ld failed, ETA %s%s", p->tty ? "\r\033[K" : "", p->done, p->total,
@@ -1146,57 +1161,106 @@ static void progress_say(const sweep_progress *p, const char *fmt, ...)
     fflush(stdout);
 }
 
-static int cmd_sweep(int argc, char **argv)
+/* ==== across ranks: mpirun -np R mnet sweep (docs/cluster.md) ====
+ *
+ * Every rank runs cmd_sweep.  Every rank parses and checks the grid (the
+ * file compiled on each node: a node that sees another file is named);
+ * rank 0 alone speaks while they do, compares and writes sweep.txt, locks
+ * DIR for the whole sweep and writes summary.csv (at the start and at the
+ * end, from the run directories).  The runs go out through the dynamic
+ * queue (mnet_mpi_queue, tools/mnet_mpi.h) in the grid's order, --jobs at a
+ * time per rank (1 by default); the rank that gets a run applies the rules
+ * of one machine: finished -> skipped, a checkpoint -> resumed, else new. */
+
+/* Silences stderr (a rank other than 0 while it checks what rank 0 checks
+ * and explains); returns the saved descriptor, -1 when nothing was done. */
+static int quiet_begin(int quiet)
 {
-    sweep_cmd c;
-    memset(&c, 0, sizeof c);
-    sweep_run *runs = NULL;
-    int status = cmd_parse(&c, argc, argv);
-    char err[1024];
-    char *text = NULL, *stored = NULL, *txt_path = NULL;
-    mnet_outdir od = MNET_OUTDIR_INIT;
-    if (status)
-        goto done;
-    status = 2;
-    runs = runs_new(&c.g, err, sizeof err);
-    if (!runs) {
-        fprintf(stderr, "mnet: sweep: %s\n", err);
-        goto done;
+    if (!quiet)
+        return -1;
+    fflush(stderr);
+    int saved = dup(2), nul = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && nul >= 0)
+        dup2(nul, 2);
+    if (nul >= 0)
+        close(nul);
+    return saved;
+}
+
+static void quiet_end(int saved)
+{
+    if (saved < 0)
+        return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
+/* The CPUs this process may use: its affinity mask (mpirun may bind a rank
+ * to some cores), at least 1. */
+static int n_cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    return n_cores();
+}
+
+/* What every rank must agree on before a run starts: the grid (with the
+ * sources' hash and the task) and each run's length, as text (malloc'd). */
+static char *grid_fingerprint(const sweep_grid *g, const sweep_run *runs)
+{
+    char *t = grid_text(g);
+    sbuf s = {NULL, 0, 0};
+    sb_str(&s, t);
+    free(t);
+    for (long r = 0; r < g->n_runs; r++) {
+        char v[32];
+        snprintf(v, sizeof v, "%ld\n", runs[r].length);
+        sb_str(&s, v);
     }
-    if (grid_check(&c.g, c.task, runs) != 0)
+    return s.b;
+}
+
+/* Rank 0 (or the one process): everything about DIR before a run starts:
+ * the stored grid compared, a directory that is not a sweep refused, DIR
+ * created and locked (od), sweep.txt written.  0, or 2 (message printed). */
+static int sweep_open_dir(const sweep_cmd *c, const sweep_run *runs, mnet_outdir *od)
+{
+    char err[1024];
+    int status = 2;
+    char *text = grid_text(&c->g), *txt_path = join(c->out, MNET_SWEEP_FILE, NULL);
+    char *stored = read_all(txt_path, NULL);
+    if (stored && grid_compare(stored, text, c->out) > 0)
         goto done;
-    text = grid_text(&c.g);
-    txt_path = join(c.out, MNET_SWEEP_FILE, NULL);
-    stored = read_all(txt_path, NULL);
-    if (stored && grid_compare(stored, text, c.out) > 0)
-        goto done;
-    if (!stored && exists(c.out)) {
+    if (!stored && exists(c->out)) {
         /* a directory without sweep.txt becomes a sweep only when it holds
          * no run (an empty one, or one left by a sweep killed before it
          * wrote sweep.txt) */
         struct stat st;
         int n_runs = 0;
-        for (long r = 0; r < c.g.n_runs && !n_runs; r++) {
-            char *rd = join(c.out, runs[r].name, NULL);
+        for (long r = 0; r < c->g.n_runs && !n_runs; r++) {
+            char *rd = join(c->out, runs[r].name, NULL);
             n_runs += exists(rd);
             free(rd);
         }
-        char *log = join(c.out, MNET_OUTDIR_LOG, NULL), *ck = join(c.out, MNET_OUTDIR_CHECKPOINT, NULL);
+        char *log = join(c->out, MNET_OUTDIR_LOG, NULL), *ck = join(c->out, MNET_OUTDIR_CHECKPOINT, NULL);
         n_runs += exists(log) || exists(ck);
         free(log);
         free(ck);
-        if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "mnet: sweep: %s is not a directory\n", c.out);
+        if (stat(c->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mnet: sweep: %s is not a directory\n", c->out);
             goto done;
         }
         if (n_runs) {
             fprintf(stderr, "mnet: sweep: %s holds runs but no %s: not a sweep directory (give another --out)\n",
-                    c.out, MNET_SWEEP_FILE);
+                    c->out, MNET_SWEEP_FILE);
             goto done;
         }
     }
     /* the grid is good: DIR is created and locked for the whole sweep */
-    if (mnet_outdir_open(&od, c.out, MNET_OUTDIR_NEW, err, sizeof err) != 0) {
+    if (mnet_outdir_open(od, c->out, MNET_OUTDIR_NEW, err, sizeof err) != 0) {
         fprintf(stderr, "mnet: sweep: %s\n", err);
         goto done;
     }
@@ -1205,60 +1269,195 @@ static int cmd_sweep(int argc, char **argv)
         goto done;
     }
     status = 0;
+done:
+    free(text);
+    free(stored);
+    free(txt_path);
+    return status;
+}
 
-    /* what the run directories hold */
+/* Parses and checks the grid on every rank (rank 0 speaks; a rank that
+ * refuses what rank 0 passed says so itself), then DIR on rank 0.  0, or
+ * the status every rank returns. */
+static int sweep_prepare(sweep_cmd *c, int argc, char **argv, sweep_run **runs, mnet_outdir *od)
+{
+    const int rank = mnet_mpi_rank(), mpi = mnet_mpi_size() > 1;
+    char err[1024];
+    int quiet = quiet_begin(mpi && rank != 0);
+    int status = cmd_parse(c, argc, argv);
+    if (!status) {
+        status = 2;
+        *runs = runs_new(&c->g, err, sizeof err);
+        if (!*runs)
+            fprintf(stderr, "mnet: sweep: %s\n", err);
+        else if (grid_check(&c->g, c->task, *runs) == 0)
+            status = 0;
+    }
+    quiet_end(quiet);
+    if (mpi) {
+        /* rank 0's verdict first: a grid refused there is refused once */
+        int st0 = mnet_mpi_agree(rank == 0 ? status : 0);
+        if (st0)
+            return st0;
+        if (status) {
+            char host[128] = "?";
+            gethostname(host, sizeof host - 1);
+            fprintf(stderr, "mnet: sweep: rank %d (pid %ld on %s) refuses the grid that rank 0 passed: does this "
+                            "node see the same %s (and its imports) as rank 0, on a shared filesystem?\n",
+                    rank, (long)getpid(), host, c->g.file);
+            if (*runs)
+                grid_check(&c->g, c->task, *runs); /* again, saying why */
+        }
+        if (mnet_mpi_agree(status))
+            return 2;
+        char *fp = grid_fingerprint(&c->g, *runs);
+        int which = 0, differ = mnet_mpi_same(fp, strlen(fp), &which);
+        free(fp);
+        if (differ) {
+            if (rank == 0)
+                fprintf(stderr, "mnet: sweep: rank %d compiled another grid than rank 0 (the file or an import "
+                                "differs on its node: sources, task or a run's length); every rank must see the "
+                                "same files\n", which);
+            return 2;
+        }
+    }
+    if (status)
+        return status;
+    if (rank == 0)
+        status = sweep_open_dir(c, *runs, od);
+    return mnet_mpi_agree(status);
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+    sweep_cmd c;
+    memset(&c, 0, sizeof c);
+    sweep_run *runs = NULL;
+    char err[1024];
+    mnet_outdir od = MNET_OUTDIR_INIT;
+    mnet_mpi_queue *q = NULL;
+
+    /* under mpirun every rank runs the sweep (see above) */
+    const int launched = mnet_mpi_launched();
+    if (launched > 1 && !mnet_mpi_available()) {
+        if (mnet_mpi_env_rank() == 0)
+            fprintf(stderr, "mnet: sweep was started as %d MPI processes, but %s\n", launched, mnet_mpi_how_to_get());
+        return 2;
+    }
+    if (launched && mnet_mpi_available() && mnet_mpi_init(err, sizeof err) != 0) {
+        fprintf(stderr, "mnet: sweep: %s\n", err);
+        return 2;
+    }
+    /* a run's `mnet train` trains alone, never as a rank of this job */
+    setenv("MNET_MPI", "0", 1);
+    const int rank = mnet_mpi_rank(), mpi = mnet_mpi_size() > 1, rank0 = rank == 0;
+
+    int status = sweep_prepare(&c, argc, argv, &runs, &od);
+    if (status)
+        goto done;
+
     sweep_progress p;
     memset(&p, 0, sizeof p);
     p.total = c.g.n_runs;
     p.t0 = now_s();
-    p.tty = isatty(STDOUT_FILENO);
-    int cores = n_cores();
-    p.jobs = c.jobs ? c.jobs : cores;
-    long n_resume = 0, n_new = 0;
-    for (long r = 0; r < c.g.n_runs; r++) {
-        char *rd = join(c.out, runs[r].name, NULL);
-        if (exists(rd))
-            run_read_metrics(rd, &runs[r].m);
-        free(rd);
-        if (run_finished(c.out, &runs[r])) {
-            runs[r].state = RUN_DONE;
-            runs[r].skipped = 1;
-            p.done++;
-            p.skipped++;
-        } else if (runs[r].m.batches > 0) {
-            n_resume++;
-        } else {
-            n_new++;
+    p.tty = !mpi && isatty(STDOUT_FILENO);
+    p.ranks = mnet_mpi_size();
+    if (mpi)
+        snprintf(p.who, sizeof p.who, "rank %d: ", rank);
+    int cores = n_cores(), mpi_threads = 1;
+    if (mpi) {
+        /* a rank's share of its node: its affinity mask, or the node's cores
+         * over the ranks on it, whichever is fewer; --jobs of them at once */
+        int share = n_cpus_allowed(), per_rank = cores / mnet_mpi_local_size();
+        if (per_rank < share)
+            share = per_rank;
+        p.jobs = c.jobs ? c.jobs : 1;
+        mpi_threads = share / p.jobs > 1 ? share / p.jobs : 1;
+    } else {
+        p.jobs = c.jobs ? c.jobs : cores;
+    }
+
+    /* what the run directories hold (rank 0; the others ask when a run
+     * comes to them) */
+    if (rank0) {
+        long n_resume = 0, n_new = 0;
+        for (long r = 0; r < c.g.n_runs; r++) {
+            char *rd = join(c.out, runs[r].name, NULL);
+            if (exists(rd))
+                run_read_metrics(rd, &runs[r].m);
+            free(rd);
+            if (run_finished(c.out, &runs[r])) {
+                runs[r].state = RUN_DONE;
+                runs[r].skipped = 1;
+                p.done++;
+                p.skipped++;
+            } else if (runs[r].m.batches > 0) {
+                n_resume++;
+            } else {
+                n_new++;
+            }
+        }
+        summary_write(c.out, &c.g, runs);
+        printf("mnet: sweep of %s (task %s): %ld runs (%ld conditions x %d seeds): %ld finished before, %ld to "
+               "resume, %ld to start; ",
+               c.g.file, c.g.task, c.g.n_runs, c.g.n_combos, c.g.n_seeds, p.skipped, n_resume, n_new);
+        if (mpi)
+            printf("%d ranks x %d at once, %d thread%s each\n", p.ranks, p.jobs, mpi_threads,
+                   mpi_threads == 1 ? "" : "s");
+        else
+            printf("%d at once\n", p.jobs);
+        fflush(stdout);
+    }
+    if (mpi) {
+        q = mnet_mpi_queue_new(c.g.n_runs, err, sizeof err);
+        if (!q) {
+            fprintf(stderr, "mnet: sweep: rank %d: %s\n", rank, err);
+            mnet_mpi_abort(2);
         }
     }
-    summary_write(c.out, &c.g, runs);
-    printf("mnet: sweep of %s (task %s): %ld runs (%ld conditions x %d seeds): %ld finished before, %ld to resume, "
-           "%ld to start; %d at once\n",
-           c.g.file, c.g.task, c.g.n_runs, c.g.n_combos, c.g.n_seeds, p.skipped, n_resume, n_new, p.jobs);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     long next = 0;
+    int exhausted = 0;          /* no run left to start (the queue said -1) */
     double last_draw = 0;
     while (!sweep_stop || p.running > 0) {
         /* start runs up to --jobs */
-        while (!sweep_stop && p.running < p.jobs) {
-            while (next < c.g.n_runs && runs[next].state != RUN_PENDING)
-                next++;
-            if (next >= c.g.n_runs)
-                break;
-            long left = 0;
-            for (long r = next; r < c.g.n_runs; r++)
-                left += runs[r].state == RUN_PENDING;
-            long share = p.running + (left < p.jobs - p.running ? left : p.jobs - p.running);
-            int threads = cores / (int)(share > 0 ? share : 1);
+        while (!sweep_stop && !exhausted && p.running < p.jobs) {
+            int threads;
+            if (mpi) {
+                next = mnet_mpi_queue_next(q);
+                if (next < 0) {
+                    exhausted = 1;
+                    break;
+                }
+                /* rank 0 found it finished at the start, or it is: skipped */
+                if (runs[next].state != RUN_PENDING || run_finished(c.out, &runs[next])) {
+                    runs[next].state = RUN_DONE;
+                    runs[next].skipped = 1;
+                    continue;
+                }
+                threads = mpi_threads;
+            } else {
+                while (next < c.g.n_runs && runs[next].state != RUN_PENDING)
+                    next++;
+                if (next >= c.g.n_runs) {
+                    exhausted = 1;
+                    break;
+                }
+                long left = 0;
+                for (long r = next; r < c.g.n_runs; r++)
+                    left += runs[r].state == RUN_PENDING;
+                long share = p.running + (left < p.jobs - p.running ? left : p.jobs - p.running);
+                threads = cores / (int)(share > 0 ? share : 1);
+            }
             char *rd = join(c.out, runs[next].name, NULL);
             long at = ckpt_batches(rd);
             free(rd);
             if (run_start(&c, runs, next, threads > 0 ? threads : 1, at >= 0, err, sizeof err) != 0) {
-                progress_say(&p, "mnet: sweep: %s: %s\n", runs[next].name, err);
+                progress_say(&p, "mnet: sweep: %s%s: %s\n", p.who, runs[next].name, err);
                 runs[next].state = RUN_FAILED;
                 runs[next].exit_code = -1;
                 p.failed++;
@@ -1266,10 +1465,13 @@ static int cmd_sweep(int argc, char **argv)
             }
             p.running++;
             if (at >= 0)
-                progress_say(&p, "sweep: resuming %s at batch %ld of %ld\n", runs[next].name, at, runs[next].length);
+                progress_say(&p, "sweep: %sresuming %s at batch %ld of %ld\n", p.who, runs[next].name, at,
+                             runs[next].length);
             else
-                progress_say(&p, "sweep: starting %s\n", runs[next].name);
+                progress_say(&p, "sweep: %sstarting %s\n", p.who, runs[next].name);
         }
+        if (mpi)
+            mnet_mpi_queue_serve(q);
         if (p.running == 0)
             break;
         int st;
@@ -1300,6 +1502,7 @@ static int cmd_sweep(int argc, char **argv)
         char *rd = join(c.out, u->name, NULL);
         run_read_metrics(rd, &u->m);
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        char count[48] = "";
         if (code == 0 && run_finished(c.out, u)) {
             u->state = RUN_DONE;
             p.done++;
@@ -1308,11 +1511,13 @@ static int cmd_sweep(int argc, char **argv)
             char v[32] = "none";
             if (!isnan(u->m.val))
                 snprintf(v, sizeof v, "%.4g", u->m.val);
-            progress_say(&p, "sweep: [%ld/%ld] done %s: loss_last100 %.4g, validation %s (%.1f s)\n",
-                         p.done + p.failed, p.total, u->name, u->m.last100, v, wall);
+            if (!mpi)
+                snprintf(count, sizeof count, "[%ld/%ld] ", p.done + p.failed, p.total);
+            progress_say(&p, "sweep: %s%sdone %s: loss_last100 %.4g, validation %s (%.1f s)\n", p.who, count,
+                         u->name, u->m.last100, v, wall);
         } else if (sweep_stop && (code == 130 || code == 128 + SIGINT)) {
             u->state = RUN_INTERRUPTED;
-            progress_say(&p, "sweep: interrupted %s at batch %ld (resumed by the next call)\n", u->name,
+            progress_say(&p, "sweep: %sinterrupted %s at batch %ld (resumed by the next call)\n", p.who, u->name,
                          u->m.batches);
         } else {
             char words[400];
@@ -1320,41 +1525,84 @@ static int cmd_sweep(int argc, char **argv)
             u->state = RUN_FAILED;
             u->exit_code = code;
             p.failed++;
-            progress_say(&p, "sweep: [%ld/%ld] FAILED %s (exit %d%s): %s\n", p.done + p.failed, p.total, u->name,
-                         code, code == 0 ? ", but the run is not finished" : "", words);
+            if (!mpi)
+                snprintf(count, sizeof count, "[%ld/%ld] ", p.done + p.failed, p.total);
+            progress_say(&p, "sweep: %s%sFAILED %s (exit %d%s): %s\n", p.who, count, u->name, code,
+                         code == 0 ? ", but the run is not finished" : "", words);
         }
         free(rd);
-        summary_write(c.out, &c.g, runs);
-        if (!p.tty)
-            progress_draw(&p);
+        if (!mpi) {
+            summary_write(c.out, &c.g, runs);
+            if (!p.tty)
+                progress_draw(&p);
+        }
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (p.tty)
         fputs("\r\033[K", stdout);
-    summary_write(c.out, &c.g, runs);
-    printf("mnet: sweep: %ld of %ld runs done (%ld finished before), %ld failed; summary in %s/%s\n", p.done,
-           p.total, p.skipped, p.failed, c.out, MNET_SWEEP_SUMMARY);
-    if (p.failed) {
-        printf("mnet: sweep: failed:");
-        for (long r = 0; r < c.g.n_runs; r++)
-            if (runs[r].state == RUN_FAILED)
-                printf(" %s (exit %d, see %s/%s/%s)", runs[r].name, runs[r].exit_code, c.out, runs[r].name,
-                       MNET_SWEEP_OUT);
-        printf("\n");
+    long n_failed = p.failed;
+    int stopped = sweep_stop != 0;
+    if (mpi) {
+        /* an interrupted rank takes what is left, so every rank hears -1
+         * (rank 0's mnet_mpi_queue_free waits for that) */
+        while (!exhausted && mnet_mpi_queue_next(q) >= 0)
+            ;
+        n_failed = mnet_mpi_queue_free(q, p.failed);
+        q = NULL;
+        stopped = mnet_mpi_agree(stopped);
+        if (rank0) {
+            /* the other ranks' runs, from their directories */
+            p.done = 0;
+            for (long r = 0; r < c.g.n_runs; r++) {
+                sweep_run *u = &runs[r];
+                if (u->state != RUN_DONE) {
+                    char *rd = join(c.out, u->name, NULL);
+                    if (exists(rd))
+                        run_read_metrics(rd, &u->m);
+                    free(rd);
+                    if (run_finished(c.out, u))
+                        u->state = RUN_DONE;
+                    else if (u->state == RUN_PENDING && !stopped) {
+                        u->state = RUN_FAILED; /* every run was tried: another rank's failed */
+                        u->exit_code = INT_MIN; /* its exit status is that rank's */
+                    }
+                }
+                p.done += u->state == RUN_DONE;
+            }
+            p.failed = n_failed;
+        }
+    }
+    status = 0;
+    if (rank0) {
+        summary_write(c.out, &c.g, runs);
+        printf("mnet: sweep: %ld of %ld runs done (%ld finished before), %ld failed; summary in %s/%s\n", p.done,
+               p.total, p.skipped, p.failed, c.out, MNET_SWEEP_SUMMARY);
+        if (p.failed) {
+            printf("mnet: sweep: failed:");
+            for (long r = 0; r < c.g.n_runs; r++)
+                if (runs[r].state == RUN_FAILED) {
+                    if (runs[r].exit_code != INT_MIN)
+                        printf(" %s (exit %d, see %s/%s/%s)", runs[r].name, runs[r].exit_code, c.out, runs[r].name,
+                               MNET_SWEEP_OUT);
+                    else
+                        printf(" %s (see %s/%s/%s)", runs[r].name, c.out, runs[r].name, MNET_SWEEP_OUT);
+                }
+            printf("\n");
+        }
+        if (stopped)
+            printf("mnet: sweep: interrupted; the same command continues it\n");
+        fflush(stdout);
+    }
+    if (n_failed)
         status = 1;
-    }
-    if (sweep_stop) {
-        printf("mnet: sweep: interrupted; the same command continues it\n");
+    if (stopped)
         status = 130;
-    }
 done:
     mnet_outdir_close(&od);
-    free(text);
-    free(stored);
-    free(txt_path);
     runs_free(runs, c.g.n_runs);
     grid_free(&c.g);
+    mnet_mpi_finalize();
     return status;
 }
 

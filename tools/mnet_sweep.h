@@ -5,6 +5,8 @@
  *
  *   mnet sweep FILE.mnet [--task NAME] --seeds 1-10 [--set NAME=V1,V2,...]...
  *              [--jobs N] [--batches N] [--yes] --out DIR
+ *   mpirun -np R mnet sweep ...           the runs shared by R ranks
+ *                                         (--jobs per rank; docs/cluster.md)
  *   mnet plot SWEEP_DIR [--out DIR]       loss by condition (mean +- sd)
  *   mnet eval SWEEP_DIR [eval options]    mnet eval of every finished run
  */
