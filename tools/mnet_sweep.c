@@ -1515,7 +1515,11 @@ static int cmd_sweep(int argc, char **argv)
                 snprintf(count, sizeof count, "[%ld/%ld] ", p.done + p.failed, p.total);
             progress_say(&p, "sweep: %s%sdone %s: loss_last100 %.4g, validation %s (%.1f s)\n", p.who, count,
                          u->name, u->m.last100, v, wall);
-        } else if (sweep_stop && (code == 130 || code == 128 + SIGINT)) {
+        } else if (sweep_stop && (code == 130 || code == 128 + SIGINT || code == 128 + SIGTERM)) {
+            /* stopped with the sweep: by our SIGINT (a checkpoint after its
+             * batch), or by a SIGTERM sent to every process of the job
+             * (mpirun on Ctrl-C, Slurm at the time limit: its last
+             * checkpoint stands) */
             u->state = RUN_INTERRUPTED;
             progress_say(&p, "sweep: %sinterrupted %s at batch %ld (resumed by the next call)\n", p.who, u->name,
                          u->m.batches);

@@ -166,7 +166,12 @@ check "the lock on the sweep directory is a rank's (pid $lockpid)" $?
 out=$("$mnet" sweep pml.mnet "${long[@]}" --out L 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "in use by pid $lockpid"
 check "a second sweep on the directory is refused, naming rank 0" $?
-kill_job; check "the ranks and their runs ended after mpirun's SIGKILL" $?
+# Ctrl-C: mpirun sends SIGTERM to the ranks and their runs; the runs
+# training are interrupted (not failed), the sweep says how to continue
+kill -INT "$job"; wait "$job"; job=
+grep -q "^mnet: sweep: interrupted; the same command continues it" L.out && grep -q "^sweep: rank [0-9]*: interrupted" L.out &&
+  ! grep -q "FAILED" L.out
+check "Ctrl-C of mpirun: the runs interrupted, none failed ($(grep -c 'interrupted' L.out) lines)" $?
 # round 1: 3 ranks, killed after the first checkpoint (runs in the middle);
 # round 2: 2 ranks x 2 jobs, killed after the first finished run
 for round in 1 2; do
