@@ -55,7 +55,6 @@ import sys
 import time
 
 
-
 def threads_from_argv(argv):
     """N of --threads N (or --threads=N) in argv, else None.  Read before
     torch is imported: the thread counts of the BLAS must be in the
