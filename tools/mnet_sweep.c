@@ -1360,7 +1360,7 @@ static int cmd_sweep(int argc, char **argv)
     memset(&p, 0, sizeof p);
     p.total = c.g.n_runs;
     p.t0 = now_s();
-    p.tty = !mpi && isatty(STDOUT_FILENO);
+    p.tty = !launched && isatty(STDOUT_FILENO); /* mpirun may give rank 0 a pty */
     p.ranks = mnet_mpi_size();
     if (mpi)
         snprintf(p.who, sizeof p.who, "rank %d: ", rank);
