@@ -1469,6 +1469,12 @@ static int cmd_sweep(int argc, char **argv)
                              runs[next].length);
             else
                 progress_say(&p, "sweep: %sstarting %s\n", p.who, runs[next].name);
+            /* one run per pass under mpirun, so the other ranks' requests
+             * (served below and in the next pass) come before this rank's
+             * next slot: --jobs slots on rank 0 never take a run an idle
+             * rank would have had */
+            if (mpi)
+                break;
         }
         if (mpi)
             mnet_mpi_queue_serve(q);
