@@ -36,6 +36,8 @@ typedef struct {
     mnet_ctx *ctx;
     eval_env E;
     int errors;
+    int modular;            /* the policy has a body: a modular network  */
+    src_loc policy_loc;     /* where                                     */
 } checker;
 
 static void error_at(checker *C, src_loc loc, const char *msg)
@@ -267,13 +269,310 @@ static void policy(checker *C, mnet_task_config *cfg, const ast_expr *x)
         named_settings(C, cfg, "policy", x->args, x->loc);
 }
 
+/* ---- a modular network: the policy's body -----------------------------
+ *
+ *   policy gru(hidden = 160) {
+ *     module pmd(size = 64, excitatory = 0.8);   (excitatory: Dale's law)
+ *     module m1(size = 96);
+ *     input vision(to = [pmd], p = 0.5);         (p: reach probability, 1)
+ *     connect pmd(to = m1, fraction = 0.5, p = 0.3);   (both default 1)
+ *     readout m1;
+ *   }
+ */
+
+/* One number in [lo, hi] with no unit from e: 0, or -1 after reporting. */
+static int unit_number(checker *C, const ast_expr *e, const char *what, double lo, double hi, double *out)
+{
+    double v;
+    int n;
+    unit_dim dim;
+    if (numbers(C, e, what, &v, 1, &n, &dim) != 0)
+        return -1;
+    if (dim != DIM_NONE) {
+        mnet_error(C->ctx, e->loc, "'%s' takes no unit, but the value given is %s", what, unit_dim_name(dim));
+        C->errors++;
+        return -1;
+    }
+    if (!(v >= lo && v <= hi)) {
+        mnet_error(C->ctx, e->loc, "%s must lie in [%g, %g] (got %.15g)", what, lo, hi, v);
+        C->errors++;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The module e names (an identifier), or -1 after reporting. */
+static int module_named(checker *C, const mnet_nn_modular *md, const ast_expr *e)
+{
+    if (e->kind == EX_ID)
+        for (int m = 0; m < md->n_modules; m++)
+            if (!strcmp(md->name[m], e->name))
+                return m;
+    char list[MNET_NN_MAX_MODULES * (MNET_NN_NAME + 2)];
+    size_t at = 0;
+    list[0] = 0;
+    for (int m = 0; m < md->n_modules; m++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", m ? ", " : "", md->name[m]);
+    if (e->kind == EX_ID)
+        mnet_error(C->ctx, e->loc, "unknown module '%s' (the policy's modules: %s)", e->name,
+                   md->n_modules ? list : "none");
+    else
+        mnet_error(C->ctx, e->loc, "expected a module name (the policy's modules: %s)", md->n_modules ? list : "none");
+    C->errors++;
+    return -1;
+}
+
+/* The modules e names (a name or [a, b]) as flags in on[]: 0, or -1. */
+static int module_set(checker *C, const mnet_nn_modular *md, const ast_expr *e, int *on)
+{
+    int rc = 0;
+    if (e->kind == EX_VEC) {
+        for (const ast_arg *a = e->args; a; a = a->next) {
+            int m = a->value && !a->name ? module_named(C, md, a->value) : module_named(C, md, e);
+            if (m < 0)
+                rc = -1;
+            else
+                on[m] = 1;
+        }
+        return rc;
+    }
+    int m = module_named(C, md, e);
+    if (m < 0)
+        return -1;
+    on[m] = 1;
+    return 0;
+}
+
+/* NAME(a = .., b = ..): the statement's one call, or NULL after reporting. */
+static const ast_expr *body_call(checker *C, const ast_stmt *s, const char *form)
+{
+    const ast_expr *x = s->nargs == 1 && !s->args->name && !s->has_body ? s->args->value : NULL;
+    if (!x || (x->kind != EX_CALL && x->kind != EX_ID)) {
+        mnet_error(C->ctx, s->loc, "%s is written %s", s->head, form);
+        C->errors++;
+        return NULL;
+    }
+    return x;
+}
+
+static void modular_module(checker *C, mnet_nn_modular *md, const ast_stmt *s)
+{
+    const ast_expr *x = body_call(C, s, "module NAME(size = N, excitatory = P)");
+    if (!x)
+        return;
+    for (int m = 0; m < md->n_modules; m++)
+        if (!strcmp(md->name[m], x->name)) {
+            mnet_error(C->ctx, x->loc, "module '%s' is defined twice", x->name);
+            C->errors++;
+            return;
+        }
+    if (strlen(x->name) >= MNET_NN_NAME) {
+        mnet_error(C->ctx, x->loc, "module name '%s' is longer than %d characters", x->name, MNET_NN_NAME - 1);
+        C->errors++;
+        return;
+    }
+    if (md->n_modules == MNET_NN_MAX_MODULES) {
+        mnet_error(C->ctx, x->loc, "at most %d modules", MNET_NN_MAX_MODULES);
+        C->errors++;
+        return;
+    }
+    const int m = md->n_modules++;
+    snprintf(md->name[m], MNET_NN_NAME, "%s", x->name);
+    md->excitatory[m] = -1;
+    md->frac[m][m] = md->p[m][m] = 1;
+    int sized = 0;
+    for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
+        double v;
+        if (a->name && a->value && !strcmp(a->name, "size")) {
+            if (unit_number(C, a->value, "module size", 1, 65536, &v) != 0) {
+                /* reported */
+            } else if (v != floor(v)) {
+                mnet_error(C->ctx, a->value->loc, "module size must be a whole number (got %.17g)", v);
+                C->errors++;
+            } else {
+                md->size[m] = (int)v;
+            }
+            sized = 1;
+        } else if (a->name && a->value && !strcmp(a->name, "excitatory")) {
+            if (unit_number(C, a->value, "excitatory proportion", 0, 1, &v) == 0)
+                md->excitatory[m] = v;
+        } else {
+            mnet_error(C->ctx, a->loc, "a module takes size = N and excitatory = P");
+            C->errors++;
+        }
+    }
+    if (!sized) {
+        mnet_error(C->ctx, x->loc, "module '%s' needs a size (module %s(size = N))", x->name, x->name);
+        C->errors++;
+    }
+}
+
+static void modular_input(checker *C, mnet_nn_modular *md, const ast_stmt *s)
+{
+    const ast_expr *x = body_call(C, s, "input SOURCE(to = [MODULE, ...], p = P)");
+    if (!x)
+        return;
+    int part;
+    if (mnet_name_lookup(mnet_obs_part_names, x->name, &part) != 0) {
+        char list[160];
+        mnet_name_list(mnet_obs_part_names, list, sizeof list);
+        mnet_error(C->ctx, x->loc, "unknown input '%s' (expected %s)", x->name, list);
+        C->errors++;
+        return;
+    }
+    int on[MNET_NN_MAX_MODULES] = {0}, have_to = 0, bad = 0;
+    double p = 1;
+    for (const ast_arg *a = x->kind == EX_CALL ? x->args : NULL; a; a = a->next) {
+        if (a->name && a->value && !strcmp(a->name, "to")) {
+            bad |= module_set(C, md, a->value, on) != 0;
+            have_to = 1;
+        } else if (a->name && a->value && !strcmp(a->name, "p")) {
+            bad |= unit_number(C, a->value, "input probability", 0, 1, &p) != 0;
+        } else {
+            mnet_error(C->ctx, a->loc, "an input takes to = MODULE or [MODULE, ...] and p = P");
+            C->errors++;
+            bad = 1;
+        }
+    }
+    if (!have_to) {
+        mnet_error(C->ctx, x->loc, "input '%s' names no module (to = [MODULE, ...])", x->name);
+        C->errors++;
+    }
+    if (bad || !have_to)
+        return;
+    /* the sources in the table's order: find or insert this one */
+    int k = 0;
+    while (k < md->n_sources) {
+        int q;
+        mnet_name_lookup(mnet_obs_part_names, md->source_name[k], &q);
+        if (q >= part)
+            break;
+        k++;
+    }
+    if (k == md->n_sources || strcmp(md->source_name[k], x->name) != 0) {
+        for (int j = md->n_sources; j > k; j--) {
+            memcpy(md->source_name[j], md->source_name[j - 1], MNET_NN_NAME);
+            memcpy(md->reach[j], md->reach[j - 1], sizeof md->reach[j]);
+        }
+        md->n_sources++;
+        snprintf(md->source_name[k], MNET_NN_NAME, "%s", x->name);
+        for (int m = 0; m < MNET_NN_MAX_MODULES; m++)
+            md->reach[k][m] = -1; /* not given yet */
+    }
+    for (int m = 0; m < md->n_modules; m++)
+        if (on[m]) {
+            if (md->reach[k][m] >= 0) {
+                mnet_error(C->ctx, x->loc, "input '%s' reaches module '%s' twice", x->name, md->name[m]);
+                C->errors++;
+            }
+            md->reach[k][m] = p;
+        }
+}
+
+static void modular_connect(checker *C, mnet_nn_modular *md, const ast_stmt *s, int given[][MNET_NN_MAX_MODULES])
+{
+    const ast_expr *x = body_call(C, s, "connect FROM(to = MODULE or [MODULE, ...], fraction = F, p = P)");
+    if (!x)
+        return;
+    const ast_expr id = {.kind = EX_ID, .loc = x->loc, .name = x->name};
+    const int a = module_named(C, md, &id);
+    int on[MNET_NN_MAX_MODULES] = {0}, have_to = 0, bad = a < 0;
+    double frac = 1, p = 1;
+    for (const ast_arg *g = x->kind == EX_CALL ? x->args : NULL; g; g = g->next) {
+        if (g->name && g->value && !strcmp(g->name, "to")) {
+            bad |= module_set(C, md, g->value, on) != 0;
+            have_to = 1;
+        } else if (g->name && g->value && !strcmp(g->name, "fraction")) {
+            bad |= unit_number(C, g->value, "projecting fraction", 0, 1, &frac) != 0;
+        } else if (g->name && g->value && !strcmp(g->name, "p")) {
+            bad |= unit_number(C, g->value, "connection probability", 0, 1, &p) != 0;
+        } else {
+            mnet_error(C->ctx, g->loc, "a connection takes to = MODULE or [MODULE, ...], fraction = F and p = P");
+            C->errors++;
+            bad = 1;
+        }
+    }
+    if (!have_to) {
+        mnet_error(C->ctx, x->loc, "connect '%s' names no target (to = MODULE)", x->name);
+        C->errors++;
+    }
+    if (bad || !have_to)
+        return;
+    for (int b = 0; b < md->n_modules; b++)
+        if (on[b]) {
+            if (given[b][a]) {
+                mnet_error(C->ctx, x->loc, "connection '%s' -> '%s' is given twice", md->name[a], md->name[b]);
+                C->errors++;
+            }
+            given[b][a] = 1;
+            md->frac[b][a] = frac;
+            md->p[b][a] = p;
+        }
+}
+
+/* The statements of the policy's body into cfg->modular: modules first
+ * (so the others may name a module written later), then the rest. */
+static void modular_body(checker *C, mnet_task_config *cfg, const ast_stmt *policy_stmt)
+{
+    mnet_nn_modular *md = &cfg->modular;
+    memset(md, 0, sizeof *md);
+    /* (to x from) 1: the pair was written */
+    int (*conn)[MNET_NN_MAX_MODULES] = calloc(MNET_NN_MAX_MODULES, sizeof *conn);
+    if (!conn) {
+        mnet_error(C->ctx, policy_stmt->loc, "out of memory");
+        C->errors++;
+        return;
+    }
+    C->modular = 1;
+    C->policy_loc = policy_stmt->loc;
+    for (const ast_stmt *s = policy_stmt->body; s; s = s->next)
+        if (s->kind == ST_SETTING && !strcmp(s->head, "module"))
+            modular_module(C, md, s);
+    for (const ast_stmt *s = policy_stmt->body; s; s = s->next) {
+        if (s->kind == ST_SETTING && !strcmp(s->head, "module"))
+            continue;
+        if (s->kind == ST_SETTING && !strcmp(s->head, "input")) {
+            modular_input(C, md, s);
+        } else if (s->kind == ST_SETTING && !strcmp(s->head, "connect")) {
+            modular_connect(C, md, s, conn);
+        } else if (s->kind == ST_SETTING && !strcmp(s->head, "readout") && s->nargs >= 1 && !s->has_body) {
+            for (const ast_arg *a = s->args; a; a = a->next) {
+                int on[MNET_NN_MAX_MODULES] = {0};
+                if (a->name || !a->value) {
+                    mnet_error(C->ctx, a->loc, "readout is written readout MODULE, ...;");
+                    C->errors++;
+                } else if (module_set(C, md, a->value, on) == 0) {
+                    for (int m = 0; m < md->n_modules; m++)
+                        md->drives_readout[m] |= on[m];
+                }
+            }
+        } else {
+            mnet_error(C->ctx, s->loc,
+                       "a policy's body holds module, input, connect and readout statements (got '%s')",
+                       s->kind == ST_SETTING || s->kind == ST_ASSIGN ? s->head : "?");
+            C->errors++;
+        }
+    }
+    free(conn);
+    /* a source not written to a module does not reach it */
+    for (int k = 0; k < md->n_sources; k++)
+        for (int m = 0; m < MNET_NN_MAX_MODULES; m++)
+            if (md->reach[k][m] < 0)
+                md->reach[k][m] = 0;
+    if (md->n_modules == 0) {
+        mnet_error(C->ctx, policy_stmt->loc, "the policy's body defines no module (module NAME(size = N);)");
+        C->errors++;
+    }
+}
+
 /* Checks the statements of a task body into t. */
 static void check_body(checker *C, const mnet_program *prog, const mnet_def *def, task_spec *t, int *named_effector)
 {
     const ast_expr *x;
     for (const ast_stmt *s = def->stmt->body; s; s = s->next) {
         const char *h = s->head;
-        if (s->kind != ST_SETTING || s->has_body) {
+        if (s->kind != ST_SETTING || (s->has_body && strcmp(h, "policy") != 0)) {
             mnet_error(C->ctx, s->loc, "a task holds settings like 'duration 1 s;'");
             C->errors++;
             continue;
@@ -303,8 +602,15 @@ static void check_body(checker *C, const mnet_program *prog, const mnet_def *def
             if ((x = one_value(C, s)))
                 loss_term(C, t, x);
         } else if (!strcmp(h, "policy")) {
-            if ((x = one_value(C, s)))
-                policy(C, &t->cfg, x);
+            if (s->nargs != 1 || s->args->name) {
+                mnet_error(C->ctx, s->loc, "policy is written policy CELL(hidden = N, ...) with an optional "
+                                           "{ module ...; } body");
+                C->errors++;
+            } else {
+                policy(C, &t->cfg, s->args->value);
+                if (s->has_body)
+                    modular_body(C, &t->cfg, s);
+            }
         } else if (setting_named(h) && !(s->nargs >= 1 && s->args->name)) {
             if ((x = one_value(C, s)))
                 apply(C, &t->cfg, setting_named(h), x);
@@ -343,6 +649,10 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
     if (t.cfg.n_losses == 0)
         task_spec_recipe_loss(&t);
     char err[512];
+    if (C.errors == 0 && C.modular && mnet_modular_check(&t.cfg, err, sizeof err) != 0) {
+        mnet_error(ctx, C.policy_loc, "%s", err);
+        C.errors++;
+    }
     if (C.errors == 0 && mnet_run_check(&t.cfg, err, sizeof err) != 0) {
         mnet_error(ctx, def->loc, "task '%s': %s", def->name, err);
         C.errors++;

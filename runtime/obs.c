@@ -45,6 +45,22 @@ int mnet_obs_setup(mnet_obs *o, const mnet_task_config *cfg, int space_dim, int 
     return 0;
 }
 
+int mnet_obs_part_columns(const mnet_obs *o, mnet_obs_part part, int *first, int *count)
+{
+    int f = -1, c = 0;
+    switch (part) {
+    case MNET_OBS_GOAL: f = o->goal_row, c = o->space_dim; break;
+    case MNET_OBS_GO: f = o->go_row, c = o->go_row >= 0 ? 1 : 0; break;
+    case MNET_OBS_VISION: f = o->vision_row, c = o->space_dim; break;
+    case MNET_OBS_PROPRIO: f = o->proprio_row, c = 2 * o->n_muscles; break;
+    case MNET_OBS_ACTIONS: f = o->action_row, c = o->n_frames * o->n_muscles; break;
+    default: break;
+    }
+    *first = f;
+    *count = c;
+    return f >= 0 && c > 0 ? 0 : -1;
+}
+
 int mnet_obs_slot(const mnet_obs *o, int d, int t)
 {
     int src = o->exact ? t - d : t - d + 1;

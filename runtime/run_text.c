@@ -57,6 +57,28 @@ long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, cons
             return -1;
         put(&o, "%s=%s\n", mnet_setting_at(i)->name, v);
     }
+    const mnet_nn_modular *md = &cfg->modular;
+    if (md->n_modules > 0 && md->n_modules <= MNET_NN_MAX_MODULES && md->n_sources >= 0 &&
+        md->n_sources <= MNET_NN_MAX_SOURCES) {
+        const int M = md->n_modules;
+        put(&o, "policy.modules=");
+        for (int m = 0; m < M; m++)
+            put(&o, "%s%.*s", m ? " " : "", MNET_NN_NAME - 1, md->name[m]);
+        put(&o, "\n");
+        for (int m = 0; m < M; m++)
+            put(&o, "policy.module.%.*s=%d %.17g %d\n", MNET_NN_NAME - 1, md->name[m], md->size[m],
+                md->excitatory[m] < 0 ? -1.0 : md->excitatory[m], md->drives_readout[m] != 0);
+        for (int k = 0; k < md->n_sources; k++) {
+            put(&o, "policy.input.%.*s=", MNET_NN_NAME - 1, md->source_name[k]);
+            for (int m = 0; m < M; m++)
+                put(&o, "%s%.17g", m ? " " : "", md->reach[k][m]);
+            put(&o, "\n");
+        }
+        for (int a = 0; a < M; a++)
+            for (int b = 0; b < M; b++)
+                put(&o, "policy.connect.%.*s.%.*s=%.17g %.17g\n", MNET_NN_NAME - 1, md->name[a], MNET_NN_NAME - 1,
+                    md->name[b], md->frac[b][a], md->p[b][a]);
+    }
     for (int i = 0; i < cfg->n_losses && i < MNET_TASK_MAX_LOSSES; i++)
         put(&o, "loss.%s=%.17g %.17g\n", mnet_loss_name(NULL, &cfg->loss[i]), cfg->loss[i].weight,
             cfg->loss[i].deriv_weight);
@@ -78,6 +100,110 @@ char *mnet_run_text_alloc(const mnet_task_config *cfg, const mnet_model *m, cons
         return NULL;
     }
     return s;
+}
+
+/* The module called name (len characters) of md, or -1. */
+static int module_index(const mnet_nn_modular *md, const char *name, size_t len)
+{
+    for (int m = 0; m < md->n_modules; m++)
+        if (strlen(md->name[m]) == len && !strncmp(md->name[m], name, len))
+            return m;
+    return -1;
+}
+
+/* Defaults of a modular network of `names` (space separated): each module
+ * connects fully within itself, not to the others, no Dale, no read-out.
+ * 0, or -1 with a message. */
+static int modular_modules(mnet_nn_modular *md, const char *names, char *msg, size_t n)
+{
+    memset(md, 0, sizeof *md);
+    for (const char *at = names; *at;) {
+        while (*at == ' ')
+            at++;
+        size_t len = strcspn(at, " ");
+        if (!len)
+            break;
+        if (md->n_modules == MNET_NN_MAX_MODULES || len >= MNET_NN_NAME || module_index(md, at, len) >= 0) {
+            snprintf(msg, n, "policy.modules: more than %d modules, a name longer than %d characters or a "
+                     "name given twice", MNET_NN_MAX_MODULES, MNET_NN_NAME - 1);
+            return -1;
+        }
+        const int m = md->n_modules++;
+        memcpy(md->name[m], at, len);
+        md->excitatory[m] = -1;
+        md->frac[m][m] = md->p[m][m] = 1;
+        at += len;
+    }
+    if (md->n_modules == 0) {
+        snprintf(msg, n, "policy.modules names no module");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads up to max numbers from v; the count, or -1 on a bad number. */
+static int read_numbers(const char *v, double *out, int max);
+
+/* One policy.module / policy.input / policy.connect line into md.  0, or
+ * -1 with a message. */
+static int modular_line(mnet_nn_modular *md, const char *key, const char *val, char *msg, size_t n)
+{
+    double v[MNET_NN_MAX_MODULES + 1];
+    if (md->n_modules == 0) {
+        snprintf(msg, n, "%.200s before policy.modules", key);
+        return -1;
+    }
+    if (!strncmp(key, "policy.module.", 14)) {
+        int m = module_index(md, key + 14, strlen(key + 14));
+        if (m < 0) {
+            snprintf(msg, n, "%.200s: no such module in policy.modules", key);
+            return -1;
+        }
+        if (read_numbers(val, v, 3) != 3 || v[0] != floor(v[0]) || !(v[0] >= 1 && v[0] <= 65536) ||
+            (v[2] != 0 && v[2] != 1)) {
+            snprintf(msg, n, "%.200s needs units (a whole number >= 1), excitatory proportion (-1: none) and "
+                     "read-out (0 or 1)", key);
+            return -1;
+        }
+        md->size[m] = (int)v[0];
+        md->excitatory[m] = v[1] < 0 ? -1 : v[1];
+        md->drives_readout[m] = (int)v[2];
+        return 0;
+    }
+    if (!strncmp(key, "policy.input.", 13)) {
+        const char *name = key + 13;
+        if (md->n_sources == MNET_NN_MAX_SOURCES || strlen(name) >= MNET_NN_NAME) {
+            snprintf(msg, n, "%.200s: too many sources or too long a name", key);
+            return -1;
+        }
+        if (read_numbers(val, v, md->n_modules) != md->n_modules) {
+            snprintf(msg, n, "%.200s needs one probability per module (%d)", key, md->n_modules);
+            return -1;
+        }
+        const int s = md->n_sources++;
+        snprintf(md->source_name[s], MNET_NN_NAME, "%s", name);
+        for (int m = 0; m < md->n_modules; m++)
+            md->reach[s][m] = v[m];
+        return 0;
+    }
+    if (!strncmp(key, "policy.connect.", 15)) {
+        const char *from = key + 15, *dot = strchr(from, '.');
+        int a = dot ? module_index(md, from, (size_t)(dot - from)) : -1;
+        int b = dot ? module_index(md, dot + 1, strlen(dot + 1)) : -1;
+        if (a < 0 || b < 0) {
+            snprintf(msg, n, "%.200s: expected policy.connect.FROM.TO with modules of policy.modules", key);
+            return -1;
+        }
+        if (read_numbers(val, v, 2) != 2) {
+            snprintf(msg, n, "%.200s needs two numbers (fraction, probability)", key);
+            return -1;
+        }
+        md->frac[b][a] = v[0];
+        md->p[b][a] = v[1];
+        return 0;
+    }
+    snprintf(msg, n, "unknown setting '%.200s'", key);
+    return -1;
 }
 
 /* Reads up to max numbers from v; the count, or -1 on a bad number. */
@@ -161,6 +287,17 @@ int mnet_run_text_parse(const char *text, mnet_task_config *out, const mnet_mode
             snprintf(l->name, sizeof l->name, "%s", name);
             l->weight = v[0];
             l->deriv_weight = v[1];
+        } else if (!strcmp(key, "policy.modules")) {
+            if (c.modular.n_modules > 0) {
+                snprintf(msg, sizeof msg, "policy.modules is given twice");
+                break;
+            }
+            if (modular_modules(&c.modular, val, msg, sizeof msg) != 0)
+                break;
+        } else if (!strncmp(key, "policy.module.", 14) || !strncmp(key, "policy.input.", 13) ||
+                   !strncmp(key, "policy.connect.", 15)) {
+            if (modular_line(&c.modular, key, val, msg, sizeof msg) != 0)
+                break;
         } else if (!strncmp(key, "param.", 6)) {
             int i = -1;
             for (int k = 0; m && k < m->n_params; k++)

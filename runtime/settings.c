@@ -42,6 +42,11 @@ const mnet_name mnet_loss_kind_names[] = {
     {"hidden_l2", MNET_LOSS_HIDDEN_L2},         {NULL, 0},
 };
 
+const mnet_name mnet_obs_part_names[] = {
+    {"goal", MNET_OBS_GOAL},     {"go", MNET_OBS_GO},         {"vision", MNET_OBS_VISION},
+    {"proprioception", MNET_OBS_PROPRIO}, {"actions", MNET_OBS_ACTIONS}, {NULL, 0},
+};
+
 int mnet_name_lookup(const mnet_name *t, const char *name, int *value)
 {
     for (; name && t->name; t++)
@@ -473,6 +478,107 @@ int mnet_setting_set_loss(mnet_task_config *cfg, const char *name, const char *f
     return 0;
 }
 
+static int in_unit(double p) { return p >= 0 && p <= 1; } /* NaN fails */
+
+int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t n)
+{
+    const mnet_nn_modular *md = &cfg->modular;
+    const int M = md->n_modules;
+    if (M == 0)
+        return 0;
+    if (M < 0 || M > MNET_NN_MAX_MODULES) {
+        fail(err, n, "modular network: %d modules (1 to %d)", M, MNET_NN_MAX_MODULES);
+        return -1;
+    }
+    if (cfg->cell != MNET_NN_GRU && cfg->cell != MNET_NN_RNN) {
+        fail(err, n, "modular network: modules need a gru or rnn policy (got %s)",
+             mnet_name_of(mnet_cell_names, (int)cfg->cell) ? mnet_name_of(mnet_cell_names, (int)cfg->cell) : "?");
+        return -1;
+    }
+    if (cfg->n_layers != 1) {
+        fail(err, n, "modular network: modules need one layer (policy.layers is %d)", cfg->n_layers);
+        return -1;
+    }
+    long total = 0;
+    int readout = 0;
+    for (int m = 0; m < M; m++) {
+        const char *nm = md->name[m];
+        if (!memchr(nm, 0, MNET_NN_NAME) || !nm[0] || strchr(nm, ' ') || strchr(nm, '.') || strchr(nm, '=')) {
+            fail(err, n, "modular network: module %d has no name, or a bad one", m);
+            return -1;
+        }
+        for (int a = 0; a < m; a++)
+            if (!strcmp(md->name[a], nm)) {
+                fail(err, n, "modular network: module '%s' is given twice", nm);
+                return -1;
+            }
+        if (md->size[m] < 1) {
+            fail(err, n, "module '%s': size %d (at least 1 unit)", nm, md->size[m]);
+            return -1;
+        }
+        total += md->size[m];
+        if (md->excitatory[m] != md->excitatory[m] || md->excitatory[m] > 1) {
+            fail(err, n, "module '%s': excitatory proportion %g is outside [0, 1]", nm, md->excitatory[m]);
+            return -1;
+        }
+        readout |= md->drives_readout[m] != 0;
+        for (int a = 0; a < M; a++) {
+            if (!in_unit(md->frac[m][a]) || !in_unit(md->p[m][a])) {
+                fail(err, n, "connection '%s' -> '%s': fraction %g and probability %g must lie in [0, 1]",
+                     md->name[a], nm, md->frac[m][a], md->p[m][a]);
+                return -1;
+            }
+        }
+    }
+    if (total != cfg->n_hidden) {
+        fail(err, n, "modular network: the module sizes add up to %ld, but policy.hidden is %d", total,
+             cfg->n_hidden);
+        return -1;
+    }
+    if (!readout) {
+        fail(err, n, "modular network: no module drives the read-out (add 'readout NAME;')");
+        return -1;
+    }
+    if (md->n_sources < 0 || md->n_sources > MNET_NN_MAX_SOURCES) {
+        fail(err, n, "modular network: %d input sources (0 to %d)", md->n_sources, MNET_NN_MAX_SOURCES);
+        return -1;
+    }
+    int last = -1;
+    for (int s = 0; s < md->n_sources; s++) {
+        int part;
+        const char *sn = md->source_name[s];
+        if (!memchr(sn, 0, MNET_NN_NAME) || mnet_name_lookup(mnet_obs_part_names, sn, &part) != 0) {
+            char list[160];
+            mnet_name_list(mnet_obs_part_names, list, sizeof list);
+            fail(err, n, "modular network: unknown input '%.*s' (expected %s)", MNET_NN_NAME - 1, sn, list);
+            return -1;
+        }
+        if (part <= last) {
+            fail(err, n, "modular network: input '%s' is given twice or out of the order %s", sn,
+                 "goal, go, vision, proprioception, actions");
+            return -1;
+        }
+        last = part;
+        if (part == MNET_OBS_GO && cfg->kind != MNET_TASK_DELAYED_REACH) {
+            fail(err, n, "modular network: input 'go' exists only in a delayed_reach task (kind is %s)",
+                 mnet_name_of(mnet_task_kind_names, (int)cfg->kind) ? mnet_name_of(mnet_task_kind_names, (int)cfg->kind)
+                                                                    : "?");
+            return -1;
+        }
+        if (part == MNET_OBS_ACTIONS && cfg->action_frames < 1) {
+            fail(err, n, "modular network: input 'actions' needs action_frames >= 1");
+            return -1;
+        }
+        for (int m = 0; m < M; m++)
+            if (!in_unit(md->reach[s][m])) {
+                fail(err, n, "input '%s' -> module '%s': probability %g is outside [0, 1]", sn, md->name[m],
+                     md->reach[s][m]);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int mnet_run_check(const mnet_task_config *cfg, char *err, size_t n)
 {
     for (int i = 0; i < N_SETTINGS; i++) {
@@ -515,6 +621,8 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t n)
         fail(err, n, "%d loss terms (at most %d)", cfg->n_losses, MNET_TASK_MAX_LOSSES);
         return -1;
     }
+    if (mnet_modular_check(cfg, err, n) != 0)
+        return -1;
     for (int i = 0; i < cfg->n_losses; i++) {
         const mnet_loss_term *l = &cfg->loss[i];
         const char *name = mnet_loss_name(NULL, l);

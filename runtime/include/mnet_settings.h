@@ -20,6 +20,22 @@
  *   loss.position_l1=1 0               (weight, derivative weight; in order)
  *   param.biceps.max_force=414         (model parameters, when given)
  *
+ * A modular network (mnet_task_config.modular) adds, after the settings:
+ *
+ *   policy.modules=pmd m1              (the modules, in unit order)
+ *   policy.module.pmd=64 0.8 0         (units, excitatory proportion or -1
+ *                                       for no Dale's law, drives the
+ *                                       read-out 0 / 1)
+ *   policy.input.vision=0.5 0          (a source's reach probability per
+ *                                       module, in module order)
+ *   policy.connect.pmd.m1=0.5 0.3      (from pmd to m1: projecting
+ *                                       fraction, connection probability;
+ *                                       every pair)
+ *
+ * These are not settings of the table: `set` cannot change them, and a
+ * `set` that would break them (policy.hidden, policy, policy.layers, kind,
+ * action_frames) fails mnet_run_check.
+ *
  * Reading it back starts from the defaults, so a text holds what it holds
  * and nothing else changes; it round-trips exactly.
  */
@@ -44,6 +60,8 @@ extern const mnet_name mnet_readout_names[];     /* mnet_nn_readout         */
 extern const mnet_name mnet_ortho_names[];       /* mnet_nn_ortho           */
 extern const mnet_name mnet_sched_names[];       /* mnet_sched_kind         */
 extern const mnet_name mnet_loss_kind_names[];   /* built-in mnet_loss_kind */
+extern const mnet_name mnet_obs_part_names[];    /* mnet_obs_part: a modular
+                                                    network's input sources */
 
 /* 0 and *value, or -1 when name is not in the table. */
 int mnet_name_lookup(const mnet_name *table, const char *name, int *value);
@@ -122,6 +140,16 @@ int mnet_setting_loss_index(const mnet_task_config *cfg, const char *name);
  * within the episode, and every value against its range again (for a
  * configuration filled by hand).  0, or -1 with a message. */
 int mnet_run_check(const mnet_task_config *cfg, char *err, size_t err_size);
+
+/* Checks cfg's modular network (cfg->modular, when n_modules > 0) against
+ * the rest of the run: a one-layer gru or rnn; names given, unique and
+ * terminated; module sizes >= 1 adding up to policy.hidden; proportions
+ * and probabilities in [0, 1] (an excitatory proportion < 0: no Dale's
+ * law); a module that drives the read-out; sources named by
+ * mnet_obs_part_names, once each, in its order, and present in the
+ * observation (go: delayed reach; actions: action_frames > 0).  Called by
+ * mnet_run_check.  0, or -1 with a message naming the module or source. */
+int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t err_size);
 
 /* ---- the run text ------------------------------------------------------ */
 

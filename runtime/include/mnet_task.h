@@ -221,6 +221,16 @@ typedef struct mnet_task_config {
     mnet_nn_ortho ortho;          /* MNET_NN_ORTHO_STACKED (PyTorch)      */
     double readout_bias;          /* -5 (the reference)                   */
     mnet_nn_readout readout;      /* MNET_NN_READOUT_SIGMOID              */
+    /* A modular network (mnet_nn.h, "modular networks"), as the task's
+     * `policy CELL(...) { module ...; input ...; connect ...; readout ...; }`
+     * writes it; n_modules 0: a plain network.  The description as written:
+     * the sources are observation parts named by mnet_obs_part_names, in
+     * that table's order, with source_first / source_count unused (0); the
+     * trainer resolves them to input columns (mnet_obs_part_columns).
+     * Defaults of a pair not written: a module's units connect to their own
+     * module (frac = p = 1), not to another (0); a source not written
+     * reaches every unit.  Checked by mnet_run_check. */
+    mnet_nn_modular modular;
 
     /* ---- training (mnet_optim.h): the reference recipe */
     int batch_size;               /* B.  32                               */
@@ -256,6 +266,17 @@ mnet_task_config mnet_task_config_default(void);
 
 /* The configuration as text (the run text), its settings by name and
  * their checks: mnet_settings.h. */
+
+/* The parts of the observation, as a modular network's `input` names them
+ * (name table mnet_obs_part_names, mnet_settings.h). */
+typedef enum mnet_obs_part {
+    MNET_OBS_GOAL,      /* goal (P rows)                                   */
+    MNET_OBS_GO,        /* go signal (1 row, delayed reach only)           */
+    MNET_OBS_VISION,    /* delayed end point position (P rows)            */
+    MNET_OBS_PROPRIO,   /* delayed muscle lengths and velocities (2M rows) */
+    MNET_OBS_ACTIONS,   /* the last k actions (k*M rows, action_frames)   */
+    MNET_OBS_N_PARTS
+} mnet_obs_part;
 
 /* RNG streams (the `stream` coordinate of every draw of a run). */
 enum mnet_task_stream {

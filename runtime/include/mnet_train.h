@@ -69,6 +69,11 @@ typedef struct mnet_obs {
 int mnet_obs_setup(mnet_obs *o, const mnet_task_config *cfg, int space_dim, int n_muscles,
                    double step, char *err, size_t err_size);
 
+/* The input columns of observation part `part` (a modular network's
+ * source): *first and *count.  0, or -1 when the run's observation has no
+ * such part (go outside the delayed reach, actions without frames). */
+int mnet_obs_part_columns(const mnet_obs *o, mnet_obs_part part, int *first, int *count);
+
 /* The history slot read at step t through a delay of d steps. */
 int mnet_obs_slot(const mnet_obs *o, int d, int t);
 

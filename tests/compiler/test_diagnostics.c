@@ -997,6 +997,49 @@ static void test_task_settings(void)
            "task 't' names no effector (add 'effector NAME;')");
 }
 
+/* A modular policy: two modules of 4 and 8 units (hidden 12) and BODY. */
+#define MODULAR(HEAD, BODY)                                                                        \
+    TASK("  " HEAD " {\n    module a(size = 4, excitatory = 0.75);\n    module b(size = 8);\n" BODY "  }\n")
+
+static void test_task_modular(void)
+{
+    expect_clean(CHECK, MODULAR("policy gru(hidden = 12)", "    input vision(to = [a, b], p = 0.5);\n"
+                                                            "    connect a(to = b, fraction = 0.5, p = 0.3);\n"
+                                                            "    readout b;\n"));
+    expect_clean(CHECK, MODULAR("policy rnn(hidden = 12)", "    readout a, b;\n"));
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    input vision(to = [a, `c]);\n    readout b;\n"),
+           "unknown module 'c' (the policy's modules: a, b)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    input `sound(to = a);\n    readout b;\n"),
+           "unknown input 'sound' (expected goal, go, vision, proprioception, actions)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect `c(to = a);\n    readout b;\n"),
+           "unknown module 'c'");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = `z);\n    readout b;\n"), "unknown module 'z'");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    readout `q;\n"), "unknown module 'q'");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    input goal(to = a, p = `1.5);\n    readout b;\n"),
+           "input probability must lie in [0, 1] (got 1.5)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, p = `-0.1);\n    readout b;\n"),
+           "connection probability must lie in [0, 1] (got -0.1)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, fraction = `2);\n    readout b;\n"),
+           "projecting fraction must lie in [0, 1] (got 2)");
+    expect(CHECK, TASK("  policy gru(hidden = 4) {\n    module a(size = 4, excitatory = `1.2);\n    readout a;\n  }\n"),
+           "excitatory proportion must lie in [0, 1] (got 1.2)");
+    expect(CHECK, MODULAR("`policy gru(hidden = 16)", "    readout b;\n"),
+           "modular network: the module sizes add up to 12, but policy.hidden is 16");
+    expect(CHECK, MODULAR("`policy gru(hidden = 12)", ""), "modular network: no module drives the read-out");
+    expect(CHECK, MODULAR("`policy lstm(hidden = 12)", "    readout b;\n"),
+           "modular network: modules need a gru or rnn policy (got lstm)");
+    expect(CHECK, MODULAR("`policy gru(hidden = 12, layers = 2)", "    readout b;\n"),
+           "modular network: modules need one layer");
+    expect(CHECK, MODULAR("`policy gru(hidden = 12)", "    input go(to = a);\n    readout b;\n"),
+           "input 'go' exists only in a delayed_reach task");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    module `a(size = 1);\n    readout b;\n"),
+           "module 'a' is defined twice");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    `wire a;\n    readout b;\n"),
+           "a policy's body holds module, input, connect and readout statements (got 'wire')");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b);\n    connect `a(to = b);\n    readout b;\n"),
+           "connection 'a' -> 'b' is given twice");
+}
+
 /* ---- the error cap --------------------------------------------------------------------------- */
 
 static void test_error_cap(void)
@@ -1064,6 +1107,7 @@ int main(void)
         {"der of a non-state", test_der_of_non_state},
         {"update assigning a non-row", test_update_assigns_non_row},
         {"task settings", test_task_settings},
+        {"modular policies", test_task_modular},
         {"error cap", test_error_cap},
         {NULL, NULL},
     };

@@ -479,7 +479,89 @@ static void test_config_text(void)
               strstr(err, "shorter than the episode"));
 }
 
+/* A modular network's description round-trips in the run text, exactly;
+ * a run text that breaks it is refused. */
+static void test_modular_text(void)
+{
+    mnet_task_config c = mnet_task_config_default();
+    c.kind = MNET_TASK_DELAYED_REACH;
+    c.action_frames = 1;
+    c.n_hidden = 13;
+    mnet_nn_modular *md = &c.modular;
+    md->n_modules = 3;
+    const char *names[3] = {"pmd", "m1", "spinal"};
+    const int sizes[3] = {5, 6, 2};
+    for (int m = 0; m < 3; m++) {
+        snprintf(md->name[m], MNET_NN_NAME, "%s", names[m]);
+        md->size[m] = sizes[m];
+        md->excitatory[m] = m == 2 ? -1 : 1.0 / 3.0 + m;
+        if (md->excitatory[m] > 1)
+            md->excitatory[m] = 0.8;
+        for (int a = 0; a < 3; a++) {
+            md->frac[m][a] = (m + 1.0) / (a + 7.0);
+            md->p[m][a] = 1.0 / (3 * m + a + 1.0);
+        }
+    }
+    md->drives_readout[2] = 1;
+    md->n_sources = 3;
+    const char *src[3] = {"go", "proprioception", "actions"};
+    for (int s = 0; s < 3; s++) {
+        snprintf(md->source_name[s], MNET_NN_NAME, "%s", src[s]);
+        for (int m = 0; m < 3; m++)
+            md->reach[s][m] = (s + m) / 7.0;
+    }
+    char err[512];
+    CU_ASSERT_FATAL(mnet_run_check(&c, err, sizeof err) == 0);
+    char *a = mnet_run_text_alloc(&c, NULL, NULL);
+    CU_ASSERT_FATAL(a != NULL);
+    CU_ASSERT(strstr(a, "policy.modules=pmd m1 spinal\n") && strstr(a, "policy.module.spinal=2 -1 1\n") &&
+              strstr(a, "policy.input.go=0 0.14285714285714285 0.2857142857142857\n") &&
+              strstr(a, "policy.connect.pmd.m1="));
+    mnet_task_config r;
+    CU_ASSERT_FATAL(mnet_run_text_parse(a, &r, NULL, NULL, err, sizeof err) == 0);
+    char *b = mnet_run_text_alloc(&r, NULL, NULL);
+    CU_ASSERT_FATAL(b != NULL);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    CU_ASSERT(memcmp(&r.modular, &c.modular, sizeof r.modular) == 0);
+    /* a difference in the description is a difference of the runs */
+    r.modular.p[1][0] = 0.5;
+    char diff[1024];
+    CU_ASSERT(mnet_run_diff(&c, &r, NULL, NULL, NULL, diff, sizeof diff) == 1 && strstr(diff, "policy.connect.pmd.m1"));
+    /* texts that break it: each refused with a message */
+    struct {
+        const char *from, *to, *msg;
+    } bad[] = {
+        {"policy.hidden=13", "policy.hidden=14", "add up to 13, but policy.hidden is 14"},
+        {"policy=gru", "policy=lstm", "need a gru or rnn policy"},
+        {"kind=delayed_reach", "kind=centre_out_reach", "input 'go' exists only"},
+        {"action_frames=1", "action_frames=0", "input 'actions' needs action_frames"},
+        {"policy.module.m1=6", "policy.module.m9=6", "no such module"},
+        {"policy.module.spinal=2 -1 1", "policy.module.spinal=2 -1 0", "no module drives the read-out"},
+        {"policy.input.go=0 ", "policy.input.go=2 ", "probability 2 is outside [0, 1]"},
+        {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=-1 1\n#", "must lie in [0, 1]"},
+        {"policy.input.proprioception", "policy.input.smell", "unknown input 'smell'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t la = strlen(a), lf = strlen(bad[i].from), lt = strlen(bad[i].to);
+        char *t = malloc(la + lt + 1), *at = strstr(a, bad[i].from);
+        CU_ASSERT_FATAL(t && at);
+        size_t k = (size_t)(at - a);
+        memcpy(t, a, k);
+        memcpy(t + k, bad[i].to, lt);
+        strcpy(t + k + lt, at + lf);
+        err[0] = 0;
+        int rc = mnet_run_text_parse(t, &r, NULL, NULL, err, sizeof err);
+        if (rc != -1 || !strstr(err, bad[i].msg))
+            fprintf(stderr, "\n  case %zu: rc %d, '%s' (expected '%s')", i, rc, err, bad[i].msg);
+        CU_ASSERT(rc == -1 && strstr(err, bad[i].msg));
+        free(t);
+    }
+    free(a);
+    free(b);
+}
+
 static const mnet_test tests[] = {
+    {"a modular network in the run text", test_modular_text},
     {"defaults and checks", test_defaults},
     {"configuration as text", test_config_text},
     {"random target reach", test_random_reach},
