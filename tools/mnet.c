@@ -121,15 +121,7 @@ static int apply_cmdline(const mnet_run *r, mnet_task_config *cfg, double *value
             return 1;
         }
         snprintf(name, sizeof name, "%.*s", (int)(eq - c->sets[k]), c->sets[k]);
-        int i = -1;
-        for (int j = 0; j < r->model->n_params && i < 0; j++)
-            if (!strcmp(r->model->param_names[j], name))
-                i = j;
-        int dim = mnet_compilation_param_dim(r->comp, i);
-        int rc = i >= 0 ? task_eval_number(name, eq + 1, dim, &values[i], err, sizeof err) ||
-                              mnet_run_check_param(r, i, values[i], err, sizeof err)
-                        : task_set(cfg, name, eq + 1, NULL, err, sizeof err);
-        if (rc != 0) {
+        if (mnet_run_apply(r, cfg, values, name, eq + 1, err, sizeof err) != 0) {
             fprintf(stderr, "mnet: --set %s: %s\n", c->sets[k], err);
             return 1;
         }

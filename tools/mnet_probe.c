@@ -160,24 +160,11 @@ int session_probe(mnet_session *s, const mnet_probe *p, FILE *out)
     memcpy(values, run->param_values, (size_t)m->n_params * sizeof *values);
     for (int k = 0; k < p->n_sets; k++) {
         const char *name = p->set_name[k], *text = p->set_value[k];
-        int i = -1;
-        for (int j = 0; j < m->n_params && i < 0; j++)
-            if (!strcmp(m->param_names[j], name))
-                i = j;
-        if (i >= 0) {
-            int dim = mnet_compilation_param_dim(run->comp, i);
-            if (task_eval_number(name, text, dim, &values[i], err, sizeof err) != 0 ||
-                mnet_run_check_param(run, i, values[i], err, sizeof err) != 0) {
-                fprintf(out, "mnet: --set %s=%s: %s\n", name, text, err);
-                goto done;
-            }
-            continue;
-        }
-        if (!strncmp(name, "policy", 6)) {
+        if (mnet_run_param_index(run, name) < 0 && !strncmp(name, "policy", 6)) {
             fprintf(out, "mnet: --set %s: the network is the trained one (its policy settings cannot change)\n", name);
             goto done;
         }
-        if (task_set(&cfg, name, text, NULL, err, sizeof err) != 0) {
+        if (mnet_run_apply(run, &cfg, values, name, text, err, sizeof err) != 0) {
             fprintf(out, "mnet: --set %s=%s: %s\n", name, text, err);
             goto done;
         }

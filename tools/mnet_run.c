@@ -80,6 +80,28 @@ int mnet_run_check_params(const mnet_run *r, const double *values, char *err, si
     return 0;
 }
 
+int mnet_run_param_index(const mnet_run *r, const char *name)
+{
+    for (int i = 0; i < r->model->n_params; i++)
+        if (!strcmp(r->model->param_names[i], name))
+            return i;
+    return -1;
+}
+
+int mnet_run_apply(const mnet_run *r, mnet_task_config *cfg, double *values, const char *name, const char *value,
+                   char *err, size_t n)
+{
+    int i = mnet_run_param_index(r, name);
+    if (i < 0)
+        return task_set(cfg, name, value, NULL, err, n) ? -1 : 0;
+    double v;
+    if (task_eval_number(name, value, mnet_compilation_param_dim(r->comp, i), &v, err, n) != 0 ||
+        mnet_run_check_param(r, i, v, err, n) != 0)
+        return -1;
+    values[i] = v;
+    return 0;
+}
+
 void mnet_run_sync_params(mnet_run *r)
 {
     for (int i = 0; i < r->model->n_params; i++)

@@ -51,6 +51,16 @@ int mnet_run_check_param(const mnet_run *r, int i, double v, char *err, size_t n
 /* The same for every value of a table of r's parameters. */
 int mnet_run_check_params(const mnet_run *r, const double *values, char *err, size_t n);
 
+/* The index of parameter `name` of r's model, or -1. */
+int mnet_run_param_index(const mnet_run *r, const char *name);
+
+/* NAME = VALUE (.mnet text) on a configuration and parameter table of run
+ * r, as a .mnet file would give it: a model parameter (its unit, its range)
+ * or a setting or loss weight (task_set).  0, or -1 with the language's
+ * message in err; nothing changes then. */
+int mnet_run_apply(const mnet_run *r, mnet_task_config *cfg, double *values, const char *name, const char *value,
+                   char *err, size_t n);
+
 /* params from param_values (after reading a run text into them). */
 void mnet_run_sync_params(mnet_run *r);
 

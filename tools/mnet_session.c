@@ -142,14 +142,6 @@ int session_open_log(mnet_session *s, const char *dir, FILE *out)
 
 /* ---- set --------------------------------------------------------------- */
 
-static int param_index(const mnet_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_params; i++)
-        if (!strcmp(m->param_names[i], name))
-            return i;
-    return -1;
-}
-
 /* The trainer again for configuration c: the network and optimiser kept
  * when the network's shape is unchanged. */
 static int rebuild_trainer(mnet_session *s, const mnet_task_config *c, int reshapes, const char *what, double t0,
@@ -264,19 +256,17 @@ int session_set(mnet_session *s, const char *name, const char *text, FILE *out)
     double t0 = 1e3 * mnet_progress_now();
     char err[1024];
     const mnet_model *m = s->run.model;
-    int i = param_index(m, name);
+    int i = mnet_run_param_index(&s->run, name);
     if (i >= 0) {
-        /* a model parameter: its declared dimension, as in the file */
-        int dim = mnet_compilation_param_dim(s->run.comp, i);
-        double v;
-        if (task_eval_number(name, text, dim, &v, err, sizeof err) != 0 ||
-            mnet_run_check_param(&s->run, i, v, err, sizeof err) != 0) {
+        /* a model parameter: its unit and range, as in the file */
+        double old = s->run.param_values[i];
+        mnet_task_config c = s->run.cfg; /* a parameter leaves it as it is */
+        if (mnet_run_apply(&s->run, &c, s->run.param_values, name, text, err, sizeof err) != 0) {
             fprintf(out, "mnet: set %s: %s\n", name, err);
             return 1;
         }
-        double old = s->run.param_values[i];
-        mnet_run_set_param(&s->run, i, v);
-        mnet_task_config c = s->run.cfg;
+        double v = s->run.param_values[i];
+        mnet_run_set_param(&s->run, i, v); /* the model's precision too */
         if (mnet_task_check(&c, m, err, sizeof err) != 0) {
             mnet_run_set_param(&s->run, i, old);
             fprintf(out, "mnet: set %s: %s\n", name, err);

@@ -395,21 +395,12 @@ static void runs_free(sweep_run *runs, long n)
 
 /* ==== checking the grid (as `mnet train --set` checks each value) ==== */
 
-/* NAME=VALUE on a configuration and parameter table of run r.  0, or -1
- * with the language's message. */
+/* NAME=VALUE on a configuration and parameter table of run r (as `mnet
+ * train --set`: mnet_run_apply).  0, or -1 with the language's message. */
 static int apply_one(const mnet_run *r, mnet_task_config *cfg, double *values, const char *name, const char *value,
                      char *err, size_t n)
 {
-    int i = -1;
-    for (int j = 0; j < r->model->n_params && i < 0; j++)
-        if (!strcmp(r->model->param_names[j], name))
-            i = j;
-    if (i >= 0)
-        return task_eval_number(name, value, mnet_compilation_param_dim(r->comp, i), &values[i], err, n) ||
-                       mnet_run_check_param(r, i, values[i], err, n)
-                   ? -1
-                   : 0;
-    return task_set(cfg, name, value, NULL, err, n) ? -1 : 0;
+    return mnet_run_apply(r, cfg, values, name, value, err, n);
 }
 
 /* The canonical name of a setting (train.lr for lr), or name itself. */
