@@ -11,6 +11,7 @@
 
 #include "mnet_log.h"
 #include "mnet_rng.h"
+#include "mnet_settings.h"
 #include "mnet_threads.h"
 
 /* this runtime's library: one per size of mnet_real (runtime/CMakeLists.txt) */
@@ -166,6 +167,8 @@ static size_t carve(mnet_train *tr, mnet_real *base)
     TAKE(tr->dh, LH * B);
     TAKE(tr->loss_scratch, mnet_loss_scratch_size(tr->model, tr->LH, tr->B));
     TAKE(tr->slice_grad, tr->n_slices_max > 1 ? (size_t)tr->n_slices_max * tr->n_params : 0);
+    TAKE(tr->mask, tr->cfg.modular.n_modules > 0 ? tr->n_params : 0);
+    TAKE(tr->sign, tr->cfg.modular.n_modules > 0 ? tr->n_params : 0);
 #undef TAKE
     return off;
 }
@@ -197,6 +200,29 @@ static int probe_load_vjp(mnet_train *tr)
     for (int r = 0; r < tr->NL; r++)
         if (!isfinite((double)tr->g_load[r * B]))
             return -1;
+    return 0;
+}
+
+/* tr->modular: the run's description with each source's input columns,
+ * checked against the network.  0, or -1 with a message. */
+static int resolve_modular(mnet_train *tr, char *err, size_t n)
+{
+    mnet_nn_modular *md = &tr->modular;
+    *md = tr->cfg.modular;
+    for (int s = 0; s < md->n_sources; s++) {
+        int part;
+        if (mnet_name_lookup(mnet_obs_part_names, md->source_name[s], &part) != 0 ||
+            mnet_obs_part_columns(&tr->obs, (mnet_obs_part)part, &md->source_first[s], &md->source_count[s]) != 0) {
+            msg(err, n, "train: modular network: the observation has no input '%.*s'", MNET_NN_NAME - 1,
+                md->source_name[s]);
+            return -1;
+        }
+    }
+    char why[400];
+    if (mnet_nn_modular_check(&tr->nn, md, why, sizeof why) != 0) {
+        msg(err, n, "train: %s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -238,6 +264,8 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
                          tr->M,      cfg->ortho, cfg->readout_bias, cfg->readout};
     if (mnet_nn_setup(&tr->nn, &nc, err, n) != 0)
         goto fail;
+    if (cfg->modular.n_modules > 0 && resolve_modular(tr, err, n) != 0)
+        goto fail;
     tr->LH = cfg->n_layers * cfg->n_hidden;
     tr->n_params = tr->nn.n_params;
     mnet_train_plan(cfg, -1, &tr->slice);
@@ -254,6 +282,8 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     carve(tr, (mnet_real *)tr->mem);
     if (tr->n_slices_max == 1)
         tr->slice_grad = NULL;
+    if (cfg->modular.n_modules == 0)
+        tr->mask = tr->sign = NULL;
     tr->slice_acts = calloc((size_t)tr->n_slices_max, sizeof *tr->slice_acts);
     tr->slice_loss = calloc((size_t)tr->n_slices_max * (1 + MNET_TASK_MAX_LOSSES), sizeof *tr->slice_loss);
     tr->slice_ms = calloc((size_t)tr->n_slices_max, sizeof *tr->slice_ms);
@@ -281,6 +311,13 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     if (mnet_nn_init_params(&tr->nn, tr->params, cfg->seed) != 0) {
         msg(err, n, "train: network initialisation failed (out of memory)");
         goto fail;
+    }
+    if (tr->mask) {
+        if (mnet_nn_modular_masks(&tr->nn, &tr->modular, cfg->seed, tr->mask, tr->sign) != 0) {
+            msg(err, n, "train: the modular network's masks could not be drawn (out of memory)");
+            goto fail;
+        }
+        mnet_nn_constrain_init(tr->params, tr->mask, tr->sign, tr->n_params);
     }
     mnet_adam_config ac = mnet_adam_default_config();
     ac.lr = cfg->lr;
@@ -677,13 +714,19 @@ static int backward(mnet_train *tr)
     mnet_pool_run(tr->pool, tr->k1 - tr->k0, backward_slice, tr);
     for (int k = tr->k0; k < tr->k1; k++)
         tr->net_ms += tr->slice_ms[k];
-    if (tr->k0 > 0 || tr->k1 < tr->n_slices)
-        return tr->xchg->grads(tr->xchg->ctx, tr->grad, slice_grad(tr, tr->k0), tr->n_params, tr->n_slices, tr->k0,
-                               tr->k1, tr->err, sizeof tr->err);
-    if (tr->slice_grad && tr->n_slices > 0)
+    if (tr->k0 > 0 || tr->k1 < tr->n_slices) {
+        if (tr->xchg->grads(tr->xchg->ctx, tr->grad, slice_grad(tr, tr->k0), tr->n_params, tr->n_slices, tr->k0,
+                            tr->k1, tr->err, sizeof tr->err) != 0)
+            return -1;
+    } else if (tr->slice_grad && tr->n_slices > 0) {
         mnet_pool_run(tr->pool, REDUCE_PIECES, reduce_piece, tr);
-    else if (tr->n_slices == 0)
+    } else if (tr->n_slices == 0) {
         memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
+    }
+    /* the sum's absent weights: exactly 0, before clipping and Adam (an
+     * element-wise product: the same for every thread and rank count) */
+    if (tr->mask)
+        mnet_nn_mask_grad(tr->grad, tr->mask, tr->n_params);
     return 0;
 }
 
@@ -806,6 +849,8 @@ int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
     tr->backup_opt = tr->opt;
     tr->backup_batch = batch_index;
     mnet_adam_step(&tr->opt, tr->params, tr->grad, tr->adam_m, tr->adam_v, np);
+    if (tr->mask) /* absent weights 0, Dale's signs kept */
+        mnet_nn_constrain(tr->params, tr->mask, tr->sign, np);
     int finite = 1;
     for (size_t i = 0; i < np; i++)
         finite &= isfinite((double)tr->params[i]) && isfinite((double)tr->adam_v[i]);

@@ -179,6 +179,16 @@ typedef struct mnet_train {
                                    batch's update (the run is one batch
                                    shorter)                                 */
     mnet_nn_params p, g;        /* named pieces of params and grad          */
+    /* A modular network (cfg.modular.n_modules > 0; mnet_nn.h "modular
+     * networks"): the masks are a pure function of (network, description,
+     * cfg.seed), drawn again whenever a trainer is built, so a checkpoint
+     * does not hold them.  The initialisation is constrained
+     * (mnet_nn_constrain_init), the summed gradient masked before clipping
+     * (mnet_nn_mask_grad: tr->grad of every backward), and the parameters
+     * constrained after every Adam step (mnet_nn_constrain). */
+    mnet_nn_modular modular;    /* the description with its sources' input
+                                   columns (mnet_obs_part_columns)          */
+    mnet_real *mask, *sign;     /* (n_params each) or NULL: not modular     */
     mnet_adam opt;              /* Adam state: opt.t updates made           */
 
     /* ---- the episode and the arena (ld = B; n_cols columns in use) ---- */
@@ -325,7 +335,8 @@ double mnet_train_batch(mnet_train *tr, long batch_index);
 int mnet_train_step(mnet_train *tr, long batch_index, double *loss);
 
 /* Loss and gradient (tr->grad) of batch `batch_index` at the current
- * parameters, no update.  0 or -1 (non-finite; message). */
+ * parameters, no update (a modular network's gradient is masked: 0 on
+ * every absent weight).  0 or -1 (non-finite; message). */
 int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss);
 /* Loss only (forward). */
 int mnet_train_loss(mnet_train *tr, long batch_index, double *loss);

@@ -255,6 +255,25 @@ static void check_model(const char *name, const mnet_model *model)
     c2.readout = MNET_NN_READOUT_LINEAR;
     c2.readout_bias = 0.2;
     CU_ASSERT(check_threads("lstm x 2, linear read-out, batch 7 slice 2", model, c2) == 0);
+    /* a modular GRU with Dale's law: masked gradients and the projection
+     * after each step, the same for every thread count */
+    mnet_task_config c3 = config(MNET_NN_GRU, 7, 2);
+    mnet_nn_modular *md = &c3.modular;
+    md->n_modules = 2;
+    strcpy(md->name[0], "a");
+    strcpy(md->name[1], "b");
+    md->size[0] = 3;
+    md->size[1] = 5;
+    md->excitatory[0] = 2.0 / 3.0;
+    md->excitatory[1] = 0.6;
+    md->drives_readout[1] = 1;
+    md->frac[0][0] = md->frac[1][1] = md->frac[1][0] = md->frac[0][1] = 1;
+    md->p[0][0] = md->p[1][1] = 0.7;
+    md->p[1][0] = md->p[0][1] = 0.4;
+    md->n_sources = 1;
+    strcpy(md->source_name[0], "vision");
+    md->reach[0][0] = 1;
+    CU_ASSERT(check_threads("modular gru with Dale's law, batch 7 slice 2", model, c3) == 0);
     /* the automatic slice: 37 columns in two slices of 19 and 18 */
     CU_ASSERT(mnet_train_slice_auto(37) == 19);
     CU_ASSERT(check_threads("gru, batch 37, automatic slices", model, config(MNET_NN_GRU, 37, 0)) == 0);

@@ -457,6 +457,114 @@ static void test_learning(void)
     mnet_train_free(tr);
 }
 
+/* ---- a modular network with Dale's law ------------------------------------------- */
+
+/* Two modules (a: 4 units, 3 excitatory; b: 8 units, half excitatory),
+ * sparse inputs and connections, b drives the read-out. */
+static mnet_task_config modular_config(void)
+{
+    mnet_task_config c = reach_config();
+    c.duration = 0.2;
+    c.batch_size = 8;
+    c.batch_slice = 3;
+    c.n_hidden = 12;
+    c.action_frames = 1;
+    c.lr = 3e-2; /* large steps: many weights try to cross their sign */
+    mnet_nn_modular *md = &c.modular;
+    md->n_modules = 2;
+    strcpy(md->name[0], "a");
+    strcpy(md->name[1], "b");
+    md->size[0] = 4;
+    md->size[1] = 8;
+    md->excitatory[0] = 0.75;
+    md->excitatory[1] = 0.5;
+    md->drives_readout[1] = 1;
+    md->frac[0][0] = md->frac[1][1] = 1;
+    md->p[0][0] = md->p[1][1] = 0.8;
+    md->frac[1][0] = 0.5, md->p[1][0] = 0.5; /* a -> b */
+    md->frac[0][1] = 1, md->p[0][1] = 0.3;   /* b -> a */
+    md->n_sources = 3;
+    const char *src[3] = {"goal", "proprioception", "actions"};
+    const double reach[3][2] = {{0, 0.5}, {0.7, 0}, {0, 1}};
+    for (int k = 0; k < 3; k++) {
+        strcpy(md->source_name[k], src[k]);
+        md->reach[k][0] = reach[k][0];
+        md->reach[k][1] = reach[k][1];
+    }
+    return c;
+}
+
+/* Violations of the masks and signs in w (n): masked weights not exactly
+ * 0, weights of the wrong sign. */
+static int violations(const mnet_real *w, const mnet_real *mask, const mnet_real *sign, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += (mask[i] == 0 && w[i] != 0) || sign[i] * w[i] < 0;
+    return bad;
+}
+
+/* Through mnet_train_step: the init is constrained, every summed gradient
+ * is 0 on masked weights, and after each of 100 Adam steps masked weights
+ * are exactly 0 and Dale's signs hold; the masks are those the seed draws. */
+static void test_modular_training(void)
+{
+    char err[512];
+    load_mock_params();
+    mnet_task_config c = modular_config();
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    if (!tr)
+        printf("\n    %s\n", err);
+    CU_ASSERT_FATAL(tr != NULL && tr->mask && tr->sign);
+    const size_t np = tr->n_params;
+    /* the masks are a pure function of (network, description, seed) */
+    mnet_real *mask = malloc(np * sizeof *mask), *sign = malloc(np * sizeof *sign);
+    CU_ASSERT_FATAL(mask && sign);
+    CU_ASSERT(mnet_nn_modular_masks(&tr->nn, &tr->modular, c.seed, mask, sign) == 0);
+    CU_ASSERT(memcmp(mask, tr->mask, np * sizeof *mask) == 0 && memcmp(sign, tr->sign, np * sizeof *sign) == 0);
+    /* the sources' columns: goal 0-1, proprioception 4-11, actions 12-15 */
+    CU_ASSERT(tr->modular.source_first[0] == 0 && tr->modular.source_count[0] == 2);
+    CU_ASSERT(tr->modular.source_first[1] == 4 && tr->modular.source_count[1] == 8);
+    CU_ASSERT(tr->modular.source_first[2] == 12 && tr->modular.source_count[2] == 4);
+    int masked = 0, signed_ = 0;
+    for (size_t i = 0; i < np; i++) {
+        masked += mask[i] == 0;
+        signed_ += sign[i] != 0;
+    }
+    CU_ASSERT(masked > 0 && signed_ > 0);
+    CU_ASSERT(violations(tr->params, mask, sign, np) == 0);
+    int bad_grad = 0, bad_w = 0;
+    double first = 0, last = 0;
+    for (long b = 0; b < 100; b++) {
+        double loss;
+        CU_ASSERT_FATAL(mnet_train_step(tr, b, &loss) == 0);
+        for (size_t i = 0; i < np; i++)
+            bad_grad += mask[i] == 0 && tr->grad[i] != 0;
+        bad_w += violations(tr->params, mask, sign, np);
+        if (b < 10)
+            first += loss / 10;
+        if (b >= 90)
+            last += loss / 10;
+    }
+    int clamped = 0; /* Dale's weights held at 0 by the projection */
+    for (size_t i = 0; i < np; i++)
+        clamped += mask[i] != 0 && sign[i] != 0 && tr->params[i] == 0;
+    printf("\n    %zu parameters, %d masked, %d sign-constrained; after 100 steps: %d at 0 by Dale, loss %.4f -> "
+           "%.4f; masked gradients not 0: %d, violations: %d\n",
+           np, masked, signed_, clamped, first, last, bad_grad, bad_w);
+    CU_ASSERT(bad_grad == 0 && bad_w == 0);
+    CU_ASSERT(clamped > 0);
+    CU_ASSERT(last < first);
+    mnet_train_free(tr);
+
+    /* a description the observation cannot give is refused */
+    c.action_frames = 0;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "actions") != NULL);
+    free(mask);
+    free(sign);
+}
+
 static void test_determinism(void)
 {
     char err[256];
@@ -792,6 +900,7 @@ static const mnet_test tests[] = {
     {"episode gradient vs FD (GRU, all losses, curl, noise)", test_episode_grad_gru},
     {"episode gradient vs FD (RNN/MLP, centre-out/delayed, channel)", test_episode_grad_variants},
     {"loss decreases on the reaching task", test_learning},
+    {"modular network: masks and Dale's signs through 100 steps", test_modular_training},
     {"determinism", test_determinism},
     {"non-finite guard", test_nonfinite},
     {"model and configuration checks", test_model_checks},
