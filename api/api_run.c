@@ -394,7 +394,7 @@ static int write_outputs(mn_trainer *t, char *err, size_t errlen)
 {
     char path[PATH_MAX], msg[1024];
     snprintf(path, sizeof path, "%s/%s", t->dir, MNET_OUTDIR_WEIGHTS);
-    if (mnet_safetensors_save_nn(path, &t->tr->nn, t->tr->params, NULL, MNET_ST_F32, msg, sizeof msg) != 0)
+    if (mnet_safetensors_save_modular(path, &t->tr->nn, t->tr->params, &t->tr->modular, t->tr->mask, t->tr->sign, NULL, MNET_ST_F32, msg, sizeof msg) != 0)
         return mn__fail(err, errlen, MN_EIO, "%s", msg);
     snprintf(path, sizeof path, "%s/%s", t->dir, MNET_OUTDIR_VALIDATION);
     if (mnet_train_write_validation(t->tr, t->params, path, NULL, msg, sizeof msg) != 0)

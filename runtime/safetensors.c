@@ -268,15 +268,69 @@ static int nn_tensors(const mnet_nn *nn, const mnet_real *params, mnet_st_tensor
     return k;
 }
 
+/* A modular network's analysis tensors (mask and sign of layer 0 and the
+ * read-out) after the nt tensors of t.  Returns the new count. */
+static int mask_tensors(const mnet_nn *nn, const mnet_real *mask, const mnet_real *sign, mnet_st_tensor *t,
+                        char names[][ST_NAME], int nt)
+{
+    mnet_nn_params pm, ps;
+    mnet_nn_bind_params(nn, (mnet_real *)mask, &pm);
+    mnet_nn_bind_params(nn, (mnet_real *)sign, &ps);
+    const char *pre = cell_prefix(nn->cfg.cell);
+    const int64_t H = nn->cfg.n_hidden, GH = (int64_t)nn->n_gates * H, O = nn->cfg.n_output;
+    snprintf(names[nt], ST_NAME, "%s.mask_ih_l0", pre);
+    t[nt] = (mnet_st_tensor){names[nt], 2, {GH, nn->layer_n_in[0]}, pm.layer[0].w_in};
+    nt++;
+    snprintf(names[nt], ST_NAME, "%s.mask_hh_l0", pre);
+    t[nt] = (mnet_st_tensor){names[nt], 2, {GH, H}, pm.layer[0].w_rec};
+    nt++;
+    snprintf(names[nt], ST_NAME, "%s.sign_hh_l0", pre);
+    t[nt] = (mnet_st_tensor){names[nt], 2, {GH, H}, ps.layer[0].w_rec};
+    nt++;
+    snprintf(names[nt], ST_NAME, "fc.mask_weight");
+    t[nt] = (mnet_st_tensor){names[nt], 2, {O, H}, pm.w_out};
+    nt++;
+    snprintf(names[nt], ST_NAME, "fc.sign_weight");
+    t[nt] = (mnet_st_tensor){names[nt], 2, {O, H}, ps.w_out};
+    nt++;
+    return nt;
+}
+
+/* An analysis tensor of a modular network (not a parameter). */
+static int is_mask_tensor(const char *name) { return strstr(name, ".mask_") || strstr(name, ".sign_"); }
+
 int mnet_safetensors_save_nn(const char *path, const mnet_nn *nn, const mnet_real *params,
                              const char *const *meta, mnet_st_dtype dtype, char *err, size_t n)
+{
+    return mnet_safetensors_save_modular(path, nn, params, NULL, NULL, NULL, meta, dtype, err, n);
+}
+
+int mnet_safetensors_save_modular(const char *path, const mnet_nn *nn, const mnet_real *params,
+                                  const mnet_nn_modular *md, const mnet_real *mask, const mnet_real *sign,
+                                  const char *const *meta, mnet_st_dtype dtype, char *err, size_t n)
 {
     if (!nn || !params)
         return io_err(err, n, "cannot write safetensors file '%s': no network or parameters",
                       path ? path : "");
-    mnet_st_tensor t[ST_MAX_NN_TENSORS];
-    char names[ST_MAX_NN_TENSORS][ST_NAME];
+    mnet_st_tensor t[ST_MAX_NN_TENSORS + 5];
+    char names[ST_MAX_NN_TENSORS + 5][ST_NAME];
     int nt = nn_tensors(nn, params, t, names);
+    const int modular = md && mask && sign && md->n_modules > 0 && nn->cfg.n_layers == 1 &&
+                        nn->cfg.cell != MNET_NN_MLP;
+    if (modular)
+        nt = mask_tensors(nn, mask, sign, t, names, nt);
+    /* "mnet.modules": "NAME:UNITS:EXCITATORY ..." in unit order (excitatory
+     * -1: no Dale's law) */
+    char *mods = NULL;
+    if (modular) {
+        size_t cap = (size_t)md->n_modules * (MNET_NN_NAME + 48) + 1, at = 0;
+        if (!(mods = malloc(cap)))
+            return io_err(err, n, "cannot write safetensors file '%s': out of memory", path);
+        mods[0] = 0;
+        for (int m = 0; m < md->n_modules; m++)
+            at += (size_t)snprintf(mods + at, cap - at, "%s%.*s:%d:%.17g", m ? " " : "", MNET_NN_NAME - 1,
+                                   md->name[m], md->size[m], md->excitatory[m] < 0 ? -1.0 : md->excitatory[m]);
+    }
 
     char sz[6][24];
     snprintf(sz[0], sizeof sz[0], "%s", cell_prefix(nn->cfg.cell));
@@ -289,9 +343,11 @@ int mnet_safetensors_save_nn(const char *path, const mnet_nn *nn, const mnet_rea
     int nm = 0;
     while (meta && meta[nm])
         nm += 2;
-    const char **all = malloc(((size_t)nm + 13) * sizeof *all);
-    if (!all)
+    const char **all = malloc(((size_t)nm + 15) * sizeof *all);
+    if (!all) {
+        free(mods);
         return io_err(err, n, "cannot write safetensors file '%s': out of memory", path);
+    }
     const char *keys[6] = {"mnet.cell",     "mnet.n_input",  "mnet.n_hidden",
                            "mnet.n_layers", "mnet.n_output", "mnet.readout"};
     int k = 0;
@@ -299,11 +355,16 @@ int mnet_safetensors_save_nn(const char *path, const mnet_nn *nn, const mnet_rea
         all[k++] = keys[i];
         all[k++] = sz[i];
     }
+    if (mods) {
+        all[k++] = "mnet.modules";
+        all[k++] = mods;
+    }
     for (int i = 0; i < nm; i++)
         all[k++] = meta[i];
     all[k] = NULL;
     int rc = mnet_safetensors_save(path, t, nt, all, dtype, err, n);
     free(all);
+    free(mods);
     return rc;
 }
 
@@ -900,9 +961,12 @@ int mnet_safetensors_load_nn(const char *path, const mnet_nn *nn, mnet_real *par
                 dst[k] = (mnet_real)value_at(&st, s, k);
         }
     }
-    if (rc == 0 && st.n_tensors != nt)
+    int extra = 0; /* a modular network's masks and signs: not parameters */
+    for (int i = 0; i < st.n_tensors; i++)
+        extra += is_mask_tensor(st.tensors[i].name) != 0;
+    if (rc == 0 && st.n_tensors - extra != nt)
         rc = io_err(err, n, "'%s': %d tensors, the network has %d (unexpected extra tensors)",
-                    path, st.n_tensors, nt);
+                    path, st.n_tensors - extra, nt);
     mnet_safetensors_close(&st);
     return rc;
 }

@@ -188,7 +188,7 @@ static int train(const mnet_model *m, mnet_real *params, int argc, char **argv)
         status = 1;
     }
     snprintf(path, sizeof path, "%s/weights.safetensors", out);
-    if (mnet_safetensors_save_nn(path, &tr->nn, tr->params, NULL, MNET_ST_F32, err, sizeof err) != 0) {
+    if (mnet_safetensors_save_modular(path, &tr->nn, tr->params, &tr->modular, tr->mask, tr->sign, NULL, MNET_ST_F32, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
         status = 1;
     }

@@ -169,7 +169,7 @@ int session_write_outputs(mnet_session *s, const char *dir, FILE *out)
     }
     char path[8192], err[1024];
     snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-    if (mnet_safetensors_save_nn(path, &s->tr->nn, s->tr->params, NULL, MNET_ST_F32, err, sizeof err) != 0) {
+    if (mnet_safetensors_save_modular(path, &s->tr->nn, s->tr->params, &s->tr->modular, s->tr->mask, s->tr->sign, NULL, MNET_ST_F32, err, sizeof err) != 0) {
         fprintf(out, "mnet: %s\n", err);
         return 1;
     }

@@ -40,6 +40,13 @@
  *                    i64 n_batches
  *   and nothing after the last section.
  *
+ * A modular network's masks and Dale's signs have no section: they are a
+ * pure function of the run's seed and its description (the policy.modules
+ * ... lines of the run text in META), drawn again exactly whenever a
+ * trainer is built from the checkpoint (mnet_train_new), and the params
+ * saved are already constrained.  weights.safetensors carries them for
+ * analysis (mnet_safetensors_save_modular).
+ *
  * CRC32 is the IEEE 802.3 / zlib polynomial (reflected 0xEDB88320,
  * initial and final XOR 0xffffffff): crc32("123456789") = 0xcbf43926.
  *

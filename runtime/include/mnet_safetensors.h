@@ -78,6 +78,20 @@ int mnet_safetensors_save_nn(const char *path, const mnet_nn *nn, const mnet_rea
                              const char *const *meta, mnet_st_dtype dtype, char *err,
                              size_t n);
 
+/* The same plus, for a modular network (md with n_modules > 0, mask and
+ * sign its arrays, mnet_nn.h "modular networks"; NULL: none), analysis
+ * tensors that are not parameters (mnet_safetensors_load_nn skips them):
+ *   <cell>.mask_ih_l0  (GH x I)   1 where the input weight exists
+ *   <cell>.mask_hh_l0  (GH x H)   1 where the recurrent weight exists
+ *   <cell>.sign_hh_l0  (GH x H)   Dale's sign (+1 / -1), 0 where free
+ *   fc.mask_weight     (O x H)    read-out weights that exist
+ *   fc.sign_weight     (O x H)    their signs
+ * and the metadata "mnet.modules": "NAME:UNITS:EXCITATORY ..." in unit
+ * order (EXCITATORY -1: no Dale's law). */
+int mnet_safetensors_save_modular(const char *path, const mnet_nn *nn, const mnet_real *params,
+                                  const mnet_nn_modular *md, const mnet_real *mask, const mnet_real *sign,
+                                  const char *const *meta, mnet_st_dtype dtype, char *err, size_t n);
+
 /* ---- reading ---- */
 
 typedef struct mnet_st_info {
@@ -117,7 +131,7 @@ int mnet_safetensors_read(const mnet_safetensors *st, const char *name, double *
 
 /* Fills params (nn->n_params) from a file of the network's tensors: every
  * tensor must be there with its shape (F32 or F64, converted), and no
- * other.  0, or -1 with a message naming the tensor. */
+ * other (but a modular network's masks and signs, which are skipped).  0, or -1 with a message naming the tensor. */
 int mnet_safetensors_load_nn(const char *path, const mnet_nn *nn, mnet_real *params, char *err,
                              size_t n);
 
