@@ -217,6 +217,8 @@ static const mnet_setting settings[] = {
      "initial read-out bias"},
     {"policy.readout", MNET_SETTING_NAME, OFF(readout), 1, 0, mnet_readout_names, 0, 0, RESHAPE, "",
      "read-out nonlinearity: sigmoid (the reference), linear or relu"},
+    {"policy.spectral_radius", MNET_SETTING_REAL, OFF(spectral_radius), 1, 0, NULL, 0, INF, RESHAPE, "",
+     "recurrent init: each gate block's largest |eigenvalue| (0: off, the orthogonal init as it is)"},
     {"train.batch", MNET_SETTING_INT, OFF(batch_size), 1, 0, NULL, 1, 1 << 20, 0, "", "episodes per batch"},
     {"train.batches", MNET_SETTING_LONG, OFF(n_batches), 1, 0, NULL, 0, 1e9, 0, "",
      "length of the run (schedules follow it)"},
@@ -623,6 +625,10 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t n)
     }
     if (mnet_modular_check(cfg, err, n) != 0)
         return -1;
+    if (cfg->spectral_radius > 0 && cfg->cell == MNET_NN_MLP) {
+        fail(err, n, "policy.spectral_radius needs recurrent weights (policy is mlp)");
+        return -1;
+    }
     for (int i = 0; i < cfg->n_losses; i++) {
         const mnet_loss_term *l = &cfg->loss[i];
         const char *name = mnet_loss_name(NULL, l);

@@ -319,6 +319,12 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         }
         mnet_nn_constrain_init(tr->params, tr->mask, tr->sign, tr->n_params);
     }
+    /* after the masks and Dale's signs: a positive factor keeps both */
+    if (cfg->spectral_radius > 0 &&
+        mnet_nn_scale_spectral_radius(&tr->nn, tr->params, cfg->spectral_radius) != 0) {
+        msg(err, n, "train: spectral-radius scaling failed (out of memory, or LAPACK's dgeev)");
+        goto fail;
+    }
     mnet_adam_config ac = mnet_adam_default_config();
     ac.lr = cfg->lr;
     ac.beta1 = cfg->beta1;

@@ -303,4 +303,19 @@ void mnet_nn_constrain(mnet_real *w, const mnet_real *mask, const mnet_real *sig
 /* g (n) *= mask: the gradient of a masked weight is exactly 0. */
 void mnet_nn_mask_grad(mnet_real *g, const mnet_real *mask, size_t n);
 
+/* ---- spectral radius (nn_spectral.c) ------------------------------------ */
+
+/* The largest |eigenvalue| of the (H x H) block w (row-major), by LAPACK's
+ * dgeev (OpenBLAS) in double.  Returns 0, or -1 when out of memory or when
+ * LAPACK fails. */
+int mnet_nn_block_spectral_radius(const mnet_real *w, int H, double *radius);
+
+/* Scales each recurrent gate block (H x H) of every layer of params
+ * (n_params) so that its spectral radius is radius (> 0); a block whose
+ * radius is 0 (all zero, or nilpotent) is left as it is.  What
+ * policy.spectral_radius does to the initialisation, after the modular
+ * masks and Dale's signs (a positive factor keeps both).  Nothing for an
+ * MLP.  Returns 0, or -1 as mnet_nn_block_spectral_radius. */
+int mnet_nn_scale_spectral_radius(const mnet_nn *nn, mnet_real *params, double radius);
+
 #endif

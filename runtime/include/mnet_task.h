@@ -221,6 +221,9 @@ typedef struct mnet_task_config {
     mnet_nn_ortho ortho;          /* MNET_NN_ORTHO_STACKED (PyTorch)      */
     double readout_bias;          /* -5 (the reference)                   */
     mnet_nn_readout readout;      /* MNET_NN_READOUT_SIGMOID              */
+    double spectral_radius;       /* 0: off; > 0: each recurrent gate block
+                                     scaled at init to this largest
+                                     |eigenvalue| (after masks and signs) */
     /* A modular network (mnet_nn.h, "modular networks"), as the task's
      * `policy CELL(...) { module ...; input ...; connect ...; readout ...; }`
      * writes it; n_modules 0: a plain network.  The description as written:

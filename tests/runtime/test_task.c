@@ -436,6 +436,7 @@ static void test_config_text(void)
     c.loss[2] = (mnet_loss_term){MNET_LOSS_HIDDEN_L2, 1e-3, 5e-4, 0, "hidden_l2"};
     c.cell = MNET_NN_RNN;
     c.n_layers = 2;
+    c.spectral_radius = 1.0 / 3.0;
     c.batch_size = 17;
     c.n_batches = 123456789;
     c.sched.kind = MNET_SCHED_COSINE;
@@ -447,7 +448,8 @@ static void test_config_text(void)
     /* every setting by its .mnet name, enumerations by name */
     CU_ASSERT(strstr(a, "kind=centre_out_reach\n") && strstr(a, "policy=rnn\n") &&
               strstr(a, "train.schedule=cosine\n") && strstr(a, "loss.reach=0.10000000000000001 0\n") &&
-              strstr(a, "validation.centre=0 -0.69999999999999996\n"));
+              strstr(a, "validation.centre=0 -0.69999999999999996\n") &&
+              strstr(a, "policy.spectral_radius=0.33333333333333331\n"));
     mnet_task_config r;
     CU_ASSERT_FATAL(mnet_run_text_parse(a, &r, NULL, NULL, err, sizeof err) == 0);
     mnet_run_text_format(&r, NULL, NULL, b, sizeof b);
@@ -457,6 +459,7 @@ static void test_config_text(void)
     CU_ASSERT(r.kind == c.kind && r.loss[1].kind == MNET_LOSS_COMPILED && !strcmp(r.loss[1].name, "reach"));
     CU_ASSERT(r.joint_load[MNET_TASK_MAX_DOF - 1] == 2.5 && r.n_batches == c.n_batches && r.seed == c.seed);
     CU_ASSERT(r.validation.n_centre == 2 && r.validation.centre[1] == -0.7);
+    CU_ASSERT(r.spectral_radius == 1.0 / 3.0);
     /* missing keys keep the defaults */
     CU_ASSERT_FATAL(mnet_run_text_parse("duration=2\n", &r, NULL, NULL, err, sizeof err) == 0);
     mnet_task_config d = mnet_task_config_default();

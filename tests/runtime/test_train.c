@@ -565,6 +565,75 @@ static void test_modular_training(void)
     free(sign);
 }
 
+/* policy.spectral_radius: after mnet_train_new every recurrent gate block
+ * has that largest |eigenvalue| (LAPACK's dgeev, double) to 1e-9, for a
+ * two-layer GRU and for a modular GRU with Dale's law (masks and signs
+ * kept); the same numbers for 1 and 4 threads, also after three steps; an
+ * MLP refuses it. */
+static void test_spectral_radius(void)
+{
+    char err[512];
+    load_mock_params();
+    mnet_task_config cs[2] = {modular_config(), small_config()};
+    cs[1].duration = 0.2;
+    cs[1].batch_size = 8;
+    cs[1].n_hidden = 10;
+    cs[1].n_layers = 2;
+    const double want[2] = {1.3, 0.7};
+    for (int k = 0; k < 2; k++) {
+        mnet_task_config c = cs[k];
+        mnet_train *plain = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+        c.spectral_radius = want[k];
+        c.threads = 1;
+        mnet_train *a = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+        c.threads = 4;
+        mnet_train *b = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+        if (!a || !b || !plain)
+            printf("\n    %s\n", err);
+        CU_ASSERT_FATAL(a && b && plain);
+        const int H = c.n_hidden, G = a->nn.n_gates;
+        double worst = 0, before = 0;
+        for (int l = 0; l < c.n_layers; l++)
+            for (int q = 0; q < G; q++) {
+                const size_t at = (size_t)q * H * H;
+                double r, r0;
+                CU_ASSERT_FATAL(mnet_nn_block_spectral_radius(a->p.layer[l].w_rec + at, H, &r) == 0);
+                CU_ASSERT_FATAL(mnet_nn_block_spectral_radius(plain->p.layer[l].w_rec + at, H, &r0) == 0);
+                worst = fmax(worst, fabs(r - want[k]));
+                before = fmax(before, fabs(r0 - want[k]));
+            }
+        printf("\n    %s: largest |eigenvalue| off %.1e from %g (%.2f unscaled)", k ? "GRU 2 layers" : "modular, Dale",
+               worst, want[k], before);
+        CU_ASSERT(worst <= 1e-9);
+        CU_ASSERT(before > 1e-3); /* the scaling did something */
+        if (a->mask) {
+            CU_ASSERT(violations(a->params, a->mask, a->sign, a->n_params) == 0);
+            int zeros = 0, same_zeros = 1;
+            for (size_t i = 0; i < a->n_params; i++) {
+                zeros += a->mask[i] == 0;
+                same_zeros &= (a->params[i] == 0) == (plain->params[i] == 0);
+            }
+            CU_ASSERT(zeros > 0 && same_zeros);
+        }
+        CU_ASSERT(memcmp(a->params, b->params, a->n_params * sizeof(mnet_real)) == 0);
+        for (long s = 0; s < 3; s++) {
+            double la, lb;
+            CU_ASSERT_FATAL(mnet_train_step(a, s, &la) == 0 && mnet_train_step(b, s, &lb) == 0);
+            CU_ASSERT(la == lb);
+        }
+        CU_ASSERT(memcmp(a->params, b->params, a->n_params * sizeof(mnet_real)) == 0);
+        mnet_train_free(a);
+        mnet_train_free(b);
+        mnet_train_free(plain);
+    }
+    printf("\n");
+    mnet_task_config c = small_config();
+    c.cell = MNET_NN_MLP;
+    c.spectral_radius = 1;
+    CU_ASSERT(mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err) == NULL);
+    CU_ASSERT(strstr(err, "spectral_radius") != NULL);
+}
+
 static void test_determinism(void)
 {
     char err[256];
@@ -901,6 +970,7 @@ static const mnet_test tests[] = {
     {"episode gradient vs FD (RNN/MLP, centre-out/delayed, channel)", test_episode_grad_variants},
     {"loss decreases on the reaching task", test_learning},
     {"modular network: masks and Dale's signs through 100 steps", test_modular_training},
+    {"policy.spectral_radius: eigenvalue, masks, threads", test_spectral_radius},
     {"determinism", test_determinism},
     {"non-finite guard", test_nonfinite},
     {"model and configuration checks", test_model_checks},
