@@ -329,8 +329,9 @@ static int fill(const mnet_train *tr, const mnet_episode *ep, const rec_tensor *
 static const char *const own_keys[] = {
     "format", "mnet.format", "version", "layout", "step", "n_episodes", "n_steps",
     "names.joint", "names.muscle", "names.muscle_row", "names.point", "names.load", "names.obs",
-    "names.loss", "loss.weight", "loss.deriv_weight", "noise", NULL};
-#define N_OWN 16 /* the keys above less "format" (mnet_safetensors_save's) */
+    "names.loss", "loss.weight", "loss.deriv_weight", "noise", "names.hidden", NULL};
+#define N_OWN 16 /* the keys above less "format" (mnet_safetensors_save's) and
+                    "names.hidden" (written for a modular network only) */
 
 int mnet_record_episodes(mnet_train *tr, const mnet_episode *ep, const mnet_noise_key *nz,
                          const char *const *meta_kv, const char *path, char *err, size_t n)
@@ -467,12 +468,21 @@ int mnet_record_episodes(mnet_train *tr, const mnet_episode *ep, const mnet_nois
     int n_extra = 0;
     for (int i = 0; meta_kv && meta_kv[i]; i += 2)
         n_extra++;
-    meta = malloc((size_t)(2 * (N_OWN + n_extra) + 1) * sizeof *meta);
-    int bad = !meta || dw.oom;
+    /* names.hidden (a modular network): each unit's module and its index
+     * within it, "pmd:0,...,m1:31", for every layer's rows */
+    rec_str hid = {0};
+    const mnet_nn_modular *md = &tr->cfg.modular;
+    put(&hid, "%s", "");
+    for (int m = 0, u = 0; m < md->n_modules; m++)
+        for (int k = 0; k < md->size[m]; k++)
+            put(&hid, "%s%s:%d", u++ ? "," : "", md->name[m], k);
+    meta = malloc((size_t)(2 * (N_OWN + 1 + n_extra) + 1) * sizeof *meta);
+    int bad = !meta || dw.oom || hid.oom;
     for (int i = 0; i < 8; i++)
         bad |= names[i].oom;
     if (bad) {
         free(dw.p);
+        free(hid.p);
         goto oom;
     }
     const char *own[2 * N_OWN] = {
@@ -487,11 +497,16 @@ int mnet_record_episodes(mnet_train *tr, const mnet_episode *ep, const mnet_nois
     int q = 0;
     for (int i = 0; i < 2 * N_OWN; i++)
         meta[q++] = own[i];
+    if (md->n_modules > 0) {
+        meta[q++] = "names.hidden";
+        meta[q++] = hid.p;
+    }
     for (int i = 0; meta_kv && meta_kv[i]; i++)
         meta[q++] = meta_kv[i];
     meta[q] = NULL;
     rc = mnet_safetensors_save(path, st, k, meta, MNET_ST_F32, err, n) == 0 ? 0 : -1;
     free(dw.p);
+    free(hid.p);
     goto done;
 oom:
     msg(err, n, "record: out of memory for %d episodes of %d steps (about %zu bytes of data)", N,

@@ -69,6 +69,9 @@
  *   loss.weight, loss.deriv_weight  their weights, comma-separated %.17g
  *   noise           "off", or "seed=<s> element0=<e>" (episode b's draws at
  *                   element e + b)
+ *   names.hidden    a modular network only: each hidden unit's module and
+ *                   its index within it, "pmd:0,pmd:1,...,m1:31" (the rows
+ *                   of hidden.0, in unit order)
  * and the caller's pairs after them (a key the file already has is
  * refused).  Axes are named x, y, z.
  *

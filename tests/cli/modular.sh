@@ -75,6 +75,16 @@ rc=$?
 echo "$out" | sed 's/^/  /'
 check "weights.safetensors: the masks survive the resume, masked weights 0, Dale's signs, inhibition local" $rc
 
+/usr/bin/python3 - "$tmp/run/episodes.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+meta = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]]).get("__metadata__", {})
+names = meta.get("names.hidden", "").split(",")
+want = ["pmd:%d" % k for k in range(32)] + ["m1:%d" % k for k in range(48)] + ["s1:%d" % k for k in range(16)]
+sys.exit(0 if names == want else 1)
+PY
+check "the recorded episodes name each hidden unit's module (names.hidden)" $?
+
 "$mnet" -c "open $tmp/run/checkpoint.mnetckpt; set policy.hidden 64" > "$tmp/set" 2>&1
 grep -q "the module sizes add up to 96, but policy.hidden is 64" "$tmp/set"
 check "set policy.hidden cannot break the modules" $?

@@ -385,6 +385,7 @@ static void test_arrays(void)
     CU_ASSERT((v = mnet_safetensors_meta(&f, "loss.weight")) &&
               !strcmp(v, "1,2,0.5,0.0001,5,0.01,0.10000000000000001,3"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "noise")) && !strcmp(v, "seed=99 element0=500"));
+    CU_ASSERT(mnet_safetensors_meta(&f, "names.hidden") == NULL); /* modular networks only */
     CU_ASSERT((v = mnet_safetensors_meta(&f, "run")) && !strcmp(v, "the run text"));
     CU_ASSERT((v = mnet_safetensors_meta(&f, "effector")) && !strcmp(v, "mock_pm4"));
     /* the observation rows: goal (2), vision (2, s_{t-2}), proprioception
