@@ -9,8 +9,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 awk '/^```c$/{on=1; next} /^```$/{if(on) exit} on' "$src/docs/api.md" > "$tmp/example.c"
 [ -s "$tmp/example.c" ] || { echo "FAIL: no C example in docs/api.md"; exit 1; }
-"$cc" -std=c11 -Wall -Wextra -Werror -I"$src/api" "$tmp/example.c" -L"$lib" -lmnet -Wl,-rpath,"$lib" \
-      -o "$tmp/example"
+# shellcheck disable=SC2086  (the build's sanitizers, when it has them)
+"$cc" -std=c11 -Wall -Wextra -Werror ${MNET_LINK_FLAGS:-} -I"$src/api" "$tmp/example.c" -L"$lib" -lmnet \
+      -Wl,-rpath,"$lib" -o "$tmp/example"
 out=$("$tmp/example" "$src/examples/reach_point_mass.mnet" "$tmp/run")
 echo "$out"
 echo "$out" | grep -q "trained 20 batches" || { echo "FAIL: the example did not train"; exit 1; }
