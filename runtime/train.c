@@ -134,8 +134,15 @@ static size_t carve(mnet_train *tr, mnet_real *base)
     const size_t NS = (size_t)tr->NS, NL = (size_t)tr->NL, I = (size_t)tr->I,
                  LH = (size_t)tr->LH;
     size_t off = 0;
+    /* every array starts on its own 64-byte line (relative to the base):
+     * the threads' slices write neighbouring columns of the same rows, and
+     * an array's end sharing a line with the next one's start made them
+     * bounce it between cores (measured: pm at 2 threads 1.38-1.44x
+     * instead of 1.20-1.29x; the numbers are unchanged) */
+    const size_t line = 64 / sizeof(mnet_real);
 #define TAKE(ptr, count)                                                                   \
     do {                                                                                   \
+        off = (off + line - 1) / line * line;                                              \
         if (base)                                                                          \
             (ptr) = base + off;                                                            \
         off += (count);                                                                    \
