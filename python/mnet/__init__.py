@@ -54,7 +54,35 @@ def _cols(x, rows, name, dtype=np.float64, batch=None):
     return np.ascontiguousarray(x.T)
 
 
-class Effector:
+class _Handle:
+    """A handle of the library: `handle` is refused once closed; close()
+    (and garbage collection) releases it once, through _release."""
+
+    _h = None
+    _what = "handle"
+
+    @property
+    def handle(self):
+        if not self._h:
+            raise MnetError(-1, "the %s is closed" % self._what)
+        return self._h
+
+    def _release(self, h):
+        raise NotImplementedError
+
+    def close(self):
+        if self._h:
+            self._release(self._h)
+        self._h = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Effector(_Handle):
     """A compiled effector (mn_effector): sizes, names, parameters and
     batched model functions in double precision."""
 
@@ -72,22 +100,11 @@ class Effector:
         self.names = {k: [text(L.mn_effector_names(handle, i, j)) for j in range(n)]
                       for i, (k, n) in enumerate(zip(_NAMES, counts))}
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise MnetError(-1, "the effector is closed")
-        return self._h
+    _what = "effector"
 
-    def close(self):
-        if self._h and self._owner is None:
-            lib().mn_effector_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _release(self, h):
+        if self._owner is None:  # a Run's effector goes with the run
+            lib().mn_effector_free(h)
 
     @property
     def run_text(self):
@@ -202,7 +219,7 @@ except Exception:  # pragma: no cover - depends on the machine
     _EnvBase = object
 
 
-class Env(_EnvBase):
+class Env(_Handle, _EnvBase):
     """A task over an effector, batch_size episodes side by side, with
     gymnasium's interface.  source: an Effector or a Run (its task and
     parameter values); run_text: another run text (settings, parameters).
@@ -249,22 +266,10 @@ class Env(_EnvBase):
         self.noise = True
         self.t = -1
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise MnetError(-1, "the environment is closed")
-        return self._h
+    _what = "environment"
 
-    def close(self):
-        if getattr(self, "_h", None):
-            lib().mn_env_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _release(self, h):
+        lib().mn_env_free(h)
 
     def _run_seed(self):
         for line in self.run_text.splitlines():
@@ -316,7 +321,7 @@ class Env(_EnvBase):
         return None
 
 
-class Policy:
+class Policy(_Handle):
     """A trained run's network, one observation at a time (float32)."""
 
     def __init__(self, run):
@@ -327,11 +332,10 @@ class Policy:
         self._h, self._run, self.n = h, run, None
         self.n_inputs, self.n_outputs = run.net["inputs"], run.net["outputs"]
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise MnetError(-1, "the policy is closed")
-        return self._h
+    _what = "policy"
+
+    def _release(self, h):
+        lib().mn_policy_free(h)
 
     def reset(self, env):
         """Starts env's episodes (env just reset): state zero, env's noise."""
@@ -351,16 +355,6 @@ class Policy:
 
     act = __call__
 
-    def close(self):
-        if self._h:
-            lib().mn_policy_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def read_safetensors(path):
@@ -387,7 +381,7 @@ def read_safetensors(path):
     return out, meta
 
 
-class Run:
+class Run(_Handle):
     """A trained run directory (mn_run): run_text, net (sizes), weights (the
     network's flat parameters, float32), batches; the files beside the
     checkpoint as numpy: weights.safetensors (tensors), log.csv (log, a
@@ -419,11 +413,11 @@ class Run:
         ep = os.path.join(d, "episodes.safetensors")
         self.episodes, self.episodes_meta = read_safetensors(ep) if os.path.exists(ep) else (None, None)
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise MnetError(-1, "the run is closed")
-        return self._h
+    _what = "run"
+
+    def _release(self, h):
+        self.effector._h = None  # the run owns its effector
+        lib().mn_run_free(h)
 
     def policy(self):
         return Policy(self)
@@ -431,17 +425,6 @@ class Run:
     def env(self, batch_size=1, run_text=None):
         return Env(self, run_text, batch_size)
 
-    def close(self):
-        if self._h:
-            self.effector._h = None
-            lib().mn_run_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def load_run(directory):
@@ -449,7 +432,7 @@ def load_run(directory):
     return Run(directory)
 
 
-class Trainer:
+class Trainer(_Handle):
     """Training through the one loop: Trainer(effector, run_text=None,
     out=None) starts a run (written to out as `mnet train` writes it);
     Trainer.resume(out) continues one.  train(end=None) trains to batch end
@@ -476,11 +459,10 @@ class Trainer:
             raise MnetError(-3, err.text)
         return cls(_handle=h)
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise MnetError(-1, "the trainer is closed")
-        return self._h
+    _what = "trainer"
+
+    def _release(self, h):
+        lib().mn_trainer_free(h)
 
     def train(self, end=None):
         err = ErrBuf()
@@ -502,13 +484,3 @@ class Trainer:
     def run_text(self):
         return text(lib().mn_trainer_run_text(self.handle))
 
-    def close(self):
-        if self._h:
-            lib().mn_trainer_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
