@@ -749,10 +749,6 @@ static void curl_inset(svg_doc *d, double cx, double cy, double curl)
 static int draw_paths(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (ep->P < 2) {
         snprintf(note, n, "the end point moves in %d dimension(s), paths need 2", ep->P);
         return 1;
@@ -827,10 +823,6 @@ static int draw_paths(svg_doc *d, const plot_input *in, char *note, size_t n)
 static int draw_body(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (!ep->body) {
         snprintf(note, n, "the recording has no body.points (the effector's drawing points)");
         return 1;
@@ -901,10 +893,6 @@ static int draw_body(svg_doc *d, const plot_input *in, char *note, size_t n)
 static int draw_speed(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     int T1 = ep->T + 1;
     double *sp = malloc((size_t)ep->N * T1 * sizeof *sp);   /* (N x T+1) */
     double *mean = calloc((size_t)T1, sizeof *mean);
@@ -996,10 +984,6 @@ static const char *muscle_label(const char *row)
 static int draw_muscles(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (ep->n_mrows == 0) {
         snprintf(note, n, "the recording has no muscle.<row> tensors");
         return 1;
@@ -1082,10 +1066,6 @@ static int by_peak(const void *a, const void *b)
 static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (!ep->hidden) {
         snprintf(note, n, "the recording has no hidden.<layer> tensors");
         return 1;
@@ -1149,10 +1129,6 @@ static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
 static int draw_pca(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (!ep->hidden) {
         snprintf(note, n, "the recording has no hidden.<layer> tensors");
         return 1;
@@ -1246,10 +1222,6 @@ static int draw_pca(svg_doc *d, const plot_input *in, char *note, size_t n)
 static int draw_replay(svg_doc *d, const plot_input *in, char *note, size_t n)
 {
     const plot_episodes *ep = in->ep;
-    if (!ep) {
-        snprintf(note, n, "no recorded episodes (episodes.safetensors)");
-        return 1;
-    }
     if (ep->P < 2) {
         snprintf(note, n, "the end point moves in %d dimension(s), the replay needs 2", ep->P);
         return 1;
@@ -1354,15 +1326,16 @@ static int draw_replay(svg_doc *d, const plot_input *in, char *note, size_t n)
 static const struct {
     const char *file;
     plot_draw_fn draw;
+    int needs_episodes; /* skipped, with a note, without a recording */
 } plot_figures[] = {
-    {"loss.svg", draw_loss},
-    {"paths.svg", draw_paths},
-    {"body.svg", draw_body},
-    {"speed.svg", draw_speed},
-    {"muscles.svg", draw_muscles},
-    {"hidden_heatmap.svg", draw_heatmap},
-    {"hidden_pca.svg", draw_pca},
-    {"replay.svg", draw_replay},
+    {"loss.svg", draw_loss, 0},
+    {"paths.svg", draw_paths, 1},
+    {"body.svg", draw_body, 1},
+    {"speed.svg", draw_speed, 1},
+    {"muscles.svg", draw_muscles, 1},
+    {"hidden_heatmap.svg", draw_heatmap, 1},
+    {"hidden_pca.svg", draw_pca, 1},
+    {"replay.svg", draw_replay, 1},
 };
 #define PLOT_N_FIGURES ((int)(sizeof plot_figures / sizeof plot_figures[0]))
 
@@ -1529,10 +1502,11 @@ int mnet_plot_main(int argc, char **argv)
     int n_drawn = 0;
     for (int f = 0; f < PLOT_N_FIGURES; f++) {
         char note[512] = "";
+        if (plot_figures[f].needs_episodes && !in.ep)
+            continue; /* a log alone: its figure only */
         int rc = plot_figures[f].draw(&docs[f], &in, note, sizeof note);
         if (rc == 1) {
-            if (have_ep || f == 0)
-                printf("mnet plot: note: %s skipped: %s\n", plot_figures[f].file, note);
+            printf("mnet plot: note: %s skipped: %s\n", plot_figures[f].file, note);
             continue;
         }
         if (rc != 0 || svg_end(&docs[f]) != 0) {
