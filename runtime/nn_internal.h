@@ -142,7 +142,27 @@ typedef struct nn_step {
     long ld;              /* arena leading dimension: T*B       */
     int B;                /* columns                            */
     int n_in, H;          /* Ni, H                              */
+    int t;                /* the step (col / B)                 */
+    mnet_real cand_lo;    /* the candidate is max(cand_lo, tanh): -2 for
+                             tanh (never below -1), 0 for the
+                             rectified tanh; psi' is 0 where psi <= cand_lo */
+    const mnet_nn_delays *dl; /* NULL: no delays (dense products)  */
 } nn_step;
+
+/* The recurrent products of one layer, dense or per module pair with its
+ * delay (nn_delay.c).  w holds nblk gate blocks (each H x H, ld H) of
+ * W_h; dG / out are (nblk*H x B) with leading dimension ld.
+ *   forward   out = beta out + W . h_src           (h_src: h_prev, or the
+ *                                                   delayed state per pair)
+ *   backward  dh += W^T dG, a delayed pair's part into la->dhd at the step
+ *             it came from (dh: d loss / d h_{t-1}, lddh)
+ *   weights   gw (nblk*H x H) += dG . h_src^T over steps t0 .. t1-1 */
+void nn_rec_forward(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, const mnet_real *w,
+                    mnet_real beta, mnet_real *out, long ldout);
+void nn_rec_backward(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, const mnet_real *w,
+                     const mnet_real *dG, long lddG, mnet_real *dh, long lddh);
+void nn_rec_weights(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, const mnet_real *dG0,
+                    mnet_real *gw, int t0, int t1);
 
 /* Forward of one layer for one step.
  *   x  (Ni x ldx)  layer input (the arena's x or the lower layer's h)

@@ -23,6 +23,8 @@ enum {
 
 void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows, int n)
 {
+    if (dst == src && ldd == lds)
+        return; /* in place already (a learned h0 broadcast into h_prev) */
     for (int i = 0; i < rows; i++) {
         if (src)
             memcpy(dst + i * ldd, src + i * lds, (size_t)n * sizeof *dst);
@@ -137,6 +139,15 @@ int mnet_nn_setup(mnet_nn *nn, const mnet_nn_config *cfg, char *err, size_t err_
         msg = "output size out of range";
     else if (cfg->ortho != MNET_NN_ORTHO_STACKED && cfg->ortho != MNET_NN_ORTHO_BLOCK)
         msg = "unknown recurrent initialisation";
+    else if (cfg->candidate != MNET_NN_CANDIDATE_TANH &&
+             cfg->candidate != MNET_NN_CANDIDATE_RECTIFIED_TANH)
+        msg = "unknown candidate activation";
+    else if (cfg->candidate != MNET_NN_CANDIDATE_TANH && cfg->cell == MNET_NN_LSTM)
+        msg = "the rectified-tanh candidate is for gru, rnn and mlp cells (the lstm keeps tanh)";
+    else if (cfg->learn_h0 != 0 && cfg->learn_h0 != 1)
+        msg = "learn_h0 is 0 or 1";
+    else if (cfg->learn_h0 && cfg->cell == MNET_NN_MLP)
+        msg = "an mlp has no state to learn an initial value of";
     if (msg) {
         if (err && err_size > 0)
             snprintf(err, err_size, "network: %s (cell %d, I %d, H %d, L %d, O %d)", msg,
@@ -164,6 +175,9 @@ int mnet_nn_setup(mnet_nn *nn, const mnet_nn_config *cfg, char *err, size_t err_
     }
     nn->out_offset = off;
     off += (size_t)cfg->n_output * (size_t)H + (size_t)cfg->n_output;
+    nn->h0_offset = off;
+    if (cfg->learn_h0)
+        off += (size_t)L * (size_t)H;
     nn->n_params = off;
     nn->act_rows = (int)rows;
     return 0;
@@ -190,6 +204,7 @@ void mnet_nn_bind_params(const mnet_nn *nn, mnet_real *buf, mnet_nn_params *p)
     }
     p->w_out = buf + nn->out_offset;
     p->b_out = p->w_out + (size_t)nn->cfg.n_output * (size_t)H;
+    p->h0 = nn->cfg.learn_h0 ? buf + nn->h0_offset : NULL;
 }
 
 /* ---- initialisation ---- */
@@ -320,6 +335,10 @@ void mnet_nn_bind_acts(const mnet_nn *nn, mnet_real *arena, int T, int B, mnet_n
         }
         la->h = q;
         q += (size_t)H * ld;
+        if (nn->delays.n_modules > 0) {
+            la->dhd = q;
+            q += (size_t)H * ld;
+        }
     }
     a->y = q;
 }
@@ -338,6 +357,9 @@ static nn_step step_of(const mnet_nn *nn, const mnet_nn_acts *a, int t, int l)
     s.B = a->B;
     s.n_in = nn->layer_n_in[l];
     s.H = nn->cfg.n_hidden;
+    s.t = t;
+    s.cand_lo = nn->cfg.candidate == MNET_NN_CANDIDATE_RECTIFIED_TANH ? 0 : -2;
+    s.dl = nn->delays.n_modules > 0 ? &nn->delays : NULL;
     return s;
 }
 
@@ -365,10 +387,20 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
         if (t > 0) {
             hp = a->layer[l].h + col - B;
             ldhp = a->ld;
+        } else if (!h0 && p->h0) {
+            /* the learned initial state in every column, in place */
+            mnet_real *hb = a->layer[l].h_prev;
+            for (int j = 0; j < H; j++)
+                for (int b = 0; b < B; b++)
+                    hb[j * a->ld + b] = p->h0[(long)l * H + j];
+            hp = hb;
+            ldhp = a->ld;
         } else {
             hp = h0 ? h0 + (long)l * H * ld : NULL;
             ldhp = ld;
         }
+        if (a->layer[l].dhd)
+            nn_copy(a->layer[l].dhd + col, a->ld, NULL, 0, H, B);
         if (nn->cfg.cell == MNET_NN_GRU)
             gru_forward(&p->layer[l], &a->layer[l], &s, in, a->ld, hp, ldhp, noise, l);
         else if (nn->cfg.cell == MNET_NN_LSTM)
@@ -465,9 +497,14 @@ void mnet_nn_backward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_
             lstm_backward(&p->layer[l], &s, &a->layer[l], dhl, ld, din, ld, beta);
         else
             rnn_backward(&p->layer[l], &s, &a->layer[l], dhl, ld, din, ld, beta);
+        if (a->layer[l].dhd) /* what the later steps' delayed connections sent here */
+            for (int j = 0; j < H; j++)
+                nn_add_row(dhl + (long)j * ld, a->layer[l].dhd + col + (long)j * a->ld, B);
         if (!defer_weights)
             layer_weights(nn, g, a, l, col, B);
     }
+    if (t == 0 && g->h0)
+        nn_add_rowsum(g->h0, dh, ld, L * H, B);
 }
 
 void mnet_nn_backward_weights(const mnet_nn *nn, const mnet_nn_params *g,

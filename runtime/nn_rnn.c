@@ -1,9 +1,10 @@
 /* nn_rnn.c - one tanh layer, one time step: the Elman RNN and, with no
  * recurrent weights (p->w_rec == NULL), the MLP's hidden layer.
  *   a  = W x + b + U h + c + noise    (MLP: W x + b + noise)
- *   h' = tanh(a)
+ *   h' = tanh(a)                      (rectified: max(0, tanh(a)))
  * Backward, with g = d loss / d h':
- *   da = g (1 - h'^2)                 (from the stored h', no a needed)
+ *   da = g (1 - h'^2)                 (from the stored h', no a needed;
+ *                                      rectified: 0 where h' = 0)
  *   dh = U^T da   (MLP: 0)            dx = W^T da
  *   dW += da x^T  db += sum_b da      dU += da h^T  dc += sum_b da
  */
@@ -11,11 +12,13 @@
 
 #include "mnet_rng.h"
 
-/* h (n) = tanh(h + bias), in place */
-NN_CLONES static void rnn_cell_row(mnet_real *restrict h, mnet_real bias, int n)
+/* h (n) = max(lo, tanh(h + bias)), in place (lo -2: tanh) */
+NN_CLONES static void rnn_cell_row(mnet_real *restrict h, mnet_real bias, mnet_real lo, int n)
 {
-    for (int b = 0; b < n; b++)
-        h[b] = nn_tanh(h[b] + bias);
+    for (int b = 0; b < n; b++) {
+        mnet_real v = nn_tanh(h[b] + bias);
+        h[b] = v < lo ? lo : v;
+    }
 }
 
 void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, const nn_step *s,
@@ -30,21 +33,23 @@ void rnn_forward(const mnet_nn_layer_params *p, const mnet_nn_layer_acts *la, co
     if (p->w_rec) {
         mnet_real *h_prev = la->h_prev + s->col; /* (H x B) */
         nn_copy(h_prev, ld, hp, ldhp, H, B);
-        nn_gemm(0, 0, H, B, H, 1, p->w_rec, H, h_prev, ld, 1, h, ld);
+        nn_rec_forward(s, la, 1, p->w_rec, 1, h, ld);
     }
     if (noise && noise->sd != 0.0)
         mnet_rng_add_normal(h, H, B, (int)ld, noise->sd, noise->seed,
                             noise->stream + (uint32_t)l, noise->element0, noise->step);
     for (int j = 0; j < H; j++)
-        rnn_cell_row(h + j * ld, p->b_in[j] + (p->b_rec ? p->b_rec[j] : 0), B);
+        rnn_cell_row(h + j * ld, p->b_in[j] + (p->b_rec ? p->b_rec[j] : 0), s->cand_lo, B);
 }
 
-/* da (n) = g (1 - h'^2) */
+/* da (n) = g (1 - h'^2), 0 where h' <= lo */
 NN_CLONES static void rnn_cell_row_backward(mnet_real *restrict da, const mnet_real *restrict h,
-                                  const mnet_real *restrict g, int n)
+                                  const mnet_real *restrict g, mnet_real lo, int n)
 {
-    for (int b = 0; b < n; b++)
-        da[b] = g[b] * (1 - h[b] * h[b]);
+    for (int b = 0; b < n; b++) {
+        mnet_real d = 1 - h[b] * h[b];
+        da[b] = g[b] * (h[b] > lo ? d : 0);
+    }
 }
 
 void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn_layer_acts *la,
@@ -56,12 +61,10 @@ void rnn_backward(const mnet_nn_layer_params *p, const nn_step *s, const mnet_nn
     mnet_real *da = la->gate + s->col;   /* (H x B) */
 
     for (int j = 0; j < H; j++)
-        rnn_cell_row_backward(da + j * ld, h + j * ld, dh + j * lddh, B);
-    if (p->w_rec) {
-        nn_gemm(1, 0, H, B, H, 1, p->w_rec, H, da, ld, 0, dh, lddh);
-    } else {
-        nn_copy(dh, lddh, NULL, 0, H, B);
-    }
+        rnn_cell_row_backward(da + j * ld, h + j * ld, dh + j * lddh, s->cand_lo, B);
+    nn_copy(dh, lddh, NULL, 0, H, B);
+    if (p->w_rec)
+        nn_rec_backward(s, la, 1, p->w_rec, da, ld, dh, lddh);
     if (dx)
         nn_gemm(1, 0, Ni, B, H, 1, p->w_in, Ni, da, ld, beta_dx, dx, lddx);
 }
@@ -77,7 +80,8 @@ void rnn_weights(const mnet_nn_layer_params *g, const mnet_nn_layer_acts *la, co
     nn_gemm(0, 1, H, Ni, K, 1, da, ld, x, ld, 1, g->w_in, Ni);
     nn_add_rowsum(g->b_in, da, ld, H, K);
     if (g->w_rec) {
-        nn_gemm(0, 1, H, H, K, 1, da, ld, la->h_prev + col0, ld, 1, g->w_rec, H);
+        const int t0 = (int)(col0 / s->B);
+        nn_rec_weights(s, la, 1, la->gate, g->w_rec, t0, t0 + K / s->B);
         nn_add_rowsum(g->b_rec, da, ld, H, K);
     }
 }

@@ -29,6 +29,12 @@ const mnet_name mnet_readout_names[] = {
     {"sigmoid", MNET_NN_READOUT_SIGMOID}, {"linear", MNET_NN_READOUT_LINEAR}, {"relu", MNET_NN_READOUT_RELU},
     {NULL, 0},
 };
+const mnet_name mnet_candidate_names[] = {
+    {"tanh", MNET_NN_CANDIDATE_TANH}, {"rectified_tanh", MNET_NN_CANDIDATE_RECTIFIED_TANH}, {NULL, 0},
+};
+const mnet_name mnet_initial_state_names[] = {
+    {"zero", 0}, {"learned", 1}, {NULL, 0},
+};
 const mnet_name mnet_ortho_names[] = {
     {"stacked", MNET_NN_ORTHO_STACKED}, {"block", MNET_NN_ORTHO_BLOCK}, {NULL, 0},
 };
@@ -217,6 +223,10 @@ static const mnet_setting settings[] = {
      "initial read-out bias"},
     {"policy.readout", MNET_SETTING_NAME, OFF(readout), 1, 0, mnet_readout_names, 0, 0, RESHAPE, "",
      "read-out nonlinearity: sigmoid (the reference), linear or relu"},
+    {"policy.candidate", MNET_SETTING_NAME, OFF(candidate), 1, 0, mnet_candidate_names, 0, 0, RESHAPE, "",
+     "candidate activation of the gru, rnn and mlp: tanh or rectified_tanh (max(0, tanh))"},
+    {"policy.initial_state", MNET_SETTING_NAME, OFF(learn_h0), 1, 0, mnet_initial_state_names, 0, 0, RESHAPE,
+     "", "the state before the first step: zero, or learned (a trained parameter)"},
     {"policy.spectral_radius", MNET_SETTING_REAL, OFF(spectral_radius), 1, 0, NULL, 0, INF, RESHAPE, "",
      "recurrent init: each gate block's largest |eigenvalue| (0: off, the orthogonal init as it is)"},
     {"train.batch", MNET_SETTING_INT, OFF(batch_size), 1, 0, NULL, 1, 1 << 20, 0, "", "episodes per batch"},

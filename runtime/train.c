@@ -268,7 +268,8 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
         goto fail;
     tr->I = tr->obs.n_obs;
     mnet_nn_config nc = {cfg->cell,  tr->I,      cfg->n_hidden,       cfg->n_layers,
-                         tr->M,      cfg->ortho, cfg->readout_bias, cfg->readout};
+                         tr->M,      cfg->ortho, cfg->readout_bias, cfg->readout,
+                         cfg->candidate, cfg->learn_h0};
     if (mnet_nn_setup(&tr->nn, &nc, err, n) != 0)
         goto fail;
     if (cfg->modular.n_modules > 0 && resolve_modular(tr, err, n) != 0)

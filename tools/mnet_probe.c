@@ -97,6 +97,7 @@ static int network_fits(const mnet_train *trained, const mnet_train *probe, FILE
     const mnet_nn_config *a = &trained->nn.cfg, *b = &probe->nn.cfg;
     if (a->n_input == b->n_input && a->n_output == b->n_output && a->n_hidden == b->n_hidden &&
         a->n_layers == b->n_layers && a->cell == b->cell && a->readout == b->readout &&
+        a->candidate == b->candidate && a->learn_h0 == b->learn_h0 &&
         trained->n_params == probe->n_params)
         return 1;
     char da[256], db[256];
@@ -147,6 +148,10 @@ int session_probe(mnet_session *s, const mnet_probe *p, FILE *out)
     cfg.ortho = s->run.cfg.ortho;
     cfg.readout_bias = s->run.cfg.readout_bias;
     cfg.readout = s->run.cfg.readout;
+    cfg.candidate = s->run.cfg.candidate;
+    cfg.learn_h0 = s->run.cfg.learn_h0;
+    cfg.modular = s->run.cfg.modular; /* masks, and the delays the forward needs */
+    cfg.spectral_radius = s->run.cfg.spectral_radius;
     double *values = malloc(((size_t)m->n_params + 1) * sizeof *values);
     mnet_real *params = malloc(((size_t)m->n_params + 1) * sizeof *params);
     mnet_train *tr = NULL;

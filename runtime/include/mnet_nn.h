@@ -68,6 +68,7 @@
 #include "mnet_model.h"
 
 #define MNET_NN_MAX_LAYERS 8
+#define MNET_NN_MAX_MODULES 16
 
 typedef enum mnet_nn_cell {
     MNET_NN_GRU,   /* gated recurrent unit, PyTorch gate equations */
@@ -82,6 +83,14 @@ typedef enum mnet_nn_readout {
     MNET_NN_READOUT_LINEAR,  /* a                                          */
     MNET_NN_READOUT_RELU     /* max(0, a); phi' = 1 where y > 0, else 0  */
 } mnet_nn_readout;
+
+/* The candidate's activation psi of the GRU (n = psi(...)), of the RNN
+ * and of the MLP (h' = psi(...)).  The LSTM keeps tanh. */
+typedef enum mnet_nn_candidate {
+    MNET_NN_CANDIDATE_TANH,          /* tanh (PyTorch)                       */
+    MNET_NN_CANDIDATE_RECTIFIED_TANH /* max(0, tanh(a)); psi' = 1 - psi^2
+                                        where psi > 0, else 0                */
+} mnet_nn_candidate;
 
 /* How the recurrent weights are initialised (both: Gram-Schmidt of a
  * Gaussian matrix, the QR with a positive diagonal of R, i.e. a Haar
@@ -104,17 +113,38 @@ typedef struct mnet_nn_config {
     mnet_nn_ortho ortho;   /* recurrent init                      */
     double readout_bias;   /* read-out bias init (reference -5)   */
     mnet_nn_readout readout; /* read-out nonlinearity (0: sigmoid) */
+    mnet_nn_candidate candidate; /* candidate activation (0: tanh)    */
+    int learn_h0;          /* 1: the initial state h0 (L x H) is a
+                              trained parameter (mnet_nn_params.h0)
+                              instead of zeros; not for the MLP.  The
+                              LSTM's cell state still starts at 0  */
 } mnet_nn_config;
 
+/* Delays between the modules of a one-layer network (mnet_nn_set_delays):
+ * the recurrent input unit j of module b gets from unit i of module a at
+ * step t is h_i at step t - 1 - steps[b][a] instead of t - 1 (before the
+ * episode the state is h0).  The gate interpolation z * h of the GRU uses
+ * the unit's own h_{t-1} as always. */
+typedef struct mnet_nn_delays {
+    int n_modules;                    /* 0: no delays (the dense path)     */
+    int first[MNET_NN_MAX_MODULES], size[MNET_NN_MAX_MODULES];          /* units of each module              */
+    int steps[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];                /* [to][from] extra steps, >= 0      */
+    int connected[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];            /* [to][from] 0: the block is masked
+                                         out entirely (skipped)            */
+    int max;                          /* largest steps[][]                 */
+} mnet_nn_delays;
+
 /* The constant description of a network (sizes and offsets): fill it with
- * mnet_nn_setup, then never change it. */
+ * mnet_nn_setup (and mnet_nn_set_delays), then never change it. */
 typedef struct mnet_nn {
     mnet_nn_config cfg;
     int n_gates;                          /* G                              */
     int layer_n_in[MNET_NN_MAX_LAYERS];   /* Ni                             */
     size_t layer_offset[MNET_NN_MAX_LAYERS]; /* first parameter of layer l  */
     size_t out_offset;                    /* first read-out parameter       */
+    size_t h0_offset;                     /* the learned h0 (learn_h0)      */
     size_t n_params;                      /* total                          */
+    mnet_nn_delays delays;                /* n_modules 0: none              */
     int act_rows;                         /* activation rows per step: the
                                              arena holds T*B*act_rows reals */
 } mnet_nn;
@@ -130,6 +160,8 @@ typedef struct mnet_nn_params {
     mnet_nn_layer_params layer[MNET_NN_MAX_LAYERS];
     mnet_real *w_out;   /* (O x H) read-out weights                         */
     mnet_real *b_out;   /* (O)     read-out bias                            */
+    mnet_real *h0;      /* (LH)    learned initial state, row l*H + j; NULL
+                           unless cfg.learn_h0 (it follows b_out)           */
 } mnet_nn_params;
 
 /* One layer's activations, each a (rows x T*B) array, step t at column t*B. */
@@ -149,6 +181,11 @@ typedef struct mnet_nn_layer_acts {
                            the later steps; zeroed by forward, written by the
                            next step's backward                               */
     mnet_real *h;       /* (H x TB)  output state h'                          */
+    mnet_real *dhd;     /* (H x TB)  with delays only, else NULL: at step t,
+                           d loss / d h_{t-1} through the delayed
+                           connections of the later steps (step 0 also
+                           collects what reaches before the episode);
+                           zeroed by forward, added by backward            */
 } mnet_nn_layer_acts;
 
 typedef struct mnet_nn_acts {
@@ -196,7 +233,8 @@ void mnet_nn_bind_acts(const mnet_nn *nn, mnet_real *arena, int T, int B, mnet_n
 /* Forward step t (0 <= t < a->T).
  *   x     (I x ld)    input
  *   h0    (LH x ld)   state before the step, row l*H + j for unit j of
- *                     layer l; read only when t == 0 (NULL: zeros); for
+ *                     layer l; read only when t == 0 (NULL: zeros, or
+ *                     the learned p->h0 in every column); for
  *                     t > 0 the state is step t-1's output in the arena
  *   y     (O x ld)    output (may be NULL: read it from a->y)
  *   noise             NULL or sd 0: no hidden noise */
@@ -212,6 +250,9 @@ void mnet_nn_forward(const mnet_nn *nn, const mnet_nn_params *p, const mnet_nn_a
  *                     t = T-1); out: d loss / d h_{t-1} (after t = 0: the
  *                     gradient w.r.t. h0).  Zero in and out for the MLP.
  *   dx     (I x ld)   out: d loss / d x_t (NULL: not computed)
+ * With a learned initial state (g->h0), step 0 also adds the row sums of
+ * d loss / d h0 into g->h0: the forward must have started from it (h0
+ * NULL).
  * Parameter gradients are accumulated (+=) into g, except that with
  * defer_weights != 0 the GEMMs and bias sums of the weight gradients are
  * left to mnet_nn_backward_weights (what the step still needs is kept in
@@ -260,7 +301,6 @@ mnet_real *mnet_nn_state(const mnet_nn *nn, const mnet_nn_acts *a, int t, int l)
  * is multiplied by the mask before clipping and Adam
  * (mnet_nn_mask_grad), and after every update mnet_nn_constrain sets the
  * masked weights to 0 and a weight of the wrong sign to 0. */
-#define MNET_NN_MAX_MODULES 16
 #define MNET_NN_MAX_SOURCES 8
 #define MNET_NN_NAME 32
 
@@ -278,6 +318,12 @@ typedef struct mnet_nn_modular {
     double reach[MNET_NN_MAX_SOURCES][MNET_NN_MAX_MODULES];   /* [s][m]  */
     double frac[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];    /* [to][from] */
     double p[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];       /* [to][from] */
+    /* Delay of each pair [to][from] beyond the one step of recurrence
+     * (mnet_nn_delays), as written: in steps, or as a time in seconds
+     * that the trainer turns into steps (round(time / dt)) and adds to
+     * delay_steps.  0, 0: none. */
+    int delay_steps[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];
+    double delay_time[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];
 } mnet_nn_modular;
 
 /* Checks the description against the network (one layer of a recurrent
@@ -302,6 +348,15 @@ void mnet_nn_constrain(mnet_real *w, const mnet_real *mask, const mnet_real *sig
 
 /* g (n) *= mask: the gradient of a masked weight is exactly 0. */
 void mnet_nn_mask_grad(mnet_real *g, const mnet_real *mask, size_t n);
+
+/* Gives nn the module pairs' delays of md (md->delay_steps, already in
+ * steps: delay_time is not read) for episodes of T steps, after
+ * mnet_nn_setup and before the arena is sized: with any delay > 0 the
+ * recurrent products run per module pair (nn_delay.c) and the arena
+ * gains dhd.  No delay: nothing changes.  A pair with frac or p 0 is
+ * skipped.  Returns 0, or -1 with a message (md does not fit nn, or a
+ * delay is negative or not shorter than the episode). */
+int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err, size_t n);
 
 /* ---- spectral radius (nn_spectral.c) ------------------------------------ */
 

@@ -57,6 +57,8 @@ typedef struct mnet_name {
 extern const mnet_name mnet_task_kind_names[];   /* mnet_task_kind          */
 extern const mnet_name mnet_cell_names[];        /* mnet_nn_cell            */
 extern const mnet_name mnet_readout_names[];     /* mnet_nn_readout         */
+extern const mnet_name mnet_candidate_names[];   /* mnet_nn_candidate       */
+extern const mnet_name mnet_initial_state_names[]; /* learn_h0: zero 0, learned 1 */
 extern const mnet_name mnet_ortho_names[];       /* mnet_nn_ortho           */
 extern const mnet_name mnet_sched_names[];       /* mnet_sched_kind         */
 extern const mnet_name mnet_loss_kind_names[];   /* built-in mnet_loss_kind */

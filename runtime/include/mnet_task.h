@@ -221,6 +221,9 @@ typedef struct mnet_task_config {
     mnet_nn_ortho ortho;          /* MNET_NN_ORTHO_STACKED (PyTorch)      */
     double readout_bias;          /* -5 (the reference)                   */
     mnet_nn_readout readout;      /* MNET_NN_READOUT_SIGMOID              */
+    mnet_nn_candidate candidate;  /* MNET_NN_CANDIDATE_TANH               */
+    int learn_h0;                 /* 0: the state starts at 0; 1: a
+                                     learned initial state               */
     double spectral_radius;       /* 0: off; > 0: each recurrent gate block
                                      scaled at init to this largest
                                      |eigenvalue| (after masks and signs) */

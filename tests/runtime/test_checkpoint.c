@@ -100,7 +100,7 @@ static void fixture_init(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t 
 {
     memset(fx, 0, sizeof *fx);
     mnet_checkpoint *ck = &fx->ck;
-    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID};
+    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     mnet_nn nn;
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &ck->net, err, sizeof err) == 0);
@@ -773,7 +773,7 @@ static void test_metadata(void)
     CU_ASSERT_STRING_EQUAL(v, "arm");
 
     char buf[2048];
-    mnet_nn_config net = {MNET_NN_GRU, 12, 128, 1, 6, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config net = {MNET_NN_GRU, 12, 128, 1, 6, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     mnet_task_config cfg = mnet_task_config_default();
     long n = mnet_checkpoint_format_meta(buf, sizeof buf, "arm\n26", "reach", &net, &cfg);
     CU_ASSERT_FATAL(n > 0);

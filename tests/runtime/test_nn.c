@@ -55,11 +55,19 @@ static void fixture_close(fixture *f)
     free(f->wh);
 }
 
-static int fixture_open_readout(fixture *f, mnet_nn_cell cell, mnet_nn_readout readout, int I,
-                                int H, int L, int O, int T, int B, double noise_sd)
+/* The network's options beyond the cell (test_grad_options). */
+typedef struct net_options {
+    mnet_nn_readout readout;
+    mnet_nn_candidate candidate;
+    int learn_h0; /* 1: forward starts from the learned p.h0 (h0 NULL) */
+} net_options;
+
+static int fixture_open_options(fixture *f, mnet_nn_cell cell, net_options o, int I, int H, int L,
+                                int O, int T, int B, double noise_sd)
 {
     memset(f, 0, sizeof *f);
-    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5.0, readout};
+    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5.0, o.readout, o.candidate,
+                          o.learn_h0};
     char err[200];
     if (mnet_nn_setup(&f->nn, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -103,6 +111,13 @@ static int fixture_open_readout(fixture *f, mnet_nn_cell cell, mnet_nn_readout r
     return 0;
 }
 
+static int fixture_open_readout(fixture *f, mnet_nn_cell cell, mnet_nn_readout readout, int I,
+                                int H, int L, int O, int T, int B, double noise_sd)
+{
+    net_options o = {readout, MNET_NN_CANDIDATE_TANH, 0};
+    return fixture_open_options(f, cell, o, I, H, L, O, T, B, noise_sd);
+}
+
 static int fixture_open(fixture *f, mnet_nn_cell cell, int I, int H, int L, int O, int T, int B,
                         double noise_sd)
 {
@@ -113,8 +128,8 @@ static void run_forward(fixture *f)
 {
     for (int t = 0; t < f->T; t++) {
         f->noise.step = (uint32_t)(100 + t);
-        mnet_nn_forward(&f->nn, &f->p, &f->a, t, f->x + (size_t)t * f->I * f->B, f->h0, NULL,
-                        f->B, &f->noise);
+        mnet_nn_forward(&f->nn, &f->p, &f->a, t, f->x + (size_t)t * f->I * f->B,
+                        f->p.h0 ? NULL : f->h0, NULL, f->B, &f->noise);
     }
 }
 
@@ -189,11 +204,11 @@ static double compare(const char *what, const mnet_real *an, const double *fd, i
     return err;
 }
 
-static void check_gradients_readout(mnet_nn_cell cell, mnet_nn_readout readout, const char *name)
+static void check_gradients_options(mnet_nn_cell cell, net_options o, const char *name)
 {
     fixture f;
     const int I = 3, H = 5, L = 2, O = 4, T = 4, B = 3;
-    CU_ASSERT_FATAL(fixture_open_readout(&f, cell, readout, I, H, L, O, T, B, 0.1) == 0);
+    CU_ASSERT_FATAL(fixture_open_options(&f, cell, o, I, H, L, O, T, B, 0.1) == 0);
     const int np = (int)f.nn.n_params, nx = T * I * B, nh = L * H * B;
     mnet_real *dx = malloc((size_t)nx * sizeof *dx), *dh0 = malloc((size_t)nh * sizeof *dh0);
     mnet_real *dx2 = malloc((size_t)nx * sizeof *dx), *dh02 = malloc((size_t)nh * sizeof *dh0);
@@ -221,10 +236,18 @@ static void check_gradients_readout(mnet_nn_cell cell, mnet_nn_readout readout, 
     finite_diff(&f, f.h0, nh, fd + np + nx);
     double ep = compare("d loss / d params", g1, fd, np);
     double ex = compare("d loss / d x", dx, fd + np, nx);
-    double eh = compare("d loss / d h0", dh0, fd + np + nx, nh);
+    /* with a learned h0 the caller's h0 is not read (checked below) */
+    double eh = o.learn_h0 ? 0 : compare("d loss / d h0", dh0, fd + np + nx, nh);
     CU_ASSERT(ep <= FD_TOL);
     CU_ASSERT(ex <= FD_TOL);
-    if (cell == MNET_NN_MLP) {
+    if (o.learn_h0) {
+        /* the caller's h0 is not read: the learned one is in the params */
+        double m = 0;
+        for (int i = 0; i < nh; i++)
+            m = fmax(m, fabs(fd[np + nx + i]));
+        CU_ASSERT(m == 0);
+        CU_ASSERT(f.p.h0 != NULL && f.g.h0 != NULL);
+    } else if (cell == MNET_NN_MLP) {
         /* no recurrence: no gradient reaches h0 */
         double m = 0;
         for (int i = 0; i < nh; i++)
@@ -241,6 +264,51 @@ static void check_gradients_readout(mnet_nn_cell cell, mnet_nn_readout readout, 
     free(dh02);
     free(g1);
     free(fd);
+    fixture_close(&f);
+}
+
+static void check_gradients_readout(mnet_nn_cell cell, mnet_nn_readout readout, const char *name)
+{
+    net_options o = {readout, MNET_NN_CANDIDATE_TANH, 0};
+    check_gradients_options(cell, o, name);
+}
+
+/* The rectified-tanh candidate and the learned initial state: every
+ * parameter (h0 among them) against central differences. */
+static void test_grad_options(void)
+{
+    const net_options learned = {MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 1};
+    check_gradients_options(MNET_NN_GRU, learned, "GRU, learned h0");
+    check_gradients_options(MNET_NN_LSTM, learned, "LSTM, learned h0");
+    check_gradients_options(MNET_NN_RNN, learned, "RNN, learned h0");
+#ifdef MNET_REAL_FLOAT
+    printf("\n    rectified tanh: not checked in float (FD step 1e-2 crosses the kink)\n");
+#else
+    const net_options rect = {MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_RECTIFIED_TANH, 0};
+    const net_options both = {MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_RECTIFIED_TANH, 1};
+    check_gradients_options(MNET_NN_GRU, rect, "GRU, rectified tanh");
+    check_gradients_options(MNET_NN_RNN, rect, "RNN, rectified tanh");
+    check_gradients_options(MNET_NN_MLP, rect, "MLP, rectified tanh");
+    check_gradients_options(MNET_NN_GRU, both, "GRU, rectified, learned h0");
+#endif
+    /* the RNN's state is the candidate itself: never negative, and the
+     * flat part (where the derivative is 0) is visited */
+    fixture f;
+    const net_options r2 = {MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_RECTIFIED_TANH, 0};
+    CU_ASSERT_FATAL(fixture_open_options(&f, MNET_NN_RNN, r2, 3, 5, 2, 4, 4, 3, 0.1) == 0);
+    run_forward(&f);
+    int zeros = 0, negative = 0, total = 0;
+    for (int t = 0; t < f.T; t++)
+        for (int l = 0; l < f.L; l++) {
+            const mnet_real *h = mnet_nn_state(&f.nn, &f.a, t, l);
+            for (int j = 0; j < f.H; j++)
+                for (int b = 0; b < f.B; b++, total++) {
+                    zeros += h[j * f.a.ld + b] == 0;
+                    negative += h[j * f.a.ld + b] < 0;
+                }
+        }
+    printf("\n    rectified RNN: %d of %d states exactly 0, %d negative\n", zeros, total, negative);
+    CU_ASSERT(zeros > 0 && zeros < total && negative == 0);
     fixture_close(&f);
 }
 
@@ -432,7 +500,7 @@ static void check_init(mnet_nn_cell cell, mnet_nn_ortho ortho)
     const int I = 7, H = 24, L = 2, O = 6;
     const int G = cell == MNET_NN_GRU ? 3 : cell == MNET_NN_LSTM ? 4 : 1;
     mnet_nn nn;
-    mnet_nn_config cfg = {cell, I, H, L, O, ortho, -5.0, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config cfg = {cell, I, H, L, O, ortho, -5.0, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &cfg, NULL, 0) == 0);
     mnet_real *w = malloc(nn.n_params * sizeof *w), *w2 = malloc(nn.n_params * sizeof *w);
     CU_ASSERT_FATAL(w && w2);
@@ -516,7 +584,7 @@ static void test_setup(void)
 {
     mnet_nn nn;
     char err[128] = "";
-    mnet_nn_config bad = {MNET_NN_GRU, 3, 0, 1, 2, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config bad = {MNET_NN_GRU, 3, 0, 1, 2, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     CU_ASSERT(mnet_nn_setup(&nn, &bad, err, sizeof err) == -1);
     CU_ASSERT(strstr(err, "hidden") != NULL);
     bad.n_hidden = 4;
@@ -525,7 +593,7 @@ static void test_setup(void)
     CU_ASSERT(strstr(err, "layer") != NULL);
 
     /* parameter counts as PyTorch's nn.GRU / nn.RNN + nn.Linear */
-    mnet_nn_config c = {MNET_NN_GRU, 3, 5, 2, 4, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config c = {MNET_NN_GRU, 3, 5, 2, 4, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &c, err, sizeof err) == 0);
     CU_ASSERT(nn.n_params == (size_t)(15 * 3 + 15 * 5 + 30) + (15 * 5 + 15 * 5 + 30) + 24);
     c.cell = MNET_NN_RNN;
@@ -555,6 +623,7 @@ static const mnet_test tests[] = {
     {"MLP gradients vs finite differences", test_grad_mlp},
     {"LSTM gradients vs finite differences", test_grad_lstm},
     {"linear and ReLU read-outs: gradients vs finite differences", test_grad_readout},
+    {"rectified tanh and learned h0: gradients vs finite differences", test_grad_options},
     {"initialisation statistics", test_init},
     {NULL, NULL},
 };

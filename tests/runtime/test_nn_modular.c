@@ -43,10 +43,27 @@ static mnet_nn_modular three_modules(void)
     return md;
 }
 
+static void setup_h0(mnet_nn *nn, mnet_nn_cell cell, int I, int H, int L, int O, int learn_h0)
+{
+    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -1.0, MNET_NN_READOUT_SIGMOID,
+                          MNET_NN_CANDIDATE_TANH, learn_h0};
+    CU_ASSERT_FATAL(mnet_nn_setup(nn, &cfg, NULL, 0) == 0);
+}
+
 static void setup(mnet_nn *nn, mnet_nn_cell cell, int I, int H, int L, int O)
 {
-    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -1.0, MNET_NN_READOUT_SIGMOID};
-    CU_ASSERT_FATAL(mnet_nn_setup(nn, &cfg, NULL, 0) == 0);
+    setup_h0(nn, cell, I, H, L, O, 0);
+}
+
+/* three_modules with delays: pmd -> m1 2 extra steps, m1 -> spinal 3 (at
+ * T = 5 most of its steps reach back before the episode), m1 -> pmd 1 */
+static mnet_nn_modular delayed_modules(void)
+{
+    mnet_nn_modular md = three_modules();
+    md.delay_steps[1][0] = 2;
+    md.delay_steps[2][1] = 3;
+    md.delay_steps[0][1] = 1;
+    return md;
 }
 
 /* ---- errors name the module or source ---- */
@@ -249,12 +266,17 @@ typedef struct episode {
     int T, B;
 } episode;
 
-static void episode_open(episode *e, mnet_nn_cell cell)
+static void episode_open_delays(episode *e, mnet_nn_cell cell, int delays, int learn_h0)
 {
     memset(e, 0, sizeof *e);
     const int I = 4, H = 12, O = 2;
     e->T = 5, e->B = 3;
-    setup(&e->nn, cell, I, H, 1, O);
+    setup_h0(&e->nn, cell, I, H, 1, O, learn_h0);
+    if (delays) {
+        mnet_nn_modular dm = delayed_modules();
+        char err[200];
+        CU_ASSERT_FATAL(mnet_nn_set_delays(&e->nn, &dm, e->T, err, sizeof err) == 0);
+    }
     size_t np = e->nn.n_params;
     e->w = malloc(np * sizeof *e->w);
     e->grad = malloc(np * sizeof *e->grad);
@@ -279,6 +301,14 @@ static void episode_open(episode *e, mnet_nn_cell cell)
     mnet_rng_seed(&r, 77);
     for (int i = 0; i < e->T * I * e->B; i++)
         e->x[i] = (mnet_real)(2 * mnet_rng_uniform(&r) - 1);
+    if (e->p.h0) /* a learned initial state away from 0 */
+        for (int j = 0; j < H; j++)
+            e->p.h0[j] = (mnet_real)(mnet_rng_uniform(&r) - 0.5);
+}
+
+static void episode_open(episode *e, mnet_nn_cell cell)
+{
+    episode_open_delays(e, cell, 0, 0);
 }
 
 static void episode_close(episode *e)
@@ -324,10 +354,10 @@ static double episode_grad(episode *e)
     return loss;
 }
 
-static void check_fd(mnet_nn_cell cell, const char *name)
+static void check_fd_delays(mnet_nn_cell cell, int delays, int learn_h0, const char *name)
 {
     episode e;
-    episode_open(&e, cell);
+    episode_open_delays(&e, cell, delays, learn_h0);
     episode_grad(&e);
     size_t np = e.nn.n_params;
     double *an = malloc(np * sizeof *an), *fd = malloc(np * sizeof *fd);
@@ -361,8 +391,107 @@ static void check_fd(mnet_nn_cell cell, const char *name)
     episode_close(&e);
 }
 
+static void check_fd(mnet_nn_cell cell, const char *name)
+{
+    check_fd_delays(cell, 0, 0, name);
+}
+
+static double sig(double a) { return 1 / (1 + exp(-a)); }
+
+/* The delayed modular GRU written out unit by unit, in double, from the
+ * equations (mnet_nn_delays): the source of W_h[j][i] at step t is the
+ * state of unit i at t - 1 - d(module of j, module of i), h0 before the
+ * episode.  Compared with the runtime's read-out at every step. */
+static void test_delays_forward(void)
+{
+    episode e;
+    episode_open_delays(&e, MNET_NN_GRU, 1, 1);
+    const int I = 4, H = 12, O = 2, T = e.T, B = e.B;
+    mnet_nn_modular md = delayed_modules();
+    int mod[12];
+    for (int u = 0, m = 0; m < 3; m++)
+        for (int k = 0; k < md.size[m]; k++)
+            mod[u++] = m;
+    double *h = calloc((size_t)(T + 1) * H * B, sizeof *h); /* h[(t+1)][j][b]: state after t */
+    CU_ASSERT_FATAL(h != NULL);
+    for (int j = 0; j < H; j++)
+        for (int b = 0; b < B; b++)
+            h[j * B + b] = e.p.h0[j];
+    episode_loss(&e); /* the runtime's forward over all T steps */
+    const mnet_nn_layer_params *lp = &e.p.layer[0];
+    double worst = 0;
+    for (int t = 0; t < T; t++) {
+        const mnet_real *x = e.x + (size_t)t * I * B;
+        for (int j = 0; j < H; j++)
+            for (int b = 0; b < B; b++) {
+                double a[3], c = lp->b_rec[2 * H + j];
+                for (int q = 0; q < 3; q++) {
+                    a[q] = lp->b_in[q * H + j];
+                    for (int k = 0; k < I; k++)
+                        a[q] += lp->w_in[(q * H + j) * I + k] * x[k * B + b];
+                }
+                a[0] += lp->b_rec[j];
+                a[1] += lp->b_rec[H + j];
+                for (int i = 0; i < H; i++) {
+                    int src = t - md.delay_steps[mod[j]][mod[i]]; /* h after step src-1 */
+                    double hs = h[((size_t)(src > 0 ? src : 0) * H + i) * B + b];
+                    a[0] += lp->w_rec[j * H + i] * hs;
+                    a[1] += lp->w_rec[(H + j) * H + i] * hs;
+                    c += lp->w_rec[(2 * H + j) * H + i] * hs;
+                }
+                double r = sig(a[0]), z = sig(a[1]), n = tanh(a[2] + r * c);
+                h[((size_t)(t + 1) * H + j) * B + b] = (1 - z) * n + z * h[((size_t)t * H + j) * B + b];
+            }
+        for (int o = 0; o < O; o++)
+            for (int b = 0; b < B; b++) {
+                double y = e.p.b_out[o];
+                for (int j = 0; j < H; j++)
+                    y += e.p.w_out[o * H + j] * h[((size_t)(t + 1) * H + j) * B + b];
+                worst = fmax(worst, fabs(sig(y) - e.a.y[o * e.a.ld + (long)t * B + b]));
+            }
+    }
+    printf("\n    delayed modular GRU (delays 2, 3, 1 steps; learned h0) vs the equations unit by "
+           "unit: max |dy| %.3e\n", worst);
+#ifdef MNET_REAL_FLOAT
+    CU_ASSERT(worst <= 1e-5);
+#else
+    CU_ASSERT(worst <= 1e-13);
+#endif
+    free(h);
+    episode_close(&e);
+}
+
+static void test_delays_errors(void)
+{
+    mnet_nn nn;
+    setup(&nn, MNET_NN_GRU, 4, 12, 1, 2);
+    mnet_nn_modular md = delayed_modules();
+    char err[200] = "";
+    md.delay_steps[2][1] = 5;
+    CU_ASSERT(mnet_nn_set_delays(&nn, &md, 5, err, sizeof err) == -1);
+    printf("\n    %s", err);
+    CU_ASSERT(strstr(err, "connection 'm1' -> 'spinal': a delay of 5 steps is not shorter than the episode") != NULL);
+    md.delay_steps[2][1] = -1;
+    CU_ASSERT(mnet_nn_set_delays(&nn, &md, 5, err, sizeof err) == -1);
+    CU_ASSERT(strstr(err, "is negative") != NULL);
+    mnet_nn lstm;
+    setup(&lstm, MNET_NN_LSTM, 4, 12, 1, 2);
+    md = delayed_modules();
+    CU_ASSERT(mnet_nn_set_delays(&lstm, &md, 5, err, sizeof err) == -1);
+    printf("\n    %s\n", err);
+    CU_ASSERT(strstr(err, "gru or rnn") != NULL);
+    /* no delay at all: the dense path, the arena unchanged */
+    md = three_modules();
+    size_t rows = nn.act_rows;
+    CU_ASSERT(mnet_nn_set_delays(&nn, &md, 5, err, sizeof err) == 0);
+    CU_ASSERT(nn.delays.n_modules == 0 && (size_t)nn.act_rows == rows);
+}
+
 static void test_gradients(void)
 {
+    check_fd_delays(MNET_NN_GRU, 1, 0, "delayed modular GRU");
+    check_fd_delays(MNET_NN_GRU, 1, 1, "delayed modular GRU, learned h0");
+    check_fd_delays(MNET_NN_RNN, 1, 1, "delayed modular RNN, learned h0");
     check_fd(MNET_NN_GRU, "modular GRU");
     check_fd(MNET_NN_RNN, "modular RNN");
     printf("\n");
@@ -416,6 +545,8 @@ static const mnet_test tests[] = {
     {"mask statistics against the probabilities (6 modules, 336 units)", test_statistics},
     {"masked network: gradients vs finite differences, masked gradients 0", test_gradients},
     {"100 Adam steps: masked weights and gradients 0, Dale signs hold", test_adam_keeps_rules},
+    {"delays between modules: forward = the equations unit by unit", test_delays_forward},
+    {"delays: errors", test_delays_errors},
     {NULL, NULL},
 };
 

@@ -72,7 +72,7 @@ typedef struct net {
 
 static void net_init(net *w, mnet_nn_cell cell, int I, int H, int L, int O)
 {
-    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config cfg = {cell, I, H, L, O, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&w->nn, &cfg, err, sizeof err) == 0);
     w->params = malloc(w->nn.n_params * sizeof(mnet_real));

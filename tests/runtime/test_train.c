@@ -150,7 +150,7 @@ static void test_loss_values(void)
     enum { T = 4, n = 2, ld = 3, S = MOCK_NSTATE, H = 2 };
     const double dt = 0.01;
     mnet_nn nn;
-    mnet_nn_config nc = {MNET_NN_GRU, 3, H, 1, 4, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID};
+    mnet_nn_config nc = {MNET_NN_GRU, 3, H, 1, 4, MNET_NN_ORTHO_STACKED, -5, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &nc, err, sizeof err) == 0);
     mnet_real *arena = calloc((size_t)T * mnet_nn_act_size(&nn, n), sizeof *arena);
