@@ -59,6 +59,9 @@ typedef struct plot_episodes {
     int n_mrows;
     plot_mrow mrow[PLOT_MAX_MROWS];
     char **muscle_names;     /* (M) from names.muscle, or NULL           */
+    int n_modules;           /* modules of a modular network (names.hidden), or 0 */
+    char **module_names;     /* (n_modules) in the order of their first unit */
+    int *unit_module;        /* (H) each unit's module, or NULL          */
     double curl;             /* load.curl of the run text (0: none)      */
 } plot_episodes;
 
@@ -89,6 +92,10 @@ static void episodes_free(plot_episodes *ep)
         for (int i = 0; i < ep->M; i++)
             free(ep->muscle_names[i]);
     free(ep->muscle_names);
+    for (int i = 0; i < ep->n_modules; i++)
+        free(ep->module_names[i]);
+    free(ep->module_names);
+    free(ep->unit_module);
     memset(ep, 0, sizeof *ep);
 }
 
@@ -385,6 +392,52 @@ static char **split_names(const char *s, int m)
     return out;
 }
 
+/* names.hidden (a modular network: "pmd:0,pmd:1,...,m1:0,..."): each
+ * unit's module, the name before its last ':'.  Modules are numbered in
+ * the order of their first unit.  0 with ep->unit_module set; 0 and
+ * nothing set when there is no names.hidden or it does not name exactly H
+ * units (the figures are then a plain network's); -1 out of memory. */
+static int read_modules(plot_episodes *ep, const char *s)
+{
+    char **unit = split_names(s, ep->H);
+    if (!unit)
+        return 0;
+    int rc = 0;
+    ep->unit_module = malloc((size_t)ep->H * sizeof *ep->unit_module);
+    ep->module_names = calloc((size_t)ep->H, sizeof *ep->module_names);
+    if (!ep->unit_module || !ep->module_names)
+        rc = -1;
+    for (int u = 0; !rc && u < ep->H; u++) {
+        char *colon = strrchr(unit[u], ':');
+        if (colon)
+            *colon = '\0';
+        int m = 0;
+        while (m < ep->n_modules && strcmp(ep->module_names[m], unit[u]) != 0)
+            m++;
+        if (m == ep->n_modules) {
+            if (!(ep->module_names[m] = strdup(unit[u]))) {
+                rc = -1;
+                break;
+            }
+            ep->n_modules++;
+        }
+        ep->unit_module[u] = m;
+    }
+    for (int u = 0; u < ep->H; u++)
+        free(unit[u]);
+    free(unit);
+    if (rc) {
+        for (int m = 0; m < ep->n_modules; m++)
+            free(ep->module_names[m]);
+        free(ep->module_names);
+        free(ep->unit_module);
+        ep->module_names = NULL;
+        ep->unit_module = NULL;
+        ep->n_modules = 0;
+    }
+    return rc;
+}
+
 /* load.curl=<k> in the run text, or 0. */
 static double run_curl(const char *run)
 {
@@ -555,6 +608,10 @@ static int read_episodes(const char *path, plot_episodes *ep, char *err, size_t 
     if (!bad) {
         ep->muscle_names = split_names(mnet_safetensors_meta(&st, "names.muscle"), ep->M);
         ep->curl = run_curl(mnet_safetensors_meta(&st, "run"));
+        if (ep->hidden && read_modules(ep, mnet_safetensors_meta(&st, "names.hidden")) != 0) {
+            snprintf(err, n, "out of memory");
+            bad = 1;
+        }
     }
     /* the velocity: recorded, or by differences of the positions */
     if (!bad && !ep->vel) {
@@ -588,7 +645,8 @@ typedef struct plot_input {
     int episode;                  /* K       */
 } plot_input;
 
-/* A figure: 0 drawn, 1 skipped (note says why), -1 failed (err says). */
+/* A figure: 0 drawn, 1 skipped (note says why), 2 not a figure of this
+ * recording (skipped without a note), -1 failed (note says why). */
 typedef int (*plot_draw_fn)(svg_doc *d, const plot_input *in, char *note, size_t n);
 
 /* The colour of series i of n: viridis without its light yellow end,
@@ -1053,14 +1111,49 @@ static int draw_muscles(svg_doc *d, const plot_input *in, char *note, size_t n)
 
 typedef struct unit_order {
     int unit;
+    int module;   /* its module (0 in a plain network) */
     int peak;     /* the step of the unit's largest |h| */
 } unit_order;
 
+/* By module, then by the step of the peak, then by unit: sorted within a
+ * module, never across modules. */
 static int by_peak(const void *a, const void *b)
 {
     const unit_order *x = a, *y = b;
+    if (x->module != y->module)
+        return (x->module > y->module) - (x->module < y->module);
     return x->peak != y->peak ? (x->peak > y->peak) - (x->peak < y->peak)
                               : (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+/* A modular network's modules beside the heat map: a white line across the
+ * cells between two modules, and on the right a bracket and the name of
+ * each (rows ord[0..H), bottom up, grouped by module). */
+static void heatmap_modules(svg_doc *d, const plot_episodes *ep, const unit_order *ord,
+                            const svg_axes *a)
+{
+    int H = ep->H;
+    double chh = a->ph / H, x1 = a->px + a->pw;
+    svg_printf(d, "<g id=\"heatmap-modules\" data-modules=\"%d\">\n", ep->n_modules);
+    for (int r0 = 0, r1; r0 < H; r0 = r1) {
+        int m = ord[r0].module;
+        for (r1 = r0 + 1; r1 < H && ord[r1].module == m; r1++)
+            ;
+        double y_bot = a->py + a->ph - r0 * chh, y_top = a->py + a->ph - r1 * chh;
+        if (r0 > 0) {
+            char attrs[96];
+            snprintf(attrs, sizeof attrs, "class=\"module-sep\" data-row=\"%d\" stroke=\"#fff\" "
+                     "stroke-width=\"1.5\"", r0);
+            svg_line(d, a->px, y_bot, x1, y_bot, attrs);
+        }
+        svg_line(d, x1 + 4, y_bot - 1, x1 + 4, y_top + 1, "class=\"module-bracket\" stroke=\"#000\"");
+        double band = y_bot - y_top, fs = band < 6 ? 6 : band > 10 ? 10 : band;
+        char attrs[128];
+        snprintf(attrs, sizeof attrs, "class=\"module-label\" data-units=\"%d\" font-size=\"%.0f\"",
+                 r1 - r0, fs);
+        svg_text(d, x1 + 8, 0.5 * (y_bot + y_top) + 0.35 * fs, attrs, "%s", ep->module_names[m]);
+    }
+    svg_printf(d, "</g>\n");
 }
 
 static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
@@ -1081,6 +1174,7 @@ static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
     min_max(h, (size_t)T * H, 1, &lo, &hi);
     for (int u = 0; u < H; u++) {
         ord[u].unit = u;
+        ord[u].module = ep->unit_module ? ep->unit_module[u] : 0;
         ord[u].peak = 0;
         for (int t = 1; t < T; t++)
             if (fabs(h[(size_t)t * H + u]) > fabs(h[(size_t)ord[u].peak * H + u]))
@@ -1092,10 +1186,16 @@ static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
         lo = c - 1;
         hi = c + 1;
     }
+    /* a modular network's names need room right of the cells */
+    double names_w = 0;
+    for (int m = 0; m < ep->n_modules; m++) {
+        double w = 14 + 6.0 * (double)strlen(ep->module_names[m]);
+        names_w = w > names_w ? (w < 160 ? w : 160) : names_w;
+    }
     double ph = H * 4.0 < 200 ? 200 : H * 4.0 > 560 ? 560 : H * 4.0;
     char title[64];
     snprintf(title, sizeof title, "Hidden units, episode %d", in->episode);
-    svg_begin(d, 680, ph + 100, title);
+    svg_begin(d, 680 + names_w, ph + 100, title);
     /* the cells fill [0, T step] x [0, H] exactly: the axes are not widened */
     svg_axes a = {.px = 80, .py = 40, .pw = 440, .ph = ph, .x_lo = 0, .x_hi = T * ep->step,
                   .y_lo = 0, .y_hi = H};
@@ -1117,9 +1217,16 @@ static int draw_heatmap(svg_doc *d, const plot_input *in, char *note, size_t n)
             svg_rect(d, a.px + t * cw, y, cw + 0.3, chh + 0.3, fill);
         }
     }
-    svg_printf(d, "</g>\n");
-    svg_axes_draw(d, &a, "time (s)", "unit (sorted by time of peak |h|)", title);
-    svg_colorbar(d, 540, 40, 14, ph < 260 ? ph : 260, lo, hi, "hidden state h", "heat-gradient");
+    if (ep->n_modules > 0)
+        heatmap_modules(d, ep, ord, &a);
+    svg_printf(d, "</g>\n<desc id=\"heatmap-order\">");   /* the unit of each row, bottom up */
+    for (int r = 0; r < H; r++)
+        svg_printf(d, "%s%d", r ? " " : "", ord[r].unit);
+    svg_printf(d, "</desc>\n");
+    svg_axes_draw(d, &a, "time (s)", ep->n_modules > 0 ? "unit by module, sorted by peak |h|"
+                                                   : "unit (sorted by time of peak |h|)", title);
+    svg_colorbar(d, 540 + names_w, 40, 14, ph < 260 ? ph : 260, lo, hi, "hidden state h",
+                 "heat-gradient");
     free(ord);
     return 0;
 }
@@ -1213,6 +1320,102 @@ static int draw_pca(svg_doc *d, const plot_input *in, char *note, size_t n)
     free(z), free(xs), free(ys);
     mnet_pca_free(&pca);
     return 0;
+}
+
+/* --- hidden_pca_modules.svg --- */
+
+#define PCA_MOD_COLS 3
+
+/* A modular network: each module's own principal components (fitted to its
+ * units alone), PC1 vs PC2, one panel per module.  Not drawn (2, no note)
+ * for a plain network. */
+static int draw_pca_modules(svg_doc *d, const plot_input *in, char *note, size_t n)
+{
+    const plot_episodes *ep = in->ep;
+    if (!ep->hidden || ep->n_modules == 0)
+        return 2;
+    long NT = (long)ep->N * ep->T;
+    if (NT < 2) {
+        snprintf(note, n, "one hidden state is too few for principal components");
+        return 1;
+    }
+    int H = ep->H, T = ep->T, M = ep->n_modules;
+    int cols = M < PCA_MOD_COLS ? M : PCA_MOD_COLS, rows = (M + cols - 1) / cols;
+    double *sub = malloc((size_t)NT * H * sizeof *sub);   /* (NT x H_m) */
+    double *z = malloc((size_t)NT * 2 * sizeof *z);       /* (N x T x k) */
+    double *xs = malloc((size_t)T * sizeof *xs), *ys = malloc((size_t)T * sizeof *ys);
+    if (!sub || !z || !xs || !ys) {
+        free(sub), free(z), free(xs), free(ys);
+        d->failed = 1;
+        return -1;
+    }
+    svg_begin(d, 40 + cols * 300, 40 + rows * 280, "Hidden state by module, principal components");
+    int rc = 0;
+    for (int m = 0; m < M && !rc; m++) {
+        int Hm = 0;
+        for (int u = 0; u < H; u++)
+            Hm += ep->unit_module[u] == m;
+        for (int u = 0, j = 0; u < H; u++)   /* the columns of module m, in unit order */
+            if (ep->unit_module[u] == m) {
+                for (long i = 0; i < NT; i++)
+                    sub[i * Hm + j] = ep->hidden[i * H + u];
+                j++;
+            }
+        int k = Hm < 2 ? Hm : 2;
+        mnet_pca pca;
+        char err[256];
+        if (mnet_pca_fit(&pca, sub, NT, Hm, k, err, sizeof err) != 0) {
+            snprintf(note, n, "%s", err);
+            rc = -1;
+            break;
+        }
+        mnet_pca_project(&pca, sub, NT, z);
+        /* a module of one unit: its PC1 over time */
+        double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+        for (int c = 0; c < k; c++)
+            min_max(z + c, (size_t)NT, (size_t)k, &lo[c], &hi[c]);
+        char lab[2][64], title[160];
+        for (int c = 0; c < k; c++)
+            snprintf(lab[c], sizeof lab[c], "PC%d (%.1f %%)", c + 1,
+                     pca.total_variance > 0 ? 100 * pca.variance[c] / pca.total_variance : 0);
+        snprintf(title, sizeof title, "%.120s (%d units)", ep->module_names[m], Hm);
+        double px = 80 + (m % cols) * 300, py = 40 + (m / cols) * 280;
+        svg_axes a;
+        if (k == 2)
+            svg_axes_fit(&a, px, py, 200, 200, lo[0], hi[0], 0, lo[1], hi[1], 0, 4, 4);
+        else
+            svg_axes_fit(&a, px, py, 200, 200, 0, T * ep->step, 0, lo[0], hi[0], 0, 4, 4);
+        svg_axes_draw(d, &a, k == 2 ? lab[0] : "time (s)", k == 2 ? lab[1] : lab[0], title);
+        char clip[32];
+        snprintf(clip, sizeof clip, "clip-module-%d", m);
+        svg_axes_clip(d, &a, clip);
+        svg_printf(d, "<g class=\"module-pca\" data-module=\"");
+        svg_escaped(d, ep->module_names[m]);
+        svg_printf(d, "\" data-units=\"%d\" data-variance=\"", Hm);
+        for (int c = 0; c < k; c++)
+            svg_printf(d, "%.9g ", pca.variance[c]);
+        svg_printf(d, "of %.9g\">\n", pca.total_variance);
+        for (int e = 0; e < ep->N; e++) {
+            char hex[8], attrs[96];
+            series_color(e, ep->N, hex);
+            for (int t = 0; t < T; t++) {
+                const double *zt = z + ((size_t)e * T + t) * k;
+                xs[t] = svg_axes_x(&a, k == 2 ? zt[0] : (t + 1) * ep->step);
+                ys[t] = svg_axes_y(&a, k == 2 ? zt[1] : zt[0]);
+            }
+            snprintf(attrs, sizeof attrs, "data-episode=\"%d\" stroke=\"%s\" stroke-width=\"%s\"", e,
+                     hex, e == in->episode ? "2" : "0.9");
+            svg_polyline(d, xs, ys, T, attrs);
+            snprintf(attrs, sizeof attrs, "fill=\"%s\"", hex);
+            svg_circle(d, xs[0], ys[0], 2, attrs);
+        }
+        svg_printf(d, "</g>\n</g>\n");
+        mnet_pca_free(&pca);
+    }
+    svg_text(d, 20 + cols * 150, 20 + rows * 280, "text-anchor=\"middle\" font-size=\"10\"",
+             "each module's own components; one line per episode (colour), dot: first step");
+    free(sub), free(z), free(xs), free(ys);
+    return rc;
 }
 
 /* --- replay.svg --- */
@@ -1335,6 +1538,7 @@ static const struct {
     {"muscles.svg", draw_muscles, 1},
     {"hidden_heatmap.svg", draw_heatmap, 1},
     {"hidden_pca.svg", draw_pca, 1},
+    {"hidden_pca_modules.svg", draw_pca_modules, 1},
     {"replay.svg", draw_replay, 1},
 };
 #define PLOT_N_FIGURES ((int)(sizeof plot_figures / sizeof plot_figures[0]))
@@ -1505,6 +1709,10 @@ int mnet_plot_main(int argc, char **argv)
         if (plot_figures[f].needs_episodes && !in.ep)
             continue; /* a log alone: its figure only */
         int rc = plot_figures[f].draw(&docs[f], &in, note, sizeof note);
+        if (rc == 2) {
+            svg_free(&docs[f]);   /* not a figure of this recording (a plain network's) */
+            continue;
+        }
         if (rc == 1) {
             printf("mnet plot: note: %s skipped: %s\n", plot_figures[f].file, note);
             continue;

@@ -148,6 +148,82 @@ for svg in "$figs"/*.svg; do
   fi
 done
 
+# ---- a modular network: the heat map shows its modules ----
+# A plain network's figures have no module marks and no hidden_pca_modules.svg.
+grep -q 'class="module-' "$figs/hidden_heatmap.svg" && fail "plain network: hidden_heatmap.svg has module marks"
+[ -e "$figs/hidden_pca_modules.svg" ] && fail "plain network: hidden_pca_modules.svg was written"
+grep -q "hidden_pca_modules" "$tmp/plot.out" && fail "plain network: a note about hidden_pca_modules.svg"
+cat >"$tmp/mod.mnet" <<'MNET'
+import "ReluPointMass24.mnet";
+task t {
+  effector ReluPointMass24;
+  kind centre_out_reach;
+  duration 300 ms;
+  validation distance = 10 cm, every = 90 deg;
+  policy gru(hidden = 12) {
+    module pmd(size = 4, excitatory = 0.75);
+    module m1(size = 5);
+    module s1(size = 3);
+    input goal(to = pmd);
+    connect pmd(to = m1, fraction = 0.5, p = 0.5);
+    connect s1(to = [pmd, m1]);
+    readout m1;
+  }
+  train batch = 8, batches = 2, seed = 3;
+}
+MNET
+mrun="$tmp/mrun"
+mfigs="$mrun/figures"
+if ! "$mnet" train "$tmp/mod.mnet" --out "$mrun" >"$tmp/mtrain.out" 2>&1; then
+  fail "mnet train (a modular network) failed"; sed 's/^/    /' "$tmp/mtrain.out" >&2
+elif [ "$recorded" != "mnet eval" ]; then
+  echo "note: no episodes recorded by mnet eval: the modular heat map is not checked"
+elif ! "$mnet" eval "$mrun" --episodes 4 --out "$mrun/episodes.safetensors" >"$tmp/meval.out" 2>&1 ||
+     ! "${plot[@]}" "$mrun" >"$tmp/mplot.out" 2>&1; then
+  fail "mnet eval or plot (a modular network) failed"; sed 's/^/    /' "$tmp/meval.out" "$tmp/mplot.out" >&2
+else
+  hm="$mfigs/hidden_heatmap.svg"
+  for f in hidden_heatmap hidden_pca hidden_pca_modules; do
+    [ -s "$mfigs/$f.svg" ] || fail "modular network: $f.svg was not written"
+    if [ -n "$have_xmllint" ] && ! xmllint --noout "$mfigs/$f.svg" 2>/dev/null; then
+      fail "modular network: $f.svg does not parse"
+    fi
+  done
+  # xp FILE XPATH: the value of an XPath 1.0 expression (namespace-free names)
+  xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
+  if [ -n "$have_xmllint" ]; then
+    in_map="//*[local-name()='g'][@id='heatmap']"
+    label="$in_map//*[local-name()='text'][@class='module-label']"
+    sep="$in_map//*[local-name()='line'][@class='module-sep']"
+    [ "$(xp "$hm" "count($label)")" = 3 ] || fail "modular heat map: $(xp "$hm" "count($label)") module labels, expected 3"
+    [ "$(xp "$hm" "count($sep)")" = 2 ] || fail "modular heat map: $(xp "$hm" "count($sep)") separator lines, expected 2"
+    # each label names its module, in unit order, with its size; the
+    # separators sit at the rows where a module starts
+    i=0
+    for want in pmd:4 m1:5 s1:3; do
+      i=$((i + 1))
+      got="$(xp "$hm" "string(($label)[$i])"):$(xp "$hm" "string(($label)[$i]/@data-units)")"
+      [ "$got" = "$want" ] || fail "modular heat map: label $i is '$got', expected '$want' (name:units)"
+    done
+    rows="$(xp "$hm" "string(($sep)[1]/@data-row)") $(xp "$hm" "string(($sep)[2]/@data-row)")"
+    [ "$rows" = "4 9" ] || fail "modular heat map: separators at rows '$rows', expected '4 9'"
+    [ "$(xp "$mfigs/hidden_pca_modules.svg" "count(//*[@class='module-pca'])")" = 3 ] ||
+      fail "hidden_pca_modules.svg: not one panel per module"
+  else
+    [ "$(grep -c 'class="module-label"' "$hm")" = 3 ] || fail "modular heat map: not 3 module labels"
+    [ "$(grep -c 'class="module-sep"' "$hm")" = 2 ] || fail "modular heat map: not 2 separator lines"
+    for m in pmd m1 s1; do grep -q ">$m</text>" "$hm" || fail "modular heat map: no label '$m'"; done
+  fi
+  # sorted within a module, never across: rows 0-3 hold pmd's units 0-3,
+  # rows 4-8 m1's 4-8, rows 9-11 s1's 9-11
+  order=$(sed -n 's:.*<desc id="heatmap-order">\([0-9 ]*\)</desc>.*:\1:p' "$hm")
+  grouped=$(awk -v o="$order" 'BEGIN { n = split(o, u, " "); ok = n == 12
+      for (r = 1; r <= n; r++) { m = u[r] < 4 ? 0 : u[r] < 9 ? 1 : 2
+                                 if (m != (r <= 4 ? 0 : r <= 9 ? 1 : 2)) ok = 0 }
+      print ok }')
+  [ "$grouped" = 1 ] || fail "modular heat map: rows '$order' are not grouped by module (pmd 0-3, m1 4-8, s1 9-11)"
+fi
+
 # ---- bad input: a message, non-zero, nothing written ----
 refused() {  # what, expected message, args...
   local what=$1 msg=$2; shift 2

@@ -53,6 +53,7 @@ typedef struct fx_opts {
     const char *format;    /* mnet.format, default "mnet-episodes"    */
     const char *version;   /* version, default "1"                    */
     int bad_hidden;        /* hidden.0 with one episode too few       */
+    const char *hidden_names; /* names.hidden (a modular network), or NULL */
 } fx_opts;
 
 static size_t fx_count(const fx_tensor *t)
@@ -245,7 +246,8 @@ static int fx_write(const char *path, const fx_opts *o)
                           "names.joint", "shoulder,elbow",
                           "names.muscle", "pectoralis,deltoid,brachioradialis,tricepslat,biceps,tricepslong",
                           "names.muscle_row", "activation,force",
-                          "names.point", o->no_body ? "" : "base,elbow,endpoint", "run", run, NULL};
+                          "names.point", o->no_body ? "" : "base,elbow,endpoint", "run", run,
+                          o->hidden_names ? "names.hidden" : NULL, o->hidden_names, NULL};
     int rc = ok ? fx_write_st(path, ts, nt, meta) : -1;
     for (int i = 0; i < nt; i++)
         free(ts[i].data);
@@ -751,6 +753,139 @@ static void test_pca_figure(void)
     free(s);
 }
 
+/* A modular network (names.hidden): the heat map's rows are grouped by
+ * module in their order and sorted by the step of the peak within each; a
+ * line between modules, a label per module; each module's own principal
+ * components in hidden_pca_modules.svg.  names.hidden of the wrong length:
+ * the plain figures. */
+static void test_modules(void)
+{
+    enum { H = 10, MODS = 3 };
+    static const char *const mod_name[MODS] = {"pmd", "m1", "s<1"};   /* escaped in the SVG */
+    static const int first[MODS + 1] = {0, 3, 7, 10};
+    char dir[300], msg[4096], path[400];
+    fx_opts o = {.N = 5, .T = 40, .H = H, .hidden_names =
+                 "pmd:0,pmd:1,pmd:2,m1:0,m1:1,m1:2,m1:3,s<1:0,s<1:1,s<1:2"};
+    make_run(dir, sizeof dir, "modules", &o);
+    CU_ASSERT_EQUAL_FATAL(run_plot(msg, sizeof msg, (const char *[]){dir, "--episode", "2", NULL}), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "hidden_pca_modules.svg"));
+    /* the expected order: episode 2's peaks, from the file */
+    mnet_safetensors st;
+    char err[256];
+    snprintf(path, sizeof path, "%s/episodes.safetensors", dir);
+    CU_ASSERT_EQUAL_FATAL(mnet_safetensors_open(path, &st, err, sizeof err), 0);
+    int n = o.N * o.T;
+    double *h = malloc((size_t)n * H * sizeof *h);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(mnet_safetensors_read(&st, "hidden.0", h, (size_t)n * H, err, sizeof err), 0);
+    mnet_safetensors_close(&st);
+    int peak[H], want[H];
+    const double *h2 = h + (size_t)2 * o.T * H;
+    for (int u = 0; u < H; u++) {
+        peak[u] = 0;
+        for (int t = 1; t < o.T; t++)
+            if (fabs(h2[t * H + u]) > fabs(h2[peak[u] * H + u]))
+                peak[u] = t;
+    }
+    int distinct = 0;   /* some module's units are not in unit order */
+    for (int m = 0, r = 0; m < MODS; m++)
+        for (int k = first[m]; k < first[m + 1]; k++) {
+            /* insertion by (peak, unit) within the module */
+            int j = r++;
+            while (j > first[m] && (peak[want[j - 1]] > peak[k] ||
+                                    (peak[want[j - 1]] == peak[k] && want[j - 1] > k))) {
+                want[j] = want[j - 1];
+                j--;
+            }
+            want[j] = k;
+        }
+    for (int r = 0; r < H; r++)
+        distinct |= want[r] != r;
+    CU_ASSERT(distinct);   /* else the fixture does not test the sorting */
+
+    snprintf(path, sizeof path, "%s/figures/hidden_heatmap.svg", dir);
+    char *s = mnet_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const char *dsc = strstr(s, "<desc id=\"heatmap-order\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dsc);
+    dsc = strchr(dsc, '>') + 1;
+    for (int r = 0; r < H; r++) {
+        char *e;
+        long u = strtol(dsc, &e, 10);
+        CU_ASSERT_EQUAL(u, want[r]);
+        dsc = e;
+    }
+    /* inside the heat map's group: M - 1 separators at the modules' first
+     * rows, then each module's label (name, units) in unit order */
+    const char *g = strstr(s, "<g id=\"heatmap\"");
+    const char *mods = strstr(s, "<g id=\"heatmap-modules\" data-modules=\"3\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mods);
+    CU_ASSERT(mods > g && mods < strstr(g, "<desc id=\"heatmap-order\">"));
+    const char *p = mods;
+    int n_sep = 0, n_label = 0;
+    for (const char *q = strstr(p, "class=\"module-sep\""); q; q = strstr(q + 1, "class=\"module-sep\"")) {
+        CU_ASSERT(n_sep < MODS - 1);
+        if (n_sep < MODS - 1)
+            CU_ASSERT_EQUAL((int)attr_num(q - 1, "data-row"), first[n_sep + 1]);
+        n_sep++;
+    }
+    CU_ASSERT_EQUAL(n_sep, MODS - 1);
+    for (const char *q = strstr(p, "class=\"module-label\""); q; q = strstr(q + 1, "class=\"module-label\"")) {
+        if (n_label < MODS) {
+            char want_text[32];
+            snprintf(want_text, sizeof want_text, ">%s</text>", n_label == 2 ? "s&lt;1" : mod_name[n_label]);
+            CU_ASSERT(!strncmp(strchr(q, '>'), want_text, strlen(want_text)));
+            CU_ASSERT_EQUAL((int)attr_num(q - 1, "data-units"), first[n_label + 1] - first[n_label]);
+        }
+        n_label++;
+    }
+    CU_ASSERT_EQUAL(n_label, MODS);
+    free(s);
+
+    /* each module's PCA: its total variance is the trace of its units'
+     * covariance */
+    snprintf(path, sizeof path, "%s/figures/hidden_pca_modules.svg", dir);
+    s = mnet_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    int panels = 0;
+    for (const char *q = strstr(s, "class=\"module-pca\""); q; q = strstr(q + 1, "class=\"module-pca\"")) {
+        CU_ASSERT_FATAL(panels < MODS);
+        int m = panels++;
+        double trace = 0;
+        for (int u = first[m]; u < first[m + 1]; u++) {
+            double mean = 0, ss = 0;
+            for (int i = 0; i < n; i++)
+                mean += h[i * H + u] / n;
+            for (int i = 0; i < n; i++)
+                ss += (h[i * H + u] - mean) * (h[i * H + u] - mean);
+            trace += ss / (n - 1);
+        }
+        const char *v = strstr(q, "data-variance=\"");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        double v1, v2, tot;
+        CU_ASSERT_EQUAL(sscanf(v + 15, "%lf %lf of %lf", &v1, &v2, &tot), 3);
+        CU_ASSERT_DOUBLE_EQUAL(tot, trace, 1e-7 * trace);
+        CU_ASSERT(v1 >= v2 && v2 >= 0 && v1 + v2 <= tot * (1 + 1e-9));
+        CU_ASSERT_EQUAL((int)attr_num(q - 1, "data-units"), first[m + 1] - first[m]);
+    }
+    CU_ASSERT_EQUAL(panels, MODS);
+    free(s);
+    free(h);
+
+    /* names.hidden naming 9 of the 10 units: a plain network's figures */
+    o.hidden_names = "pmd:0,pmd:1,pmd:2,m1:0,m1:1,m1:2,m1:3,s1:0,s1:1";
+    make_run(dir, sizeof dir, "modules_bad", &o);
+    CU_ASSERT_EQUAL_FATAL(run_plot(msg, sizeof msg, (const char *[]){dir, NULL}), 0);
+    CU_ASSERT_PTR_NULL(strstr(msg, "hidden_pca_modules"));
+    snprintf(path, sizeof path, "%s/figures/hidden_heatmap.svg", dir);
+    s = mnet_read_file(path, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_PTR_NULL(strstr(s, "module-"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "unit (sorted by time of peak |h|)"));
+    free(s);
+}
+
 static void test_body_absent(void)
 {
     char dir[300], msg[4096], path[400];
@@ -953,6 +1088,7 @@ int main(int argc, char **argv)
         {"all figures", test_all_figures},
         {"paths and loss map the data", test_paths_map_data},
         {"pca figure", test_pca_figure},
+        {"modules", test_modules},
         {"body absent", test_body_absent},
         {"bad input", test_bad_input},
         {"replace", test_replace},
