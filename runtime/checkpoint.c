@@ -263,7 +263,8 @@ int mnet_checkpoint_save(const char *path, const mnet_checkpoint *ck, char *err,
 
     unsigned char hdr[CKPT_HEADER_SIZE] = {0};
     memcpy(hdr, MNET_CHECKPOINT_MAGIC, 8);
-    io_put_u32(hdr + 8, MNET_CHECKPOINT_VERSION);
+    const uint32_t options = (uint32_t)ck->net.candidate | (ck->net.learn_h0 ? 1u << 8 : 0);
+    io_put_u32(hdr + 8, options ? MNET_CHECKPOINT_VERSION : 1u);
     io_put_u32(hdr + 12, CKPT_ENDIAN);
     io_put_u32(hdr + 16, (uint32_t)sizeof(mnet_real));
     io_put_u32(hdr + 20, CKPT_HEADER_SIZE);
@@ -277,6 +278,7 @@ int mnet_checkpoint_save(const char *path, const mnet_checkpoint *ck, char *err,
     io_put_u32(hdr + 52, (uint32_t)ck->net.readout);
     io_put_u64(hdr + 56, (uint64_t)ck->n_params);
     io_put_f64(hdr + 64, ck->net.readout_bias);
+    io_put_u32(hdr + 72, options);
     io_put_u32(hdr + 76, mnet_crc32(0, hdr, 76));
 
     unsigned char state[CKPT_STATE_SIZE];
@@ -525,7 +527,7 @@ static int load_header(reader *r, mnet_checkpoint *out)
     if (got < 12)
         return truncated(r, "header", got, 12 - got);
     uint32_t version = io_get_u32(h + 8);
-    if (version != MNET_CHECKPOINT_VERSION)
+    if (version != MNET_CHECKPOINT_VERSION && version != 1)
         return io_err(r->err, r->n,
                       "'%s': checkpoint format version %u, this build reads version %u (%s)",
                       r->path, (unsigned)version, MNET_CHECKPOINT_VERSION,
@@ -552,8 +554,11 @@ static int load_header(reader *r, mnet_checkpoint *out)
                       r->path, precision_name(rs), (unsigned)rs,
                       precision_name((unsigned)sizeof(mnet_real)), (unsigned)sizeof(mnet_real),
                       precision_name(rs));
-    if (io_get_u32(h + 20) != CKPT_HEADER_SIZE || io_get_u32(h + 24) != CKPT_N_SECTIONS ||
-        io_get_u32(h + 72) != 0)
+    const uint32_t options = io_get_u32(h + 72);
+    if ((version == 1 && options != 0) || (options & ~0x1ffu) != 0)
+        return io_err(r->err, r->n, "'%s': corrupt header: unknown network options 0x%08x at byte 72 "
+                      "(format version %u)", r->path, (unsigned)options, (unsigned)version);
+    if (io_get_u32(h + 20) != CKPT_HEADER_SIZE || io_get_u32(h + 24) != CKPT_N_SECTIONS)
         return io_err(r->err, r->n, "'%s': corrupt header: header size %u, %u sections "
                       "(expected %u and %u)", r->path, (unsigned)io_get_u32(h + 20),
                       (unsigned)io_get_u32(h + 24), CKPT_HEADER_SIZE, CKPT_N_SECTIONS);
@@ -568,6 +573,8 @@ static int load_header(reader *r, mnet_checkpoint *out)
     net->ortho = (mnet_nn_ortho)io_get_u32(h + 48);
     net->readout = (mnet_nn_readout)io_get_u32(h + 52);
     net->readout_bias = io_get_f64(h + 64);
+    net->candidate = (mnet_nn_candidate)(options & 0xffu);
+    net->learn_h0 = (int)(options >> 8 & 1u);
     mnet_nn nn;
     char msg[200];
     if (mnet_nn_setup(&nn, net, msg, sizeof msg) != 0)
@@ -805,6 +812,9 @@ long mnet_checkpoint_format_meta(char *buf, size_t n, const char *effector, cons
         meta_add(&b, "network.readout_bias=%.17g\n", net->readout_bias);
         const char *ro = mnet_name_of(mnet_readout_names, (int)net->readout);
         meta_add(&b, "network.readout=%s\n", ro ? ro : "?");
+        const char *cd = mnet_name_of(mnet_candidate_names, (int)net->candidate);
+        meta_add(&b, "network.candidate=%s\n", cd ? cd : "?");
+        meta_add(&b, "network.initial_state=%s\n", net->learn_h0 ? "learned" : "zero");
     }
     if (cfg) {
         meta_add(&b, "task.duration=%.17g\n", cfg->duration);

@@ -14,7 +14,7 @@
 
 typedef unsigned long long ull;
 
-#define ST_MAX_NN_TENSORS (4 * MNET_NN_MAX_LAYERS + 2)
+#define ST_MAX_NN_TENSORS (4 * MNET_NN_MAX_LAYERS + 3)
 #define ST_NAME 40
 
 /* ==== a growable string ==== */
@@ -265,6 +265,11 @@ static int nn_tensors(const mnet_nn *nn, const mnet_real *params, mnet_st_tensor
     snprintf(names[k], ST_NAME, "fc.bias");
     t[k] = (mnet_st_tensor){names[k], 1, {nn->cfg.n_output}, p.b_out};
     k++;
+    if (p.h0) { /* the learned initial state, as torch's h0 of one column */
+        snprintf(names[k], ST_NAME, "%s.h0", pre);
+        t[k] = (mnet_st_tensor){names[k], 2, {nn->cfg.n_layers, H}, p.h0};
+        k++;
+    }
     return k;
 }
 
@@ -332,7 +337,24 @@ int mnet_safetensors_save_modular(const char *path, const mnet_nn *nn, const mne
                                    md->name[m], md->size[m], md->excitatory[m] < 0 ? -1.0 : md->excitatory[m]);
     }
 
-    char sz[6][24];
+    /* "mnet.delays": "FROM>TO:STEPS ..." for the pairs with a delay */
+    char *delays = NULL;
+    if (modular) {
+        size_t cap = (size_t)md->n_modules * md->n_modules * (2 * MNET_NN_NAME + 16) + 1, at = 0;
+        if (!(delays = malloc(cap))) {
+            free(mods);
+            return io_err(err, n, "cannot write safetensors file '%s': out of memory", path);
+        }
+        delays[0] = 0;
+        for (int b = 0; b < md->n_modules; b++)
+            for (int a = 0; a < md->n_modules; a++)
+                if (md->delay_steps[b][a] > 0)
+                    at += (size_t)snprintf(delays + at, cap - at, "%s%.*s>%.*s:%d", at ? " " : "",
+                                           MNET_NN_NAME - 1, md->name[a], MNET_NN_NAME - 1, md->name[b],
+                                           md->delay_steps[b][a]);
+    }
+
+    char sz[8][24];
     snprintf(sz[0], sizeof sz[0], "%s", cell_prefix(nn->cfg.cell));
     snprintf(sz[1], sizeof sz[1], "%d", nn->cfg.n_input);
     snprintf(sz[2], sizeof sz[2], "%d", nn->cfg.n_hidden);
@@ -340,24 +362,30 @@ int mnet_safetensors_save_modular(const char *path, const mnet_nn *nn, const mne
     snprintf(sz[4], sizeof sz[4], "%d", nn->cfg.n_output);
     const char *ro = mnet_name_of(mnet_readout_names, (int)nn->cfg.readout);
     snprintf(sz[5], sizeof sz[5], "%s", ro ? ro : "?");
+    const char *cd = mnet_name_of(mnet_candidate_names, (int)nn->cfg.candidate);
+    snprintf(sz[6], sizeof sz[6], "%s", cd ? cd : "?");
+    snprintf(sz[7], sizeof sz[7], "%s", nn->cfg.learn_h0 ? "learned" : "zero");
     int nm = 0;
     while (meta && meta[nm])
         nm += 2;
-    const char **all = malloc(((size_t)nm + 15) * sizeof *all);
+    const char **all = malloc(((size_t)nm + 21) * sizeof *all);
     if (!all) {
         free(mods);
+        free(delays);
         return io_err(err, n, "cannot write safetensors file '%s': out of memory", path);
     }
-    const char *keys[6] = {"mnet.cell",     "mnet.n_input",  "mnet.n_hidden",
-                           "mnet.n_layers", "mnet.n_output", "mnet.readout"};
+    const char *keys[8] = {"mnet.cell",     "mnet.n_input",  "mnet.n_hidden",  "mnet.n_layers",
+                           "mnet.n_output", "mnet.readout", "mnet.candidate", "mnet.initial_state"};
     int k = 0;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 8; i++) {
         all[k++] = keys[i];
         all[k++] = sz[i];
     }
     if (mods) {
         all[k++] = "mnet.modules";
         all[k++] = mods;
+        all[k++] = "mnet.delays";
+        all[k++] = delays;
     }
     for (int i = 0; i < nm; i++)
         all[k++] = meta[i];
@@ -365,6 +393,7 @@ int mnet_safetensors_save_modular(const char *path, const mnet_nn *nn, const mne
     int rc = mnet_safetensors_save(path, t, nt, all, dtype, err, n);
     free(all);
     free(mods);
+    free(delays);
     return rc;
 }
 

@@ -3,13 +3,16 @@
  * nothing else at hand: the model's .mnet sources, a metadata block, the
  * network parameters, Adam's state, and the RNG state and batch count.
  *
- * File format, version 1.  Every integer and real is little-endian
+ * File format, version 2 (version 1 is read too: the same layout with
+ * byte 72 zero).  Every integer and real is little-endian
  * (whatever the host; a big-endian host converts); reals are IEEE-754 of
  * the size the header names.
  *
  *   header (80 bytes)
  *     0  char[8]  magic "MNETCKPT"
- *     8  u32      format version (MNET_CHECKPOINT_VERSION)
+ *     8  u32      format version: 1 when the network options (72) are 0,
+ *                 else 2 (MNET_CHECKPOINT_VERSION), so that a build that
+ *                 does not know the options says the file is newer
  *    12  u32      endianness marker 0x01020304 (bytes 04 03 02 01)
  *    16  u32      sizeof(mnet_real) of the writer: 4 (float) or 8 (double)
  *    20  u32      header size (80)
@@ -21,7 +24,9 @@
  *                 files written before it existed)
  *    56  u64      n_params
  *    64  f64      readout_bias
- *    72  u32      0
+ *    72  u32      network options: bits 0-7 the candidate activation
+ *                 (mnet_nn_candidate), bit 8 a learned initial state
+ *                 (learn_h0); no other bit may be set
  *    76  u32      CRC32 of bytes 0 .. 75
  *   then six sections in this order, each
  *     0  char[4]  tag
@@ -69,7 +74,7 @@
 #include "mnet_task.h"
 
 #define MNET_CHECKPOINT_MAGIC "MNETCKPT"
-#define MNET_CHECKPOINT_VERSION 1u
+#define MNET_CHECKPOINT_VERSION 2u
 
 /* Bounds the loader enforces (and the saver, so that what is saved loads). */
 #define MNET_CHECKPOINT_MAX_SOURCES 4096          /* .mnet files          */

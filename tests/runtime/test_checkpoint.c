@@ -96,11 +96,13 @@ static const char main_text[] = "import \"lib/muscles.mnet\"\n# a model: caf\xc3
 static const char lib_text[] = "muscle m {}\n";
 static const char bin_text[5] = {'a', 0, 'b', '\n', (char)0xff}; /* bytes, NUL inside */
 
-static void fixture_init(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t salt)
+static void fixture_init_options(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t salt,
+                                 mnet_nn_candidate candidate, int learn_h0)
 {
     memset(fx, 0, sizeof *fx);
     mnet_checkpoint *ck = &fx->ck;
-    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID, MNET_NN_CANDIDATE_TANH, 0};
+    ck->net = (mnet_nn_config){cell, 5, H, L, 3, MNET_NN_ORTHO_STACKED, -5.0, MNET_NN_READOUT_SIGMOID,
+                               candidate, learn_h0};
     mnet_nn nn;
     char err[200];
     CU_ASSERT_FATAL(mnet_nn_setup(&nn, &ck->net, err, sizeof err) == 0);
@@ -148,6 +150,11 @@ static void fixture_init(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t 
     ck->meta = fx->meta;
 }
 
+static void fixture_init(fixture *fx, mnet_nn_cell cell, int H, int L, uint64_t salt)
+{
+    fixture_init_options(fx, cell, H, L, salt, MNET_NN_CANDIDATE_TANH, 0);
+}
+
 static void fixture_free(fixture *fx)
 {
     free(fx->buf);
@@ -174,7 +181,8 @@ static void assert_same(const mnet_checkpoint *a, const mnet_checkpoint *b)
                a->net.n_hidden == b->net.n_hidden && a->net.n_layers == b->net.n_layers &&
                a->net.n_output == b->net.n_output && a->net.ortho == b->net.ortho &&
                memcmp(&a->net.readout_bias, &b->net.readout_bias, sizeof(double)) == 0 &&
-               a->net.readout == b->net.readout));
+               a->net.readout == b->net.readout && a->net.candidate == b->net.candidate &&
+               a->net.learn_h0 == b->net.learn_h0));
     CU_ASSERT_EQUAL(a->n_params, b->n_params);
     if (a->n_params == b->n_params) {
         CU_ASSERT(same_reals(a->params, b->params, a->n_params));
@@ -207,6 +215,11 @@ static void put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void put64(unsigned char *p, uint64_t v)
@@ -311,6 +324,54 @@ static void test_roundtrip_gru(void) { roundtrip_cell(MNET_NN_GRU, 2); }
 static void test_roundtrip_rnn(void) { roundtrip_cell(MNET_NN_RNN, 1); }
 static void test_roundtrip_mlp(void) { roundtrip_cell(MNET_NN_MLP, 3); }
 static void test_roundtrip_lstm(void) { roundtrip_cell(MNET_NN_LSTM, 2); }
+
+/* The network options (header byte 72): a rectified-tanh GRU with a
+ * learned h0 comes back with both, its h0 among the params, in a version 2
+ * file; a file without options is version 1 (what older builds read);
+ * unknown option bits, or options in a version 1 file, are refused. */
+static void test_roundtrip_options(void)
+{
+    make_dir();
+    fixture fx;
+    fixture_init_options(&fx, MNET_NN_GRU, 7, 2, 99, MNET_NN_CANDIDATE_RECTIFIED_TANH, 1);
+    mnet_nn nn;
+    CU_ASSERT_FATAL(mnet_nn_setup(&nn, &fx.ck.net, NULL, 0) == 0);
+    CU_ASSERT(nn.n_params == fx.ck.n_params && nn.h0_offset + 14 == nn.n_params);
+    char p[128], err[512] = "";
+    path_in(p, sizeof p, "opt.bin");
+    CU_ASSERT_FATAL(mnet_checkpoint_save(p, &fx.ck, err, sizeof err) == 0);
+    mnet_checkpoint back;
+    CU_ASSERT_FATAL(mnet_checkpoint_load(p, &back, err, sizeof err) == 0);
+    CU_ASSERT(back.net.candidate == MNET_NN_CANDIDATE_RECTIFIED_TANH && back.net.learn_h0 == 1);
+    assert_same(&fx.ck, &back);
+    mnet_checkpoint_free(&back);
+    long len;
+    unsigned char *f = read_all(p, &len);
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT(get32(f + 8) == 2 && get32(f + 72) == (1u | 1u << 8));
+    put32(f + 72, 1u << 9);
+    fix_header_crc(f);
+    CU_ASSERT_FATAL(write_bytes(p, f, (size_t)len) == 0);
+    const char *const unknown[] = {"unknown network options 0x00000200", "byte 72", NULL};
+    CU_ASSERT(expect_error(p, unknown));
+    put32(f + 8, 1);
+    put32(f + 72, 1);
+    fix_header_crc(f);
+    CU_ASSERT_FATAL(write_bytes(p, f, (size_t)len) == 0);
+    const char *const v1[] = {"unknown network options 0x00000001", "format version 1", NULL};
+    CU_ASSERT(expect_error(p, v1));
+    free(f);
+    fixture_free(&fx);
+    /* no options: version 1 */
+    fixture_init(&fx, MNET_NN_GRU, 7, 1, 5);
+    CU_ASSERT_FATAL(mnet_checkpoint_save(p, &fx.ck, err, sizeof err) == 0);
+    f = read_all(p, &len);
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT(get32(f + 8) == 1 && get32(f + 72) == 0);
+    free(f);
+    fixture_free(&fx);
+    remove_dir();
+}
 
 /* Binary-safe source text (a NUL inside), no hash, no metadata, no sources
  * at all: all round-trip. */
@@ -643,10 +704,10 @@ static void test_version_and_precision(void)
     long len;
     unsigned char *f = saved_bytes(&fx, p, &len);
 
-    put32(f + 8, 2);
+    put32(f + 8, 3);
     fix_header_crc(f);
     CU_ASSERT_FATAL(write_bytes(p, f, (size_t)len) == 0);
-    const char *const newer[] = {"format version 2", "reads version 1", "newer", NULL};
+    const char *const newer[] = {"format version 3", "reads version 2", "newer", NULL};
     CU_ASSERT(expect_error(p, newer));
     put32(f + 8, 0);
     CU_ASSERT_FATAL(write_bytes(p, f, (size_t)len) == 0); /* not even a valid CRC: still */
@@ -806,6 +867,7 @@ int main(void)
         {"round trip RNN, bit-exact", test_roundtrip_rnn},
         {"round trip MLP, bit-exact", test_roundtrip_mlp},
         {"round trip LSTM with a linear read-out, bit-exact", test_roundtrip_lstm},
+        {"round trip of the network options (rectified tanh, learned h0)", test_roundtrip_options},
         {"round trip: binary source, no hash, no metadata, no sources", test_roundtrip_minimal},
         {"overwrite keeps the mode, leaves no temp file", test_overwrite},
         {"failed write midway: old file intact, no temp file", test_atomic_failed_write},
