@@ -13,9 +13,13 @@
  *                       (needs body.points)
  *   speed.svg           end-point speed over time
  *   muscles.svg         activation, force, ... per muscle over time
- *   hidden_heatmap.svg  episode K's hidden units over time (viridis)
+ *   hidden_heatmap.svg  episode K's hidden units over time (viridis); a
+ *                       modular network's (names.hidden) grouped by module,
+ *                       separated and labelled
  *   hidden_pca.svg      the first three principal components of the
  *                       hidden states: PC1 vs PC2, and each vs time
+ *   hidden_pca_modules.svg  a modular network only: each module's own
+ *                       PC1 vs PC2
  *   replay.svg          episode K replayed (SMIL animation)
  *
  * A figure whose data the input lacks is skipped with a note.  Everything
