@@ -112,9 +112,7 @@ static int net_of(const mnet_task_config *cfg, const mnet_model *m, mnet_nn *nn,
     char msg[512];
     if (mnet_obs_setup(obs, cfg, m->space_dim, m->n_muscles, m->step_size, msg, sizeof msg) != 0)
         return mn__fail(err, errlen, MN_EINVAL, "%s", msg);
-    mnet_nn_config nc = {cfg->cell, obs->n_obs, cfg->n_hidden, cfg->n_layers, m->n_muscles, cfg->ortho,
-                         cfg->readout_bias, cfg->readout, cfg->candidate, cfg->learn_h0};
-    if (mnet_nn_setup(nn, &nc, msg, sizeof msg) != 0)
+    if (mnet_train_network(cfg, m, obs->n_obs, nn, NULL, msg, sizeof msg) != 0)
         return mn__fail(err, errlen, MN_EINVAL, "%s", msg);
     return MN_OK;
 }

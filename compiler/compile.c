@@ -113,6 +113,9 @@ static mnet_compilation *finish(mnet_compilation *c, const mnet_compile_options 
     /* no effector at all: lowering says so, at the main file */
     if (ctx->n_errors == 0 && !o->no_lower)
         c->eff = lower_for(ctx, &c->prog, o->effector, &c->task);
+    /* the module delays in steps need the effector's step */
+    if (ctx->n_errors == 0 && c->eff && c->task.effector && !strcmp(c->eff->name, c->task.effector))
+        task_check_delays(ctx, &c->task, c->eff->step);
     hash_sources(c);
     if (diag && ctx->n_errors)
         mnet_print_diags(ctx, diag);

@@ -37,6 +37,7 @@ typedef struct {
     eval_env E;
     int errors;
     int modular;            /* the policy has a body: a modular network  */
+    int policy;             /* the task writes a policy                  */
     src_loc policy_loc;     /* where                                     */
 } checker;
 
@@ -276,6 +277,7 @@ static void policy(checker *C, mnet_task_config *cfg, const ast_expr *x)
  *     module m1(size = 96);
  *     input vision(to = [pmd], p = 0.5);         (p: reach probability, 1)
  *     connect pmd(to = m1, fraction = 0.5, p = 0.3);   (both default 1)
+ *     connect m1(to = pmd, delay = 20 ms);       (or delay = 2: steps)
  *     readout m1;
  *   }
  */
@@ -470,15 +472,46 @@ static void modular_input(checker *C, mnet_nn_modular *md, const ast_stmt *s)
         }
 }
 
-static void modular_connect(checker *C, mnet_nn_modular *md, const ast_stmt *s, int given[][MNET_NN_MAX_MODULES])
+/* delay = 20 ms (a time, seconds into *time) or delay = 2 (whole steps
+ * into *steps): 0, or -1 after reporting.  A time is checked against the
+ * episode here; steps once the effector's step is known
+ * (task_check_delays). */
+static int connect_delay(checker *C, const ast_expr *e, int *steps, double *time)
 {
-    const ast_expr *x = body_call(C, s, "connect FROM(to = MODULE or [MODULE, ...], fraction = F, p = P)");
+    double v;
+    int n;
+    unit_dim dim;
+    if (numbers(C, e, "delay", &v, 1, &n, &dim) != 0)
+        return -1;
+    if (dim != DIM_NONE && dim != DIM_TIME) {
+        mnet_error(C->ctx, e->loc, "a delay is a time (e.g. 20 ms) or a number of steps, but the value given is %s",
+                   unit_dim_name(dim));
+    } else if (!(v >= 0) || !isfinite(v)) {
+        mnet_error(C->ctx, e->loc, "a delay must be 0 or more (got %.15g)", v);
+    } else if (dim == DIM_NONE && (v != floor(v) || v > 1e8)) {
+        mnet_error(C->ctx, e->loc, "a delay in steps must be a whole number (got %.15g; write a time with its "
+                   "unit, e.g. 20 ms)", v);
+    } else {
+        *steps = dim == DIM_NONE ? (int)v : 0;
+        *time = dim == DIM_TIME ? v : 0;
+        return 0;
+    }
+    C->errors++;
+    return -1;
+}
+
+static void modular_connect(checker *C, mnet_task_config *cfg, const ast_stmt *s, int given[][MNET_NN_MAX_MODULES],
+                            task_spec *t)
+{
+    mnet_nn_modular *md = &cfg->modular;
+    const ast_expr *x = body_call(C, s, "connect FROM(to = MODULE or [MODULE, ...], fraction = F, p = P, delay = D)");
     if (!x)
         return;
     const ast_expr id = {.kind = EX_ID, .loc = x->loc, .name = x->name};
     const int a = module_named(C, md, &id);
-    int on[MNET_NN_MAX_MODULES] = {0}, have_to = 0, bad = a < 0;
-    double frac = 1, p = 1;
+    int on[MNET_NN_MAX_MODULES] = {0}, have_to = 0, bad = a < 0, dsteps = 0;
+    double frac = 1, p = 1, dtime = 0;
+    src_loc dloc = x->loc;
     for (const ast_arg *g = x->kind == EX_CALL ? x->args : NULL; g; g = g->next) {
         if (g->name && g->value && !strcmp(g->name, "to")) {
             bad |= module_set(C, md, g->value, on) != 0;
@@ -487,8 +520,12 @@ static void modular_connect(checker *C, mnet_nn_modular *md, const ast_stmt *s, 
             bad |= unit_number(C, g->value, "projecting fraction", 0, 1, &frac) != 0;
         } else if (g->name && g->value && !strcmp(g->name, "p")) {
             bad |= unit_number(C, g->value, "connection probability", 0, 1, &p) != 0;
+        } else if (g->name && g->value && !strcmp(g->name, "delay")) {
+            bad |= connect_delay(C, g->value, &dsteps, &dtime) != 0;
+            dloc = g->value->loc;
         } else {
-            mnet_error(C->ctx, g->loc, "a connection takes to = MODULE or [MODULE, ...], fraction = F and p = P");
+            mnet_error(C->ctx, g->loc,
+                       "a connection takes to = MODULE or [MODULE, ...], fraction = F, p = P and delay = D");
             C->errors++;
             bad = 1;
         }
@@ -508,12 +545,16 @@ static void modular_connect(checker *C, mnet_nn_modular *md, const ast_stmt *s, 
             given[b][a] = 1;
             md->frac[b][a] = frac;
             md->p[b][a] = p;
+            md->delay_steps[b][a] = dsteps;
+            md->delay_time[b][a] = dtime;
+            if (t)
+                t->delay_loc[b][a] = dloc;
         }
 }
 
 /* The statements of the policy's body into cfg->modular: modules first
  * (so the others may name a module written later), then the rest. */
-static void modular_body(checker *C, mnet_task_config *cfg, const ast_stmt *policy_stmt)
+static void modular_body(checker *C, mnet_task_config *cfg, const ast_stmt *policy_stmt, task_spec *t)
 {
     mnet_nn_modular *md = &cfg->modular;
     memset(md, 0, sizeof *md);
@@ -535,7 +576,7 @@ static void modular_body(checker *C, mnet_task_config *cfg, const ast_stmt *poli
         if (s->kind == ST_SETTING && !strcmp(s->head, "input")) {
             modular_input(C, md, s);
         } else if (s->kind == ST_SETTING && !strcmp(s->head, "connect")) {
-            modular_connect(C, md, s, conn);
+            modular_connect(C, cfg, s, conn, t);
         } else if (s->kind == ST_SETTING && !strcmp(s->head, "readout") && s->nargs >= 1 && !s->has_body) {
             for (const ast_arg *a = s->args; a; a = a->next) {
                 int on[MNET_NN_MAX_MODULES] = {0};
@@ -607,9 +648,11 @@ static void check_body(checker *C, const mnet_program *prog, const mnet_def *def
                                            "{ module ...; } body");
                 C->errors++;
             } else {
+                C->policy_loc = s->loc;
+                C->policy = 1;
                 policy(C, &t->cfg, s->args->value);
                 if (s->has_body)
-                    modular_body(C, &t->cfg, s);
+                    modular_body(C, &t->cfg, s, t);
             }
         } else if (setting_named(h) && !(s->nargs >= 1 && s->args->name)) {
             if ((x = one_value(C, s)))
@@ -649,7 +692,13 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
     if (t.cfg.n_losses == 0)
         task_spec_recipe_loss(&t);
     char err[512];
+    if (C.errors == 0) /* positioned, before the same check without a position below */
+        C.errors += task_check_delays(ctx, &t, 0);
     if (C.errors == 0 && C.modular && mnet_modular_check(&t.cfg, err, sizeof err) != 0) {
+        mnet_error(ctx, C.policy_loc, "%s", err);
+        C.errors++;
+    }
+    if (C.errors == 0 && C.policy && mnet_policy_check(&t.cfg, err, sizeof err) != 0) {
         mnet_error(ctx, C.policy_loc, "%s", err);
         C.errors++;
     }
@@ -662,6 +711,31 @@ int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, tas
     if (out)
         *out = t;
     return C.errors;
+}
+
+int task_check_delays(mnet_ctx *ctx, const task_spec *t, double step)
+{
+    const mnet_nn_modular *md = &t->cfg.modular;
+    const double T = step > 0 ? (double)lround(t->cfg.duration / step) : 0;
+    int errors = 0;
+    for (int b = 0; b < md->n_modules && b < MNET_NN_MAX_MODULES; b++)
+        for (int a = 0; a < md->n_modules && a < MNET_NN_MAX_MODULES; a++) {
+            const double time = md->delay_time[b][a];
+            const int steps = md->delay_steps[b][a];
+            if (step <= 0 && time > 0 && time >= t->cfg.duration) {
+                mnet_error(ctx, t->delay_loc[b][a],
+                           "connection '%s' -> '%s': a delay of %g ms is not shorter than the episode (%g ms)",
+                           md->name[a], md->name[b], time * 1e3, t->cfg.duration * 1e3);
+                errors++;
+            } else if (step > 0 && steps + (double)lround(time / step) >= T) {
+                mnet_error(ctx, t->delay_loc[b][a],
+                           "connection '%s' -> '%s': a delay of %.0f steps is not shorter than the episode (%.0f "
+                           "steps of %g ms)",
+                           md->name[a], md->name[b], steps + (double)lround(time / step), T, step * 1e3);
+                errors++;
+            }
+        }
+    return errors;
 }
 
 /* ---- set NAME VALUE ------------------------------------------------------ */

@@ -44,6 +44,8 @@ typedef struct task_spec_s {
     mnet_task_config cfg;                           /* the configuration */
     const ast_expr *loss_value[MNET_TASK_MAX_LOSSES]; /* NULL: built in  */
     src_loc loss_loc[MNET_TASK_MAX_LOSSES];         /* where written     */
+    /* where each module pair's delay was written [to][from] */
+    src_loc delay_loc[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];
 } task_spec;
 
 /* One loss term as the lowering reads it (a view into a task_spec). */
@@ -64,6 +66,12 @@ void task_spec_recipe_loss(task_spec *t);
 
 /* Checks task `def`; fills *out (when not NULL).  Returns the errors found. */
 int task_check(mnet_ctx *ctx, const mnet_program *prog, const mnet_def *def, task_spec *out);
+
+/* The module delays of t against its episode on an effector of step
+ * `step` (s; 0: the times only, against the duration): each pair's
+ * delay, in steps, must be shorter than the episode.  Reports at the
+ * delay's position; returns the errors found. */
+int task_check_delays(mnet_ctx *ctx, const task_spec *t, double step);
 
 /* `set NAME VALUE`: the setting (or loss term weight, loss.NAME.weight /
  * loss.NAME.derivative) called name, to the value the .mnet text `value`

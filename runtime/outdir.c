@@ -302,6 +302,7 @@ int mnet_outdir_open(mnet_outdir *o, const char *dir, int mode, char *err, size_
 {
     o->lock_fd = -1;
     o->n_removed = 0;
+    o->created = 0;
     if (mode != MNET_OUTDIR_NEW && mode != MNET_OUTDIR_RESUME && mode != MNET_OUTDIR_FORCE)
         return io_err(err, n, "output directory: unknown mode %d", mode);
     if (check_path(dir, err, n) != 0)
@@ -320,8 +321,12 @@ int mnet_outdir_open(mnet_outdir *o, const char *dir, int mode, char *err, size_
             return io_err(err, n, "no run in '%s': %s", dir, strerror(errno));
         if (!S_ISDIR(st.st_mode))
             return io_err(err, n, "no run in '%s': not a directory", dir);
-    } else if (make_dirs(dir, err, n) != 0) {
-        return -1;
+    } else {
+        struct stat st;
+        int existed = stat(dir, &st) == 0;
+        if (make_dirs(dir, err, n) != 0)
+            return -1;
+        o->created = !existed;
     }
     int fd = lock_dir(dir, err, n);
     if (fd < 0)
@@ -332,6 +337,18 @@ int mnet_outdir_open(mnet_outdir *o, const char *dir, int mode, char *err, size_
         return -1;
     }
     return 0;
+}
+
+void mnet_outdir_abandon(mnet_outdir *o, const char *dir)
+{
+    const int held = o->lock_fd >= 0, created = o->created;
+    mnet_outdir_close(o);
+    if (!held || !created)
+        return;
+    char lock[PATH_MAX];
+    if (snprintf(lock, sizeof lock, "%s/%s", dir, MNET_OUTDIR_LOCK) < (int)sizeof lock && unlink(lock) == 0)
+        rmdir(dir); /* fails, harmlessly, when something else is there */
+    o->created = 0;
 }
 
 void mnet_outdir_close(mnet_outdir *o)

@@ -76,8 +76,9 @@ long mnet_run_text_format(const mnet_task_config *cfg, const mnet_model *m, cons
         }
         for (int a = 0; a < M; a++)
             for (int b = 0; b < M; b++)
-                put(&o, "policy.connect.%.*s.%.*s=%.17g %.17g\n", MNET_NN_NAME - 1, md->name[a], MNET_NN_NAME - 1,
-                    md->name[b], md->frac[b][a], md->p[b][a]);
+                put(&o, "policy.connect.%.*s.%.*s=%.17g %.17g %d %.17g\n", MNET_NN_NAME - 1, md->name[a],
+                    MNET_NN_NAME - 1, md->name[b], md->frac[b][a], md->p[b][a], md->delay_steps[b][a],
+                    md->delay_time[b][a]);
     }
     for (int i = 0; i < cfg->n_losses && i < MNET_TASK_MAX_LOSSES; i++)
         put(&o, "loss.%s=%.17g %.17g\n", mnet_loss_name(NULL, &cfg->loss[i]), cfg->loss[i].weight,
@@ -194,12 +195,21 @@ static int modular_line(mnet_nn_modular *md, const char *key, const char *val, c
             snprintf(msg, n, "%.200s: expected policy.connect.FROM.TO with modules of policy.modules", key);
             return -1;
         }
-        if (read_numbers(val, v, 2) != 2) {
-            snprintf(msg, n, "%.200s needs two numbers (fraction, probability)", key);
+        /* four numbers: fraction, probability, delay in steps, delay in
+         * seconds; runs written before delays existed have the first two */
+        int got = read_numbers(val, v, 4);
+        if (got != 2 && got != 4) {
+            snprintf(msg, n, "%.200s needs fraction, probability, delay steps and delay time (s)", key);
+            return -1;
+        }
+        if (got == 4 && (v[2] != floor(v[2]) || !(v[2] >= 0 && v[2] <= 1e8))) {
+            snprintf(msg, n, "%.200s: the delay in steps must be a whole number of 0 or more (got %.17g)", key, v[2]);
             return -1;
         }
         md->frac[b][a] = v[0];
         md->p[b][a] = v[1];
+        md->delay_steps[b][a] = got == 4 ? (int)v[2] : 0;
+        md->delay_time[b][a] = got == 4 ? v[3] : 0;
         return 0;
     }
     snprintf(msg, n, "unknown setting '%.200s'", key);

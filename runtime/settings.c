@@ -540,6 +540,16 @@ int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t n)
                      md->name[a], nm, md->frac[m][a], md->p[m][a]);
                 return -1;
             }
+            if (md->delay_steps[m][a] < 0 || !(md->delay_time[m][a] >= 0 && md->delay_time[m][a] < 1e6)) {
+                fail(err, n, "connection '%s' -> '%s': delay of %d steps and %g s (both 0 or more)", md->name[a], nm,
+                     md->delay_steps[m][a], md->delay_time[m][a]);
+                return -1;
+            }
+            if (md->delay_time[m][a] > 0 && cfg->duration > 0 && md->delay_time[m][a] >= cfg->duration) {
+                fail(err, n, "connection '%s' -> '%s': a delay of %g s is not shorter than the episode (%g s)",
+                     md->name[a], nm, md->delay_time[m][a], cfg->duration);
+                return -1;
+            }
         }
     }
     if (total != cfg->n_hidden) {
@@ -591,6 +601,24 @@ int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t n)
     return 0;
 }
 
+int mnet_policy_check(const mnet_task_config *cfg, char *err, size_t n)
+{
+    if (cfg->spectral_radius > 0 && cfg->cell == MNET_NN_MLP) {
+        fail(err, n, "policy.spectral_radius needs recurrent weights (policy is mlp)");
+        return -1;
+    }
+    if (cfg->candidate != MNET_NN_CANDIDATE_TANH && cfg->cell == MNET_NN_LSTM) {
+        fail(err, n, "policy.candidate: the rectified-tanh candidate is for gru, rnn and mlp cells (the lstm "
+                     "keeps tanh)");
+        return -1;
+    }
+    if (cfg->learn_h0 && cfg->cell == MNET_NN_MLP) {
+        fail(err, n, "policy.initial_state: an mlp has no state to learn an initial value of");
+        return -1;
+    }
+    return 0;
+}
+
 int mnet_run_check(const mnet_task_config *cfg, char *err, size_t n)
 {
     for (int i = 0; i < N_SETTINGS; i++) {
@@ -633,12 +661,8 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t n)
         fail(err, n, "%d loss terms (at most %d)", cfg->n_losses, MNET_TASK_MAX_LOSSES);
         return -1;
     }
-    if (mnet_modular_check(cfg, err, n) != 0)
+    if (mnet_modular_check(cfg, err, n) != 0 || mnet_policy_check(cfg, err, n) != 0)
         return -1;
-    if (cfg->spectral_radius > 0 && cfg->cell == MNET_NN_MLP) {
-        fail(err, n, "policy.spectral_radius needs recurrent weights (policy is mlp)");
-        return -1;
-    }
     for (int i = 0; i < cfg->n_losses; i++) {
         const mnet_loss_term *l = &cfg->loss[i];
         const char *name = mnet_loss_name(NULL, l);

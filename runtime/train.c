@@ -210,12 +210,42 @@ static int probe_load_vjp(mnet_train *tr)
     return 0;
 }
 
-/* tr->modular: the run's description with each source's input columns,
- * checked against the network.  0, or -1 with a message. */
+int mnet_train_network(const mnet_task_config *cfg, const mnet_model *m, int n_input, mnet_nn *nn,
+                       mnet_nn_modular *md, char *err, size_t n)
+{
+    mnet_nn_config nc = {cfg->cell,         n_input,        cfg->n_hidden, cfg->n_layers,
+                         m->n_muscles,      cfg->ortho,     cfg->readout_bias, cfg->readout,
+                         cfg->candidate,    cfg->learn_h0};
+    if (mnet_nn_setup(nn, &nc, err, n) != 0)
+        return -1;
+    mnet_nn_modular d = cfg->modular;
+    for (int b = 0; b < d.n_modules && b < MNET_NN_MAX_MODULES; b++)
+        for (int a = 0; a < d.n_modules && a < MNET_NN_MAX_MODULES; a++) {
+            double s = d.delay_time[b][a] / m->step_size;
+            if (!(s >= 0 && s < 1e8)) {
+                msg(err, n, "train: connection '%.*s' -> '%.*s': a delay of %g s is negative or too long",
+                    MNET_NN_NAME - 1, d.name[a], MNET_NN_NAME - 1, d.name[b], d.delay_time[b][a]);
+                return -1;
+            }
+            d.delay_steps[b][a] += (int)lround(s);
+            d.delay_time[b][a] = 0;
+        }
+    char why[400];
+    if (d.n_modules > 0 && mnet_nn_set_delays(nn, &d, mnet_task_steps(cfg, m), why, sizeof why) != 0) {
+        msg(err, n, "train: %s", why);
+        return -1;
+    }
+    if (md)
+        *md = d;
+    return 0;
+}
+
+/* tr->modular (the description with its delays in steps, tr->nn's): each
+ * source's input columns, checked against the network.  0, or -1 with a
+ * message. */
 static int resolve_modular(mnet_train *tr, char *err, size_t n)
 {
     mnet_nn_modular *md = &tr->modular;
-    *md = tr->cfg.modular;
     for (int s = 0; s < md->n_sources; s++) {
         int part;
         if (mnet_name_lookup(mnet_obs_part_names, md->source_name[s], &part) != 0 ||
@@ -267,10 +297,7 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
     if (mnet_obs_setup(&tr->obs, cfg, tr->P, tr->M, m->step_size, err, n) != 0)
         goto fail;
     tr->I = tr->obs.n_obs;
-    mnet_nn_config nc = {cfg->cell,  tr->I,      cfg->n_hidden,       cfg->n_layers,
-                         tr->M,      cfg->ortho, cfg->readout_bias, cfg->readout,
-                         cfg->candidate, cfg->learn_h0};
-    if (mnet_nn_setup(&tr->nn, &nc, err, n) != 0)
+    if (mnet_train_network(cfg, m, tr->I, &tr->nn, &tr->modular, err, n) != 0)
         goto fail;
     if (cfg->modular.n_modules > 0 && resolve_modular(tr, err, n) != 0)
         goto fail;

@@ -329,7 +329,7 @@ static int cmd_train(int argc, char **argv)
                         "node\n", mnet_mpi_rank());
     if (mnet_mpi_agree(status) != 0) {
         session_close(&s);
-        mnet_outdir_close(&od);
+        mnet_outdir_abandon(&od, out); /* a run that never started leaves no directory */
         return rank0 && status ? status : 1;
     }
     struct sigaction sa;

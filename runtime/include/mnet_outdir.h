@@ -44,10 +44,11 @@ typedef enum mnet_outdir_mode {
 typedef struct mnet_outdir {
     int lock_fd;          /* DIR/.mnet.lock, write-locked; -1: not open         */
     int n_removed;        /* orphaned temporaries removed by mnet_outdir_open   */
+    int created;          /* 1: DIR itself did not exist before the open        */
 } mnet_outdir;
 
 /* An mnet_outdir that holds nothing (mnet_outdir_close does nothing). */
-#define MNET_OUTDIR_INIT {-1, 0}
+#define MNET_OUTDIR_INIT {-1, 0, 0}
 
 /* Opens DIR for a run in `mode` (an mnet_outdir_mode), as described above.
  * 0, or -1 with a message in err; on failure nothing is held, and nothing
@@ -57,6 +58,11 @@ int mnet_outdir_open(mnet_outdir *o, const char *dir, int mode, char *err, size_
 /* Releases the lock (and empties the lock file).  Safe to call twice, on
  * an mnet_outdir whose open failed and on MNET_OUTDIR_INIT. */
 void mnet_outdir_close(mnet_outdir *o);
+
+/* For a run that never started (its file did not compile, say): closes o
+ * and, when the open created DIR, removes the lock file and DIR again if
+ * nothing else was put there, so a refused run leaves nothing behind. */
+void mnet_outdir_abandon(mnet_outdir *o, const char *dir);
 
 /* The file names a run writes into DIR. */
 #define MNET_OUTDIR_LOCK ".mnet.lock"

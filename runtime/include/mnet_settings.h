@@ -153,6 +153,12 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t err_size);
  * mnet_run_check.  0, or -1 with a message naming the module or source. */
 int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t err_size);
 
+/* Checks the policy's options against its cell: spectral radius and a
+ * learned initial state need a recurrent cell (not the mlp), the
+ * rectified-tanh candidate is not the lstm's.  Called by mnet_run_check.
+ * 0, or -1 with a message. */
+int mnet_policy_check(const mnet_task_config *cfg, char *err, size_t err_size);
+
 /* ---- the run text ------------------------------------------------------ */
 
 /* Writes cfg and (when m and params are not NULL) the values of m's

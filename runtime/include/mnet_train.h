@@ -256,6 +256,17 @@ typedef struct mnet_train {
     void *mem;
 } mnet_train;
 
+/* The policy network of configuration cfg on model m with n_input
+ * inputs (the observation's rows): nn set up from the cell, sizes and
+ * options of cfg and, for a modular network, given its delays between
+ * modules (mnet_nn_set_delays) in steps: delay_steps plus
+ * round(delay_time / the model's step) per pair, for episodes of the
+ * task's length.  md (NULL: not wanted) receives cfg->modular with the
+ * delays in steps (delay_time 0).  What the trainer, the probes and the
+ * API build the same network with.  0, or -1 with a message. */
+int mnet_train_network(const mnet_task_config *cfg, const mnet_model *m, int n_input, mnet_nn *nn,
+                       mnet_nn_modular *md, char *err, size_t n);
+
 /* Checks the model and configuration, sets the network up and initialises
  * its parameters from cfg->seed (mnet_nn_init_params), allocates the
  * arena.  params: the effector's parameter table (model->n_params), which

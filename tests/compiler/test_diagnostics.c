@@ -1038,6 +1038,26 @@ static void test_task_modular(void)
            "a policy's body holds module, input, connect and readout statements (got 'wire')");
     expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b);\n    connect `a(to = b);\n    readout b;\n"),
            "connection 'a' -> 'b' is given twice");
+    /* delays between modules */
+    expect_clean(CHECK, MODULAR("policy gru(hidden = 12, candidate = rectified_tanh, initial_state = learned)",
+                                "    connect a(to = b, delay = 20 ms);\n    connect b(to = a, delay = 2);\n"
+                                "    readout b;\n"));
+    expect(CHECK, MODULAR("duration 1 s;\n  policy gru(hidden = 12)",
+                                         "    connect a(to = b, delay = `1200 ms);\n    readout b;\n"),
+           "connection 'a' -> 'b': a delay of 1200 ms is not shorter than the episode (1000 ms)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, delay = `3 kg);\n    readout b;\n"),
+           "a delay is a time (e.g. 20 ms) or a number of steps, but the value given is");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, delay = `1.5);\n    readout b;\n"),
+           "a delay in steps must be a whole number (got 1.5; write a time with its unit, e.g. 20 ms)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, delay = `-1);\n    readout b;\n"),
+           "a delay must be 0 or more (got -1)");
+    expect(CHECK, MODULAR("policy gru(hidden = 12)", "    connect a(to = b, `wait = 1);\n    readout b;\n"),
+           "a connection takes to = MODULE or [MODULE, ...], fraction = F, p = P and delay = D");
+    expect(CHECK, TASK("  `policy lstm(candidate = rectified_tanh);\n"),
+           "the rectified-tanh candidate is for gru, rnn and mlp cells");
+    expect(CHECK, TASK("  `policy mlp(initial_state = learned);\n"), "an mlp has no state to learn");
+    expect(CHECK, TASK("  policy gru(candidate = `relu);\n"),
+           "policy.candidate must be one of tanh, rectified_tanh (got 'relu')");
 }
 
 /* ---- the error cap --------------------------------------------------------------------------- */

@@ -5,7 +5,13 @@ the initialisation) and rolled out by `mnet eval`:
 
   1. examples/reach_lstm.mnet: a two-layer LSTM with a linear read-out;
   2. examples/modular_dale.mnet: a modular GRU with Dale's law (masked,
-     signed weights) and the sigmoid read-out.
+     signed weights), delays between its modules and the sigmoid read-out;
+  3. the same with the rectified-tanh candidate and a learned initial state.
+
+torch.nn.GRU has neither delays nor those options, so for (2) and (3) the
+test writes the GRU step out in torch (DelayedGRU: the equations, each
+module pair's recurrent block reading the state its delay back), and first
+checks that this step with every delay 0 is torch.nn.GRU's to 1e-12.
 
 From each run's weights.safetensors alone the test builds torch.nn.LSTM /
 torch.nn.GRU and a torch.nn.Linear read-out with the nonlinearity the file's
@@ -55,6 +61,60 @@ def tensor(torch, a):
     return torch.from_numpy(a.astype("float64"))  # a copy: the file's arrays are read-only
 
 
+class DelayedGRU:
+    """One GRU layer whose recurrent input from module a to module b is the
+    state delay(b, a) steps older than the one step of recurrence (h0 before
+    the episode), with the candidate max(0, tanh) when rectified and the
+    initial state h0 (mnet_nn.h, "delays between modules")."""
+
+    def __init__(self, torch, w, meta, delays=None):
+        import numpy as np
+        self.torch = torch
+        self.W_ih, self.W_hh = tensor(torch, w["gru.weight_ih_l0"]), tensor(torch, w["gru.weight_hh_l0"])
+        self.b_ih, self.b_hh = tensor(torch, w["gru.bias_ih_l0"]), tensor(torch, w["gru.bias_hh_l0"])
+        H = self.W_hh.shape[1]
+        self.h0 = tensor(torch, w["gru.h0"][0]) if "gru.h0" in w else torch.zeros(H, dtype=torch.float64)
+        self.rectified = meta.get("mnet.candidate", "tanh") == "rectified_tanh"
+        names, unit_module = [], []
+        for spec in meta.get("mnet.modules", "all:%d:-1" % H).split():
+            name, units, _ = spec.split(":")
+            names.append(name)
+            unit_module += [len(names) - 1] * int(units)
+        unit_module = np.array(unit_module)
+        if delays is None:  # "FROM>TO:STEPS ..."
+            delays = {}
+            for spec in meta.get("mnet.delays", "").split():
+                pair, steps = spec.split(":")
+                a, b = pair.split(">")
+                delays[(names.index(b), names.index(a))] = int(steps)
+        # d[j, i]: the delay of the weight from unit i to unit j
+        d = np.zeros((H, H), dtype=int)
+        for (b, a), steps in delays.items():
+            d[np.ix_(unit_module == b, unit_module == a)] = steps
+        # W_hh split by delay: one masked copy per delay value (every gate)
+        self.blocks = [(k, self.W_hh * tensor(torch, np.tile(d == k, (3, 1))))
+                       for k in sorted(set(d.ravel().tolist()))]
+
+    def __call__(self, x):
+        """x (N, T, I) -> states (N, T, H)"""
+        torch = self.torch
+        N, T, _ = x.shape
+        H = self.W_hh.shape[1]
+        past = [self.h0.expand(N, H)]  # past[t] = the state after step t-1 (past[0] = h0)
+        for t in range(T):
+            gi = x[:, t] @ self.W_ih.T + self.b_ih
+            gh = self.b_hh.expand(N, 3 * H).clone()
+            for k, W in self.blocks:
+                gh = gh + past[max(t - k, 0)] @ W.T
+            r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+            z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+            n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+            if self.rectified:
+                n = torch.relu(n)
+            past.append((1 - z) * n + z * past[t])
+        return torch.stack(past[1:], 1)
+
+
 class Policy:
     """torch.nn.LSTM / torch.nn.GRU (one module per layer, so that every
     layer's states can be compared) and the read-out, from weights.safetensors."""
@@ -65,9 +125,14 @@ class Policy:
         cell = self.meta["mnet.cell"]
         assert cell in ("lstm", "gru"), cell
         # what torch.nn.LSTM / GRU compute: tanh candidate, zero initial
-        # state, no delays between modules (the examples' defaults)
-        for key, plain in (("mnet.candidate", "tanh"), ("mnet.initial_state", "zero"), ("mnet.delays", "")):
-            assert self.meta.get(key, plain) == plain, "%s=%s: not what torch.nn computes" % (key, self.meta[key])
+        # state, no delays between modules; a one-layer GRU with any of them
+        # is written out in torch (DelayedGRU)
+        plain = all(self.meta.get(k, v) == v for k, v in (("mnet.candidate", "tanh"),
+                                                          ("mnet.initial_state", "zero"), ("mnet.delays", "")))
+        self.delayed = None
+        if not plain:
+            assert cell == "gru" and self.meta["mnet.n_layers"] == "1", "options torch.nn does not have: %s" % cell
+            self.delayed = DelayedGRU(torch, w, self.meta)
         kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
         n_in, H = int(self.meta["mnet.n_input"]), int(self.meta["mnet.n_hidden"])
         L, O = int(self.meta["mnet.n_layers"]), int(self.meta["mnet.n_output"])
@@ -89,8 +154,8 @@ class Policy:
         torch's default initial state is zero (h, and the LSTM's c), as mnet's."""
         x, hidden = tensor(self.torch, obs), []
         with self.torch.no_grad():
-            for rnn in self.layers:
-                x, _ = rnn(x)
+            for rnn in [self.delayed] if self.delayed else self.layers:
+                x = rnn(x) if rnn is self.delayed else rnn(x)[0]
                 hidden.append(x.numpy())
             y = self.readout(self.fc(x)).numpy()
         return hidden, y
@@ -210,6 +275,45 @@ def main():
         assert meta["noise"].startswith("seed=5"), meta["noise"]
         assert np.abs(a["action"] - a["output"]).max() > 1e-3  # action noise was drawn
         worst = max(worst, *compare("modular GRU (Dale), drawn + noise", policy, drawn, False)[:2])
+
+        # the written-out GRU step is torch.nn.GRU's when no delay is set
+        assert policy.delayed is not None and len(policy.delayed.blocks) == 3, "the example has delays of 0, 1, 2"
+        plain = DelayedGRU(torch, policy.weights, {"mnet.modules": policy.meta["mnet.modules"]}, delays={})
+        x = tensor(torch, a["obs"])
+        with torch.no_grad():
+            d = float((plain(x) - policy.layers[0](x)[0]).abs().max())
+        print("DelayedGRU with no delays vs torch.nn.GRU: max |diff| %.3g" % d)
+        assert d < 1e-12, d
+        # and the delays matter: without them the recorded states are missed
+        with torch.no_grad():
+            d = float(np.abs(plain(x).numpy() - a["hidden.0"]).max())
+        print("control: the same weights without the delays give max |diff| hidden %.3g (must exceed %g)"
+              % (d, 10 * TOL))
+        assert d > 10 * TOL, d
+
+        # (3) the rectified-tanh candidate and a learned initial state
+        opt = os.path.join(tmp, "options")
+        mnet(binary, "train", os.path.join(SOURCE, "examples", "modular_dale.mnet"), "--batches", "3",
+             "--set", "train.batch=4", "--set", "policy.candidate=rectified_tanh", "--set",
+             "policy.initial_state=learned", "--threads", "1", "--out", opt)
+        policy3 = Policy(torch, os.path.join(opt, "weights.safetensors"))
+        assert policy3.delayed.rectified and np.abs(policy3.weights["gru.h0"]).max() > 0
+        val = os.path.join(tmp, "options.safetensors")
+        mnet(binary, "eval", opt, "--out", val)
+        worst = max(worst, *compare("rectified tanh, learned h0", policy3, val, True))
+        # controls: the plain tanh candidate, or a zero initial state, miss
+        _, a = read(val)
+        x = tensor(torch, a["obs"])
+        for what in ("tanh candidate", "zero initial state"):
+            other = DelayedGRU(torch, policy3.weights, policy3.meta)
+            if what == "tanh candidate":
+                other.rectified = False
+            else:
+                other.h0 = torch.zeros_like(other.h0)
+            with torch.no_grad():
+                d = float(np.abs(other(x).numpy() - a["hidden.0"]).max())
+            print("control: a %s gives max |diff| hidden %.3g (must exceed %g)" % (what, d, 10 * TOL))
+            assert d > 10 * TOL, (what, d)
 
         # the control: the same episodes with hidden noise, which obs does not
         # carry, must disagree well beyond the tolerance
