@@ -216,8 +216,9 @@ static ctrl_memory memory_of(const mnet_nn *nn, size_t real_size)
     const int H = nn->cfg.n_hidden, L = nn->cfg.n_layers, G = nn->n_gates;
     ctrl_memory m;
     m.weights = nn->n_params * real_size;
-    /* h (L x H), gate (G H), ghn (H, GRU), hn (H) */
-    size_t reals = (size_t)L * H + (size_t)G * H + (nn->cfg.cell == MNET_NN_GRU ? (size_t)H : 0) + (size_t)H;
+    /* h (L x H), gate (G H), ghn (H, GRU), hn (H), past (D x H, delays) */
+    size_t reals = (size_t)L * H + (size_t)G * H + (nn->cfg.cell == MNET_NN_GRU ? (size_t)H : 0) + (size_t)H +
+                   (size_t)nn->delays.max * H;
     m.state = reals * real_size;
     return m;
 }
@@ -272,7 +273,7 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             " *\n"
             " *   mnet_ctrl c;\n"
             " *   mnet_ctrl_init(&c);                     once: everything zero\n"
-            " *   mnet_ctrl_reset(&c);                    each episode: hidden state 0\n"
+            " *   mnet_ctrl_reset(&c);                    each episode: the initial state\n"
             " *   mnet_ctrl_step(&c, observation, action); observation (MNET_CTRL_N_INPUT)\n"
             " *                                           -> action (MNET_CTRL_N_OUTPUT)\n"
             " *   mnet_ctrl_hidden(&c, l)                 layer l's state h' (MNET_CTRL_N_HIDDEN)\n"
@@ -285,13 +286,25 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             " *        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   h' = (1 - z) n + z h\n"
             " *   RNN  h' = tanh(W x + b + U h + c)          MLP  h' = tanh(W x + b)\n"
             " *   read-out  y = sig(W_o h' + b_o) on the top layer\n"
-            " * Weights: PyTorch's tensors (weights.safetensors), row-major.\n",
+            " * Weights: PyTorch's tensors (weights.safetensors), row-major.\n"
+            " * Candidate: %s.  Initial state: %s.\n",
             dir, s->run.task_name, s->run.model->name, s->loop.batch, cell, L, L == 1 ? "" : "s", H, I, O,
             single ? "float" : "double",
             single ? "float: the runtime's own expf / tanhf below (no libm; define\n"
                      " * MNET_CTRL_LIBM to use the C library's expf and tanhf instead)."
                    : "double: exp, expm1, fabs, copysign (link with -lm).",
-            mem.weights, mem.state);
+            mem.weights, mem.state,
+            c->candidate == MNET_NN_CANDIDATE_RECTIFIED_TANH ? "max(0, tanh(.)) in place of tanh (rectified)" : "tanh",
+            c->learn_h0 ? "learned (ctrl_h0)" : "0");
+    const mnet_nn_delays *dl = &nn->delays;
+    if (dl->n_modules > 0) {
+        fprintf(f, " * Delays between modules: the recurrent input of a unit of module b from\n"
+                   " * a unit of module a is the state ctrl_delay[b][a] steps older than h (the\n"
+                   " * state before the episode, h0, before that); modules:");
+        for (int m = 0; m < dl->n_modules; m++)
+            fprintf(f, " %s (%d)", s->tr->modular.name[m], dl->size[m]);
+        fprintf(f, ".\n");
+    }
     describe_rows(f, &tr->obs, s->run.model);
     fprintf(f, " */\n");
     fprintf(f, "#define MNET_CTRL_N_INPUT %d\n#define MNET_CTRL_N_HIDDEN %d\n#define MNET_CTRL_N_LAYERS %d\n"
@@ -305,6 +318,9 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             L, H, G * H, G);
     if (c->cell == MNET_NN_GRU)
         fprintf(f, "    mnet_ctrl_real ghn[%d];    /* (H) scratch: W_hn h + b_hn                  */\n", H);
+    if (dl->max > 0)
+        fprintf(f, "    mnet_ctrl_real past[%d][%d]; /* (D x H) past[k]: the state k + 1 steps before h */\n",
+                dl->max, H);
     fprintf(f, "    mnet_ctrl_real hn[%d];     /* (H) scratch: the layer's new state          */\n"
                "} mnet_ctrl;\n\n",
             H);
@@ -344,6 +360,29 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
     emit_array(f, "mnet_ctrl_real", "ctrl_w_out", comment, p.w_out, (size_t)O * H, single);
     snprintf(comment, sizeof comment, "fc.bias (%d)", O);
     emit_array(f, "mnet_ctrl_real", "ctrl_b_out", comment, p.b_out, (size_t)O, single);
+    if (p.h0) {
+        snprintf(comment, sizeof comment, "%s.h0 (%d x %d): the learned initial state", cell, L, H);
+        emit_array(f, "mnet_ctrl_real", "ctrl_h0", comment, p.h0, (size_t)L * H, single);
+    }
+    if (dl->max > 0) {
+        const int M = dl->n_modules;
+        fprintf(f, "#define MNET_CTRL_N_MODULES %d\n#define MNET_CTRL_MAX_DELAY %d\n", M, dl->max);
+        fprintf(f, "static const int ctrl_mod_first[%d] = {", M);
+        for (int m = 0; m < M; m++)
+            fprintf(f, "%s%d", m ? ", " : "", dl->first[m]);
+        fprintf(f, "};\nstatic const int ctrl_mod_size[%d] = {", M);
+        for (int m = 0; m < M; m++)
+            fprintf(f, "%s%d", m ? ", " : "", dl->size[m]);
+        fprintf(f, "};\n/* [to][from]: extra steps of delay; -1: no connection */\nstatic const int ctrl_delay[%d][%d] = {", M,
+                M);
+        for (int b = 0; b < M; b++) {
+            fprintf(f, "%s{", b ? ", " : "");
+            for (int a = 0; a < M; a++)
+                fprintf(f, "%s%d", a ? ", " : "", dl->connected[b][a] ? dl->steps[b][a] : -1);
+            fprintf(f, "}");
+        }
+        fprintf(f, "};\n");
+    }
 
     /* the layer tables */
     fprintf(f, "static const int ctrl_n_in[%d] = {", L);
@@ -371,7 +410,8 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             "{\n"
             "    for (int l = 0; l < MNET_CTRL_N_LAYERS; l++)\n"
             "        for (int j = 0; j < MNET_CTRL_N_HIDDEN; j++)\n"
-            "            c->h[l][j] = 0;\n"
+            "            c->h[l][j] = %s;\n"
+            "%s"
             "}\n\n"
             "void mnet_ctrl_init(mnet_ctrl *c)\n"
             "{\n"
@@ -387,7 +427,48 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             "{\n"
             "    return c->h[layer];\n"
             "}\n\n",
+            p.h0 ? "ctrl_h0[l * MNET_CTRL_N_HIDDEN + j]" : "0",
+            dl->max > 0 ? "    for (int k = 0; k < MNET_CTRL_MAX_DELAY; k++) /* before the episode: h0 */\n"
+                          "        for (int j = 0; j < MNET_CTRL_N_HIDDEN; j++)\n"
+                          "            c->past[k][j] = c->h[0][j];\n"
+                        : "",
             G * H, c->cell == MNET_NN_GRU ? "        c->ghn[j] = 0;\n" : "");
+    /* the candidate: tanh, or max(0, tanh) as the runtime's select */
+    fprintf(f, "static mnet_ctrl_real ctrl_candidate(mnet_ctrl_real a)\n"
+               "{\n"
+               "%s"
+               "}\n\n",
+            c->candidate == MNET_NN_CANDIDATE_RECTIFIED_TANH
+                ? "    mnet_ctrl_real v = ctrl_tanh(a);\n    return v < 0 ? 0 : v; /* rectified tanh */\n"
+                : "    return ctrl_tanh(a);\n");
+    if (dl->max > 0)
+        fprintf(f,
+                "/* out (nblk H) = [out +] W (nblk H x H) times, for each module pair, the\n"
+                " * source module's state as old as the pair's delay: one product per pair,\n"
+                " * each added to out, as the runtime's per-pair GEMMs (runtime/nn_delay.c) */\n"
+                "static void ctrl_matvec_delayed(mnet_ctrl_real *out, const mnet_ctrl_real *w, int nblk,\n"
+                "                                const mnet_ctrl *c, int add)\n"
+                "{\n"
+                "    const int H = MNET_CTRL_N_HIDDEN;\n"
+                "    if (!add)\n"
+                "        for (int i = 0; i < nblk * H; i++)\n"
+                "            out[i] = 0;\n"
+                "    for (int q = 0; q < nblk; q++)\n"
+                "        for (int b = 0; b < MNET_CTRL_N_MODULES; b++)\n"
+                "            for (int a = 0; a < MNET_CTRL_N_MODULES; a++) {\n"
+                "                const int d = ctrl_delay[b][a];\n"
+                "                if (d < 0)\n"
+                "                    continue;\n"
+                "                const mnet_ctrl_real *src = d == 0 ? c->h[0] : c->past[d - 1];\n"
+                "                for (int j = ctrl_mod_first[b]; j < ctrl_mod_first[b] + ctrl_mod_size[b]; j++) {\n"
+                "                    const mnet_ctrl_real *row = w + (q * H + j) * H;\n"
+                "                    mnet_ctrl_real acc = 0;\n"
+                "                    for (int i = ctrl_mod_first[a]; i < ctrl_mod_first[a] + ctrl_mod_size[a]; i++)\n"
+                "                        acc += row[i] * src[i];\n"
+                "                    out[q * H + j] += acc;\n"
+                "                }\n"
+                "            }\n"
+                "}\n\n");
 
     fprintf(f,
             "/* out (rows) = W (rows x n, row-major, from row r0) x (n) */\n"
@@ -401,7 +482,7 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             "        out[i] = acc;\n"
             "    }\n"
             "}\n\n");
-    if (c->cell != MNET_NN_MLP)
+    if (c->cell != MNET_NN_MLP && nn->delays.max == 0)
         fprintf(f,
                 "/* out (rows) += W (rows x n) x (n): the product first, then the sum, as\n"
                 " * a GEMM with beta = 1 */\n"
@@ -425,27 +506,40 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
                "        mnet_ctrl_real *h = c->h[l];\n");
     if (c->cell == MNET_NN_GRU)
         fprintf(f, "        const mnet_ctrl_real *w_rec = ctrl_w_rec[l], *b_rec = ctrl_b_rec[l];\n"
-                   "        ctrl_matvec(c->gate, w_in, 3 * H, ctrl_n_in[l], x);   /* W_i x (r, z, n) */\n"
-                   "        ctrl_matvec_add(c->gate, w_rec, 2 * H, H, h);         /* + W_h h (r, z)  */\n"
-                   "        ctrl_matvec(c->ghn, w_rec + 2 * H * H, H, H, h);      /* W_hn h          */\n"
-                   "        for (int j = 0; j < H; j++) {\n"
+                   "        ctrl_matvec(c->gate, w_in, 3 * H, ctrl_n_in[l], x);   /* W_i x (r, z, n) */\n");
+    if (c->cell == MNET_NN_GRU && dl->max > 0)
+        fprintf(f, "        ctrl_matvec_delayed(c->gate, w_rec, 2, c, 1);         /* + W_h h (r, z)  */\n"
+                   "        ctrl_matvec_delayed(c->ghn, w_rec + 2 * H * H, 1, c, 0); /* W_hn h        */\n");
+    else if (c->cell == MNET_NN_GRU)
+        fprintf(f, "        ctrl_matvec_add(c->gate, w_rec, 2 * H, H, h);         /* + W_h h (r, z)  */\n"
+                   "        ctrl_matvec(c->ghn, w_rec + 2 * H * H, H, H, h);      /* W_hn h          */\n");
+    if (c->cell == MNET_NN_GRU)
+        fprintf(f, "        for (int j = 0; j < H; j++) {\n"
                    "            mnet_ctrl_real r = ctrl_sigmoid(c->gate[j] + (b_in[j] + b_rec[j]));\n"
                    "            mnet_ctrl_real z = ctrl_sigmoid(c->gate[H + j] + (b_in[H + j] + b_rec[H + j]));\n"
                    "            mnet_ctrl_real cb = c->ghn[j] + b_rec[2 * H + j];\n"
-                   "            mnet_ctrl_real n = ctrl_tanh(c->gate[2 * H + j] + b_in[2 * H + j] + r * cb);\n"
+                   "            mnet_ctrl_real n = ctrl_candidate(c->gate[2 * H + j] + b_in[2 * H + j] + r * cb);\n"
                    "            c->ghn[j] = cb;\n"
                    "            c->hn[j] = n + z * (h[j] - n);\n"
                    "        }\n");
     else if (c->cell == MNET_NN_RNN)
         fprintf(f, "        const mnet_ctrl_real *w_rec = ctrl_w_rec[l], *b_rec = ctrl_b_rec[l];\n"
                    "        ctrl_matvec(c->gate, w_in, H, ctrl_n_in[l], x);       /* W x     */\n"
-                   "        ctrl_matvec_add(c->gate, w_rec, H, H, h);             /* + U h   */\n"
+                   "%s"
                    "        for (int j = 0; j < H; j++)\n"
-                   "            c->hn[j] = ctrl_tanh(c->gate[j] + (b_in[j] + b_rec[j]));\n");
+                   "            c->hn[j] = ctrl_candidate(c->gate[j] + (b_in[j] + b_rec[j]));\n",
+                dl->max > 0 ? "        ctrl_matvec_delayed(c->gate, w_rec, 1, c, 1);         /* + U h   */\n"
+                            : "        ctrl_matvec_add(c->gate, w_rec, H, H, h);             /* + U h   */\n");
     else
         fprintf(f, "        ctrl_matvec(c->gate, w_in, H, ctrl_n_in[l], x);       /* W x     */\n"
                    "        for (int j = 0; j < H; j++)\n"
-                   "            c->hn[j] = ctrl_tanh(c->gate[j] + b_in[j]);\n");
+                   "            c->hn[j] = ctrl_candidate(c->gate[j] + b_in[j]);\n");
+    if (dl->max > 0) /* one layer: h becomes the newest of the past states */
+        fprintf(f, "        for (int k = MNET_CTRL_MAX_DELAY - 1; k > 0; k--)\n"
+                   "            for (int j = 0; j < H; j++)\n"
+                   "                c->past[k][j] = c->past[k - 1][j];\n"
+                   "        for (int j = 0; j < H; j++)\n"
+                   "            c->past[0][j] = h[j];\n");
     fprintf(f, "        for (int j = 0; j < H; j++)\n"
                "            h[j] = c->hn[j];\n"
                "        x = h;\n"

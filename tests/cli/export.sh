@@ -63,7 +63,27 @@ MNET
 # a two-layer MLP (no recurrence)
 sed 's/policy gru(hidden = 8);/policy mlp(hidden = 5, layers = 2);/; s/batches = 30/batches = 5/' "$tmp/pm.mnet" > "$tmp/pm3.mnet"
 
-for run in pm pm2 pm3; do
+# a modular gru with delays between its modules (2 steps, 10 ms), the
+# rectified-tanh candidate and a learned initial state
+cat > "$tmp/pm4.mnet" <<'MNET'
+import "ReluPointMass24.mnet";
+task pm4 {
+  effector ReluPointMass24;
+  kind centre_out_reach;
+  duration 500 ms;
+  go_cue [50 ms, 150 ms];
+  policy gru(hidden = 8, candidate = rectified_tanh, initial_state = learned) {
+    module a(size = 3, excitatory = 0.67);
+    module b(size = 5);
+    connect a(to = b, fraction = 1, p = 0.8, delay = 2);
+    connect b(to = a, fraction = 1, p = 0.8, delay = 10 ms);
+    readout b;
+  }
+  train batch = 4, batches = 20, seed = 7;
+}
+MNET
+
+for run in pm pm2 pm3 pm4; do
   "$mnet" train "$tmp/$run.mnet" --out "$tmp/$run" > "$tmp/$run.train" 2>&1 &&
     "$mnet" eval "$tmp/$run" --out "$tmp/$run/episodes.safetensors" > "$tmp/$run.eval" 2>&1
   st=$?
@@ -82,7 +102,7 @@ checker() { # exported file, precision, name
     $link_flags -o "$tmp/$3"
 }
 
-for run in pm pm2 pm3; do
+for run in pm pm2 pm3 pm4; do
   for prec in float double; do
     for plant in "" --with-plant; do
       name=$run.$prec${plant:+.plant}

@@ -122,9 +122,46 @@ static void check_controller(const mnet_safetensors *ep, const char *weights)
                           .n_hidden = meta_int(&st, "mnet.n_hidden"),
                           .n_layers = meta_int(&st, "mnet.n_layers"),
                           .n_output = meta_int(&st, "mnet.n_output")};
-    mnet_safetensors_close(&st);
+    const char *cand = mnet_safetensors_meta(&st, "mnet.candidate"), *h0 = mnet_safetensors_meta(&st, "mnet.initial_state");
+    cfg.candidate = cand && !strcmp(cand, "rectified_tanh") ? MNET_NN_CANDIDATE_RECTIFIED_TANH : MNET_NN_CANDIDATE_TANH;
+    cfg.learn_h0 = h0 && !strcmp(h0, "learned");
+    /* the modules ("NAME:UNITS:EXC ...") and their delays ("FROM>TO:STEPS ...") */
+    mnet_nn_modular md;
+    memset(&md, 0, sizeof md);
+    const char *mods = mnet_safetensors_meta(&st, "mnet.modules"), *dels = mnet_safetensors_meta(&st, "mnet.delays");
+    for (const char *q = mods; q && *q && md.n_modules < MNET_NN_MAX_MODULES;) {
+        int used = 0, m = md.n_modules;
+        if (sscanf(q, "%31[^:]:%d:%*[^ ]%n", md.name[m], &md.size[m], &used) < 2 || used == 0)
+            break;
+        md.n_modules++;
+        q += used;
+        while (*q == ' ')
+            q++;
+    }
+    for (int b = 0; b < md.n_modules; b++)
+        for (int a = 0; a < md.n_modules; a++)
+            md.frac[b][a] = md.p[b][a] = 1;
+    for (const char *q = dels; q && *q;) {
+        char from[32], to[32];
+        int steps, used = 0, a = -1, b = -1;
+        if (sscanf(q, "%31[^>]>%31[^:]:%d%n", from, to, &steps, &used) < 3 || used == 0)
+            break;
+        for (int m = 0; m < md.n_modules; m++) {
+            a = strcmp(md.name[m], from) ? a : m;
+            b = strcmp(md.name[m], to) ? b : m;
+        }
+        if (a >= 0 && b >= 0)
+            md.delay_steps[b][a] = steps;
+        q += used;
+        while (*q == ' ')
+            q++;
+    }
+    printf("network: %s, candidate %s, initial state %s, %d modules, delays '%s'\n", cell ? cell : "gru",
+           cand ? cand : "tanh", h0 ? h0 : "zero", md.n_modules, dels ? dels : "");
+    mnet_safetensors_close(&st); /* the metadata strings go with it */
     mnet_nn nn;
-    if (mnet_nn_setup(&nn, &cfg, err, sizeof err) != 0) {
+    if (mnet_nn_setup(&nn, &cfg, err, sizeof err) != 0 ||
+        (md.n_modules > 0 && mnet_nn_set_delays(&nn, &md, T, err, sizeof err) != 0)) {
         fprintf(stderr, "export_check: %s\n", err);
         exit(2);
     }

@@ -274,6 +274,18 @@ static void check_model(const char *name, const mnet_model *model)
     strcpy(md->source_name[0], "vision");
     md->reach[0][0] = 1;
     CU_ASSERT(check_threads("modular gru with Dale's law, batch 7 slice 2", model, c3) == 0);
+    /* the same with delays between the modules (2 steps a -> b, 1 step
+     * b -> a), the rectified-tanh candidate and a learned initial state */
+    md->delay_steps[1][0] = 2;
+    md->delay_steps[0][1] = 1;
+    c3.candidate = MNET_NN_CANDIDATE_RECTIFIED_TANH;
+    c3.learn_h0 = 1;
+    CU_ASSERT(check_threads("modular gru, delays, rectified, learned h0", model, c3) == 0);
+    /* a plain rnn with a learned h0 and the rectified candidate */
+    mnet_task_config c4 = config(MNET_NN_RNN, 7, 2);
+    c4.candidate = MNET_NN_CANDIDATE_RECTIFIED_TANH;
+    c4.learn_h0 = 1;
+    CU_ASSERT(check_threads("rnn, rectified, learned h0", model, c4) == 0);
     /* the automatic slice: 37 columns in two slices of 19 and 18 */
     CU_ASSERT(mnet_train_slice_auto(37) == 19);
     CU_ASSERT(check_threads("gru, batch 37, automatic slices", model, config(MNET_NN_GRU, 37, 0)) == 0);
