@@ -215,7 +215,14 @@ struct mn_policy {
     mnet_nn_params p;
     mnet_real *arena;           /* T * mnet_nn_act_size(nn, n)              */
     size_t n_arena;
-    mnet_nn_acts acts;
+    /* The columns in the trainer's slices (groups of the run's batch B,
+     * each cut into slices of its slice size, mnet_train.h): the same
+     * GEMM shapes as mnet eval's, so the same numbers bit for bit (BLAS's
+     * rounding may depend on a product's column count). */
+    int batch, slice;           /* the run's B and slice size               */
+    int n_slices;
+    int *slice_col, *slice_n;   /* (n_slices) first column, columns         */
+    mnet_nn_acts *acts;         /* (n_slices) each slice's arena            */
     int T, n, t;                /* t: the next step; -1 before a reset      */
     mnet_noise_key nz;
     double hidden_noise;
@@ -234,6 +241,10 @@ mn_policy *mn_policy_new(const mn_run *r, char *err, size_t errlen)
         return NULL;
     }
     p->nn = r->nn;
+    p->batch = r->e->cfg.batch_size > 0 ? r->e->cfg.batch_size : 1;
+    mnet_train_plan(&r->e->cfg, -1, &p->slice);
+    if (p->slice < 1)
+        p->slice = p->batch;
     memcpy(p->params, r->params, r->nn.n_params * sizeof *p->params);
     mnet_nn_bind_params(&p->nn, p->params, &p->p);
     p->t = -1;
@@ -246,6 +257,9 @@ void mn_policy_free(mn_policy *p)
         return;
     free(p->params);
     free(p->arena);
+    free(p->slice_col);
+    free(p->slice_n);
+    free(p->acts);
     free(p);
 }
 
@@ -273,7 +287,29 @@ int mn_policy_reset(mn_policy *p, const mn_env *env, char *err, size_t errlen)
         p->arena = a;
         p->n_arena = need;
     }
-    mnet_nn_bind_acts(&p->nn, p->arena, T, n, &p->acts);
+    /* the slices: groups of B columns, each in slices of `slice` */
+    int k = 0;
+    for (int c0 = 0; c0 < n; c0 += p->batch) {
+        const int nb = n - c0 < p->batch ? n - c0 : p->batch;
+        k += (nb + p->slice - 1) / p->slice;
+    }
+    int *col = malloc((size_t)(k > 0 ? k : 1) * sizeof *col), *cnt = malloc((size_t)(k > 0 ? k : 1) * sizeof *cnt);
+    mnet_nn_acts *acts = malloc((size_t)(k > 0 ? k : 1) * sizeof *acts);
+    if (!col || !cnt || !acts) {
+        free(col), free(cnt), free(acts);
+        return mn__fail(err, errlen, MN_ENOMEM, "out of memory (%d episodes)", n);
+    }
+    free(p->slice_col), free(p->slice_n), free(p->acts);
+    p->slice_col = col, p->slice_n = cnt, p->acts = acts, p->n_slices = k;
+    k = 0;
+    for (int c0 = 0; c0 < n; c0 += p->batch) {
+        const int nb = n - c0 < p->batch ? n - c0 : p->batch;
+        for (int s0 = 0; s0 < nb; s0 += p->slice, k++) {
+            col[k] = c0 + s0;
+            cnt[k] = nb - s0 < p->slice ? nb - s0 : p->slice;
+            mnet_nn_bind_acts(&p->nn, p->arena + (size_t)T * mnet_nn_act_size(&p->nn, col[k]), T, cnt[k], &acts[k]);
+        }
+    }
     p->T = T, p->n = n, p->t = 0;
     p->nz = nz;
     p->hidden_noise = hn;
@@ -289,9 +325,14 @@ int mn_policy_act(mn_policy *p, const float *obs, float *output, char *err, size
         return mn__fail(err, errlen, MN_ESTATE, "mn_policy_act: reset the policy with an environment first");
     if (p->t >= p->T)
         return mn__fail(err, errlen, MN_ESTATE, "mn_policy_act: the episodes are done (%d steps)", p->T);
-    /* mnet_train_forward's network step */
-    mnet_nn_noise hn = {p->hidden_noise, p->nz.seed, MNET_STREAM_NOISE_HIDDEN, p->nz.element0, (uint32_t)p->t};
-    mnet_nn_forward(&p->nn, &p->p, &p->acts, p->t, obs, NULL, output, p->n, p->nz.on ? &hn : NULL);
+    /* mnet_train_forward's network step, slice by slice */
+    for (int k = 0; k < p->n_slices; k++) {
+        const int c0 = p->slice_col[k];
+        mnet_nn_noise hn = {p->hidden_noise, p->nz.seed, MNET_STREAM_NOISE_HIDDEN, p->nz.element0 + (uint32_t)c0,
+                            (uint32_t)p->t};
+        mnet_nn_forward(&p->nn, &p->p, &p->acts[k], p->t, obs + c0, NULL, output + c0, p->n,
+                        p->nz.on ? &hn : NULL);
+    }
     p->t++;
     return MN_OK;
 }
