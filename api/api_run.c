@@ -417,6 +417,8 @@ static int save_checkpoint(void *ctx, char *err, size_t errlen)
     ck.params = t->tr->params;
     ck.adam_m = t->tr->adam_m;
     ck.adam_v = t->tr->adam_v;
+    ck.mask = t->tr->mask;
+    ck.sign = t->tr->sign;
     ck.adam_t = t->tr->opt.t;
     mnet_rng_seed(&ck.rng, t->cfg.seed);
     ck.n_batches = t->loop.batch;
@@ -528,16 +530,10 @@ mn_trainer *mn_trainer_resume(const char *dir, char *err, size_t errlen)
         rc = trainer_setup(t, dir, ck.n_batches, err, errlen);
         t->od = od;
     }
-    if (rc == MN_OK && t->tr->n_params != ck.n_params)
-        rc = mn__fail(err, errlen, MN_EIO, "%s: the network has %zu parameters, the stored run's network %zu", dir,
-                      t->tr->n_params, ck.n_params);
-    if (rc == MN_OK) {
-        memcpy(t->tr->params, ck.params, ck.n_params * sizeof(mnet_real));
-        memcpy(t->tr->adam_m, ck.adam_m, ck.n_params * sizeof(mnet_real));
-        memcpy(t->tr->adam_v, ck.adam_v, ck.n_params * sizeof(mnet_real));
-        t->tr->opt.t = ck.adam_t;
+    if (rc == MN_OK && mnet_train_restore(t->tr, &ck, msg, sizeof msg) != 0)
+        rc = mn__fail(err, errlen, MN_EIO, "%s: %s", dir, msg);
+    if (rc == MN_OK)
         t->loop.batch = ck.n_batches;
-    }
     mnet_checkpoint_free(&ck);
     if (rc != MN_OK)
         goto fail;

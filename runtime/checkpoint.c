@@ -20,15 +20,28 @@
 #define CKPT_ENDIAN 0x01020304u
 #define CKPT_STATE_SIZE 32u
 
-enum { SEC_SOURCES, SEC_META, SEC_PARAMS, SEC_ADAM_M, SEC_ADAM_V, SEC_STATE, CKPT_N_SECTIONS };
+/* the six sections every file has, then MASK when the network is modular */
+enum { SEC_SOURCES, SEC_META, SEC_PARAMS, SEC_ADAM_M, SEC_ADAM_V, SEC_STATE, SEC_MASK, CKPT_MAX_SECTIONS };
+#define CKPT_N_SECTIONS 6
 
 static const struct {
     char tag[5];
     const char *name;
-} ckpt_sections[CKPT_N_SECTIONS] = {
-    {"SRCS", "sources"}, {"META", "metadata"}, {"PARM", "params"},
-    {"ADMM", "adam_m"},  {"ADMV", "adam_v"},   {"STAT", "state"},
+} ckpt_sections[CKPT_MAX_SECTIONS] = {
+    {"SRCS", "sources"}, {"META", "metadata"}, {"PARM", "params"}, {"ADMM", "adam_m"},
+    {"ADMV", "adam_v"},  {"STAT", "state"},    {"MASK", "masks"},
 };
+
+/* The first index where (mask, sign) break the rules of mnet_nn.h (mask 0
+ * or 1; sign -1, 0 or 1, and 0 where the mask is), or -1. */
+static long bad_mask(const mnet_real *mask, const mnet_real *sign, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!(mask[i] == 0 || mask[i] == 1) || !(sign[i] == 0 || sign[i] == 1 || sign[i] == -1) ||
+            (mask[i] == 0 && sign[i] != 0))
+            return (long)i;
+    return -1;
+}
 
 typedef unsigned long long ull;
 
@@ -224,6 +237,12 @@ static int check_for_save(const mnet_checkpoint *ck, mnet_nn *nn, char *err, siz
     }
     if (ck->source_hash && strlen(ck->source_hash) > MNET_CHECKPOINT_MAX_HASH)
         return io_err(err, n, "source_hash longer than %d bytes", MNET_CHECKPOINT_MAX_HASH);
+    if (!ck->mask != !ck->sign)
+        return io_err(err, n, "mask and sign go together (one is NULL)");
+    long bad = ck->mask ? bad_mask(ck->mask, ck->sign, ck->n_params) : -1;
+    if (bad >= 0)
+        return io_err(err, n, "parameter %ld has mask %g and sign %g", bad, (double)ck->mask[bad],
+                      (double)ck->sign[bad]);
     return 0;
 }
 
@@ -264,11 +283,11 @@ int mnet_checkpoint_save(const char *path, const mnet_checkpoint *ck, char *err,
     unsigned char hdr[CKPT_HEADER_SIZE] = {0};
     memcpy(hdr, MNET_CHECKPOINT_MAGIC, 8);
     const uint32_t options = (uint32_t)ck->net.candidate | (ck->net.learn_h0 ? 1u << 8 : 0);
-    io_put_u32(hdr + 8, options ? MNET_CHECKPOINT_VERSION : 1u);
+    io_put_u32(hdr + 8, options || ck->mask ? MNET_CHECKPOINT_VERSION : 1u);
     io_put_u32(hdr + 12, CKPT_ENDIAN);
     io_put_u32(hdr + 16, (uint32_t)sizeof(mnet_real));
     io_put_u32(hdr + 20, CKPT_HEADER_SIZE);
-    io_put_u32(hdr + 24, CKPT_N_SECTIONS);
+    io_put_u32(hdr + 24, ck->mask ? CKPT_N_SECTIONS + 1 : CKPT_N_SECTIONS);
     io_put_u32(hdr + 28, (uint32_t)ck->net.cell);
     io_put_u32(hdr + 32, (uint32_t)ck->net.n_input);
     io_put_u32(hdr + 36, (uint32_t)ck->net.n_hidden);
@@ -314,6 +333,10 @@ int mnet_checkpoint_save(const char *path, const mnet_checkpoint *ck, char *err,
         rc = write_section(&w, SEC_ADAM_V, &p_v, 1, err, n);
     if (rc == 0)
         rc = write_section(&w, SEC_STATE, &p_state, 1, err, n);
+    if (rc == 0 && ck->mask) {
+        const piece p_mask[2] = {{ck->mask, nb, 1}, {ck->sign, nb, 1}};
+        rc = write_section(&w, SEC_MASK, p_mask, 2, err, n);
+    }
     if (rc == 0)
         rc = io_atomic_commit(&w.af, err, n);
     free(heads);
@@ -330,6 +353,7 @@ typedef struct reader {
     ull off;       /* offset of the next unread byte       */
     char *err;
     size_t n;
+    int n_sections; /* the header's: 6, or 7 with the masks */
 } reader;
 
 /* Escapes up to 8 bytes for a message ("\x89PNG\r\n\x1a\n"). */
@@ -558,7 +582,9 @@ static int load_header(reader *r, mnet_checkpoint *out)
     if ((version == 1 && options != 0) || (options & ~0x1ffu) != 0)
         return io_err(r->err, r->n, "'%s': corrupt header: unknown network options 0x%08x at byte 72 "
                       "(format version %u)", r->path, (unsigned)options, (unsigned)version);
-    if (io_get_u32(h + 20) != CKPT_HEADER_SIZE || io_get_u32(h + 24) != CKPT_N_SECTIONS)
+    r->n_sections = (int)io_get_u32(h + 24);
+    if (io_get_u32(h + 20) != CKPT_HEADER_SIZE ||
+        (r->n_sections != CKPT_N_SECTIONS && !(version > 1 && r->n_sections == CKPT_N_SECTIONS + 1)))
         return io_err(r->err, r->n, "'%s': corrupt header: header size %u, %u sections "
                       "(expected %u and %u)", r->path, (unsigned)io_get_u32(h + 20),
                       (unsigned)io_get_u32(h + 24), CKPT_HEADER_SIZE, CKPT_N_SECTIONS);
@@ -661,6 +687,30 @@ static int load_sections(reader *r, mnet_checkpoint *out)
     out->rng.counter = io_get_u64(st + 16);
     out->n_batches = (long)nb;
 
+    /* a modular network's masks and signs (2 n_params reals) */
+    if (r->n_sections > CKPT_N_SECTIONS) {
+        if (section_head(r, SEC_MASK, 2 * (ull)np * rs, &len, &crc) != 0)
+            return -1;
+        mnet_real *arr = malloc(np ? 2 * np * rs : 1);
+        if (!arr)
+            return io_err(r->err, r->n, "'%s': out of memory for section 'masks' (%zu parameters)", r->path, np);
+        out->owned_[5] = arr;
+        base = r->off;
+        if (section_body(r, SEC_MASK, arr, len, crc) != 0)
+            return -1;
+        if (!io_host_le())
+            io_swap_bytes(arr, 2 * np, rs);
+        long bad = bad_mask(arr, arr + np, np);
+        if (bad >= 0) {
+            char what[160];
+            snprintf(what, sizeof what, "parameter %ld has mask %g and sign %g (a mask is 0 or 1, a sign -1, 0 "
+                     "or 1, and 0 where the mask is)", bad, (double)arr[bad], (double)arr[np + bad]);
+            return malformed(r, "masks", base + (ull)bad * rs, what);
+        }
+        out->mask = arr;
+        out->sign = arr + np;
+    }
+
     if (r->off != r->size)
         return io_err(r->err, r->n,
                       "'%s': %llu unexpected bytes after the last section, at byte offset %llu "
@@ -704,7 +754,7 @@ int mnet_checkpoint_load(const char *path, mnet_checkpoint *out, char *err, size
     }
     int rc;
     {
-        reader r = {f, path, (ull)st.st_size, 0, err, n};
+        reader r = {f, path, (ull)st.st_size, 0, err, n, 0};
         rc = load_header(&r, out);
         if (rc == 0)
             rc = load_sections(&r, out);
@@ -719,7 +769,7 @@ void mnet_checkpoint_free(mnet_checkpoint *ck)
 {
     if (!ck)
         return;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         free(ck->owned_[i]);
     memset(ck, 0, sizeof *ck);
 }

@@ -3,6 +3,8 @@
  * and the layout are described in mnet_train.h. */
 #include "mnet_train.h"
 
+#include "mnet_checkpoint.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -389,6 +391,35 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
 fail:
     mnet_train_free(tr);
     return NULL;
+}
+
+int mnet_train_restore(mnet_train *tr, const mnet_checkpoint *ck, char *err, size_t n)
+{
+    const size_t np = tr->n_params;
+    if (ck->n_params != np) {
+        msg(err, n, "the network has %zu parameters, the stored run's network %zu", np, ck->n_params);
+        return -1;
+    }
+    if (ck->mask && !tr->mask) {
+        msg(err, n, "the stored run holds masks, but its network is not modular");
+        return -1;
+    }
+    const mnet_real *mask = ck->mask ? ck->mask : tr->mask, *sign = ck->mask ? ck->sign : tr->sign;
+    for (size_t i = 0; mask && i < np; i++)
+        if ((mask[i] == 0 && ck->params[i] != 0) || sign[i] * ck->params[i] < 0) {
+            msg(err, n, "the stored parameter %zu (%g) breaks its %s (mask %g, sign %g): the file is corrupt", i,
+                (double)ck->params[i], mask[i] == 0 ? "mask" : "sign", (double)mask[i], (double)sign[i]);
+            return -1;
+        }
+    memcpy(tr->params, ck->params, np * sizeof *tr->params);
+    memcpy(tr->adam_m, ck->adam_m, np * sizeof *tr->adam_m);
+    memcpy(tr->adam_v, ck->adam_v, np * sizeof *tr->adam_v);
+    tr->opt.t = ck->adam_t;
+    if (ck->mask) {
+        memcpy(tr->mask, ck->mask, np * sizeof *tr->mask);
+        memcpy(tr->sign, ck->sign, np * sizeof *tr->sign);
+    }
+    return 0;
 }
 
 void mnet_train_free(mnet_train *tr)

@@ -47,6 +47,8 @@ int session_save(mnet_session *s, const char *path, FILE *out)
     ck.params = s->tr->params;
     ck.adam_m = s->tr->adam_m;
     ck.adam_v = s->tr->adam_v;
+    ck.mask = s->tr->mask; /* NULL, NULL for a plain network */
+    ck.sign = s->tr->sign;
     ck.adam_t = s->tr->opt.t;
     mnet_rng_seed(&ck.rng, s->run.cfg.seed);
     ck.n_batches = s->loop.batch;
@@ -127,21 +129,13 @@ int session_open(mnet_session *s, const char *path, FILE *diag, FILE *out)
     free(run_text);
     mnet_run_sync_params(&r);
     mnet_train *tr = mnet_train_new(r.model, r.params, &r.cfg, err, sizeof err);
-    if (!tr || tr->n_params != ck.n_params) {
-        if (tr)
-            fprintf(out, "mnet: %s: the network has %zu parameters, the stored run's network %zu\n", path,
-                    ck.n_params, tr->n_params);
-        else
-            fprintf(out, "mnet: %s: %s\n", path, err);
+    if (!tr || mnet_train_restore(tr, &ck, err, sizeof err) != 0) {
+        fprintf(out, "mnet: %s: %s\n", path, err);
         mnet_train_free(tr);
         mnet_run_close(&r);
         mnet_checkpoint_free(&ck);
         return 1;
     }
-    memcpy(tr->params, ck.params, ck.n_params * sizeof(mnet_real));
-    memcpy(tr->adam_m, ck.adam_m, ck.n_params * sizeof(mnet_real));
-    memcpy(tr->adam_v, ck.adam_v, ck.n_params * sizeof(mnet_real));
-    tr->opt.t = ck.adam_t;
     /* replace the session's model and trainer; the trainer reads the
      * run's parameter table where it now lives */
     mnet_train_free(s->tr);

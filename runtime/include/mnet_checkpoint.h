@@ -43,14 +43,19 @@
  *   ADMV  adam_v     n_params reals
  *   STAT  state      i64 adam_t, u64 rng seed, u64 rng counter,
  *                    i64 n_batches
+ *   MASK  masks      (modular networks only: then the header says 7
+ *                    sections and the version is 2) n_params reals of the
+ *                    mask, then n_params of the signs (mnet_nn.h: mask 0
+ *                    or 1; sign -1, 0 or 1, 0 where the mask is 0); checked
+ *                    when loaded
  *   and nothing after the last section.
  *
- * A modular network's masks and Dale's signs have no section: they are a
- * pure function of the run's seed and its description (the policy.modules
- * ... lines of the run text in META), drawn again exactly whenever a
- * trainer is built from the checkpoint (mnet_train_new), and the params
- * saved are already constrained.  weights.safetensors carries them for
- * analysis (mnet_safetensors_save_modular).
+ * A modular network's masks and Dale's signs are drawn from the run's seed
+ * and description when it starts, and stored (MASK): a run reopened or
+ * resumed keeps the connectivity it was trained with, whatever a later
+ * build draws from the same seed.  A file without MASK (written before it
+ * existed) has its masks drawn again.  weights.safetensors carries them
+ * too, for analysis (mnet_safetensors_save_modular).
  *
  * CRC32 is the IEEE 802.3 / zlib polynomial (reflected 0xEDB88320,
  * initial and final XOR 0xffffffff): crc32("123456789") = 0xcbf43926.
@@ -118,7 +123,13 @@ typedef struct mnet_checkpoint {
     mnet_rng rng;           /* the run's sequential generator              */
     long n_batches;         /* batches done: the next batch index          */
 
-    void *owned_[5];        /* the loader's allocations; NULL on save      */
+    /* (e) a modular network's masks and Dale's signs (mnet_nn.h), the
+     * trained network's own: NULL, NULL for a plain network (and in files
+     * written before masks were stored) */
+    const mnet_real *mask;  /* (n_params) 1: the weight exists, 0: it is 0 */
+    const mnet_real *sign;  /* (n_params) +1 / -1: Dale's sign; 0: free    */
+
+    void *owned_[6];        /* the loader's allocations; NULL on save      */
 } mnet_checkpoint;
 
 /* Writes ck to path atomically (see above).  0, or -1 with a message in

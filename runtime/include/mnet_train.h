@@ -276,6 +276,17 @@ mnet_train *mnet_train_new(const mnet_model *m, const mnet_real *params,
                            const mnet_task_config *cfg, char *err, size_t err_size);
 void mnet_train_free(mnet_train *tr);
 
+struct mnet_checkpoint;
+
+/* Puts a stored run into tr (built from the run's stored configuration):
+ * its parameters and Adam's state, and for a modular network the stored
+ * masks and signs in place of the ones tr drew from the seed (a file
+ * without them, written before they were stored, keeps the drawn ones).
+ * Checked first, tr unchanged on failure: the parameter count, masks
+ * only for a modular network, and every masked weight 0 and every sign
+ * held by the stored parameters.  0, or -1 with a message. */
+int mnet_train_restore(mnet_train *tr, const struct mnet_checkpoint *ck, char *err, size_t n);
+
 /* The slice size of a batch of B columns when train.slice is 0: B up to
  * 16 columns, else B / 2 up to 64 columns (pieces of at least 16), else
  * 32 columns (so that 2 .. B/32 threads have work).  A function of B

@@ -2,8 +2,8 @@
 # A modular network with Dale's law end to end (issue 15): examples/
 # modular_dale.mnet trains on the centre-out task, resumes and evaluates;
 # weights.safetensors holds the masks and signs (the same after the resume:
-# they are drawn again from the seed when a run is opened, not stored in the
-# checkpoint), every masked weight is exactly 0 and every sign holds; the
+# the checkpoint stores them, section MASK), every masked weight is exactly
+# 0 and every sign holds; the
 # run text carries the description; set and a changed file cannot break it.
 # usage: modular.sh BUILD_DIR SOURCE_DIR
 set -u
@@ -26,6 +26,7 @@ grep -q "policy.modules=pmd m1 s1" "$tmp/run/checkpoint.mnetckpt" &&
   grep -aq "policy.connect.s1.m1=0.5 0.29999999999999999 0 0.01$" "$tmp/run/checkpoint.mnetckpt" &&
   grep -aq "policy.connect.m1.m1=1 0.5 0 0$" "$tmp/run/checkpoint.mnetckpt"
 check "the checkpoint's run text holds the description, delays included" $?
+grep -aq "MASK" "$tmp/run/checkpoint.mnetckpt"; check "the checkpoint holds the masks (section MASK)" $?
 # the delays (arm26 steps of 10 ms) come back from the run text: the
 # stored run evaluates to the loss its last validation had
 "$mnet" eval "$tmp/run" > "$tmp/val" 2>&1; check "eval runs the validation set" $?

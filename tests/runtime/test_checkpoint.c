@@ -320,6 +320,82 @@ static void roundtrip_cell(mnet_nn_cell cell, int L)
     remove_dir();
 }
 
+/* A modular network's masks and signs (section MASK): a version 2 file of
+ * 7 sections that round-trips bit for bit, its MASK section last, 2
+ * n_params reals; a mask or a sign that breaks the rules is refused at its
+ * byte (CRC made right, so the check is the values'), and so is a save of
+ * bad masks; every truncation inside MASK names it. */
+static void test_roundtrip_masks(void)
+{
+    make_dir();
+    fixture fx;
+    fixture_init(&fx, MNET_NN_GRU, 7, 1, 77);
+    const size_t np = fx.ck.n_params;
+    mnet_real *ms = malloc(2 * np * sizeof *ms);
+    CU_ASSERT_FATAL(ms != NULL);
+    for (size_t i = 0; i < np; i++) {
+        ms[i] = (mnet_real)(i % 3 != 0);
+        ms[np + i] = ms[i] == 0 ? 0 : (mnet_real)(i % 5 == 0 ? -1 : i % 5 == 1 ? 1 : 0);
+    }
+    fx.ck.mask = ms;
+    fx.ck.sign = ms + np;
+    char p[128], err[512] = "";
+    path_in(p, sizeof p, "mask.bin");
+    CU_ASSERT_FATAL(mnet_checkpoint_save(p, &fx.ck, err, sizeof err) == 0);
+    mnet_checkpoint back;
+    CU_ASSERT_FATAL(mnet_checkpoint_load(p, &back, err, sizeof err) == 0);
+    assert_same(&fx.ck, &back);
+    CU_ASSERT(back.mask && back.sign && memcmp(back.mask, ms, 2 * np * sizeof *ms) == 0 &&
+              back.sign == back.mask + np);
+    mnet_checkpoint_free(&back);
+    long len;
+    unsigned char *f = read_all(p, &len);
+    CU_ASSERT_FATAL(f != NULL);
+    long starts[8];
+    section_starts(f, len, starts);
+    const long mask_at = starts[6];
+    CU_ASSERT(get32(f + 8) == 2 && get32(f + 24) == 7);
+    CU_ASSERT(memcmp(f + mask_at, "MASK", 4) == 0 && mask_at + SEC_HEAD + (long)(2 * np * sizeof(mnet_real)) == len);
+    /* a mask of 0.5 at parameter 4 */
+    unsigned char *g = malloc((size_t)len);
+    CU_ASSERT_FATAL(g != NULL);
+    memcpy(g, f, (size_t)len);
+    mnet_real half = (mnet_real)0.5;
+    memcpy(g + mask_at + SEC_HEAD + 4 * sizeof(mnet_real), &half, sizeof half);
+    fix_section_crc(g, mask_at);
+    CU_ASSERT_FATAL(write_bytes(p, g, (size_t)len) == 0);
+    const char *const w_half[] = {"section 'masks' is malformed", "parameter 4 has mask 0.5", NULL};
+    CU_ASSERT(expect_error(p, w_half));
+    /* a sign where the mask is 0 (parameter 0: mask 0) */
+    memcpy(g, f, (size_t)len);
+    mnet_real one = 1;
+    memcpy(g + mask_at + SEC_HEAD + np * sizeof(mnet_real), &one, sizeof one);
+    fix_section_crc(g, mask_at);
+    CU_ASSERT_FATAL(write_bytes(p, g, (size_t)len) == 0);
+    const char *const w_sign[] = {"section 'masks' is malformed", "parameter 0 has mask 0 and sign 1", NULL};
+    CU_ASSERT(expect_error(p, w_sign));
+    /* cut inside the masks */
+    CU_ASSERT_FATAL(write_bytes(p, f, (size_t)(len - 3)) == 0);
+    const char *const w_cut[] = {"masks", NULL};
+    CU_ASSERT(expect_error(p, w_cut));
+    /* 7 sections in a version 1 file */
+    memcpy(g, f, (size_t)len);
+    put32(g + 8, 1);
+    fix_header_crc(g);
+    CU_ASSERT_FATAL(write_bytes(p, g, (size_t)len) == 0);
+    const char *const w_v1[] = {"corrupt header", "7 sections", NULL};
+    CU_ASSERT(expect_error(p, w_v1));
+    /* bad masks are not saved */
+    ms[3] = 2;
+    CU_ASSERT(mnet_checkpoint_save(p, &fx.ck, err, sizeof err) == -1);
+    CU_ASSERT(strstr(err, "parameter 3 has mask 2") != NULL);
+    free(g);
+    free(f);
+    free(ms);
+    fixture_free(&fx);
+    remove_dir();
+}
+
 static void test_roundtrip_gru(void) { roundtrip_cell(MNET_NN_GRU, 2); }
 static void test_roundtrip_rnn(void) { roundtrip_cell(MNET_NN_RNN, 1); }
 static void test_roundtrip_mlp(void) { roundtrip_cell(MNET_NN_MLP, 3); }
@@ -868,6 +944,7 @@ int main(void)
         {"round trip MLP, bit-exact", test_roundtrip_mlp},
         {"round trip LSTM with a linear read-out, bit-exact", test_roundtrip_lstm},
         {"round trip of the network options (rectified tanh, learned h0)", test_roundtrip_options},
+        {"a modular network's masks: round trip, bad values refused", test_roundtrip_masks},
         {"round trip: binary source, no hash, no metadata, no sources", test_roundtrip_minimal},
         {"overwrite keeps the mode, leaves no temp file", test_overwrite},
         {"failed write midway: old file intact, no temp file", test_atomic_failed_write},

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnet_checkpoint.h"
 #include "mnet_rng.h"
 #include "mnet_train.h"
 #include "mock_effector.h"
@@ -565,6 +566,90 @@ static void test_modular_training(void)
     free(sign);
 }
 
+/* mnet_train_restore: a stored modular run's masks replace the drawn ones
+ * (a later build may draw others from the same seed); stored parameters
+ * that break their masks or signs are refused with tr unchanged; a plain
+ * run's checkpoint cannot carry masks; a file without masks keeps the
+ * drawn ones. */
+static void test_restore_masks(void)
+{
+    char err[512];
+    load_mock_params();
+    mnet_task_config c = modular_config();
+    mnet_train *tr = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(tr != NULL && tr->mask);
+    const size_t np = tr->n_params;
+    mnet_real *buf = calloc(6 * np, sizeof *buf);
+    CU_ASSERT_FATAL(buf != NULL);
+    mnet_real *params = buf, *m = buf + np, *v = buf + 2 * np, *mask = buf + 3 * np, *sign = buf + 4 * np;
+    /* stored masks: the drawn ones with one more weight removed (a kept
+     * recurrent one), the stored parameters obeying them */
+    memcpy(mask, tr->mask, np * sizeof *mask);
+    memcpy(sign, tr->sign, np * sizeof *sign);
+    memcpy(params, tr->params, np * sizeof *params);
+    size_t cut = 0;
+    mnet_nn_params pp;
+    mnet_nn_bind_params(&tr->nn, params, &pp);
+    for (size_t i = (size_t)(pp.layer[0].w_rec - params); i < np && !cut; i++)
+        if (mask[i] != 0 && params[i] != 0)
+            cut = i;
+    CU_ASSERT_FATAL(cut > 0);
+    mask[cut] = 0;
+    sign[cut] = 0;
+    params[cut] = 0;
+    for (size_t i = 0; i < np; i++)
+        v[i] = (mnet_real)1e-6;
+    mnet_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.n_params = np;
+    ck.params = params, ck.adam_m = m, ck.adam_v = v, ck.adam_t = 7;
+    ck.mask = mask, ck.sign = sign;
+    CU_ASSERT(mnet_train_restore(tr, &ck, err, sizeof err) == 0);
+    CU_ASSERT(tr->mask[cut] == 0 && memcmp(tr->mask, mask, np * sizeof *mask) == 0 && tr->opt.t == 7);
+    /* and training keeps that weight at 0 */
+    double loss;
+    CU_ASSERT(mnet_train_step(tr, 0, &loss) == 0);
+    CU_ASSERT(tr->params[cut] == 0);
+    /* stored parameters that break a mask, or a sign: refused, nothing changed */
+    mnet_real keep = tr->params[cut + 1];
+    params[cut] = (mnet_real)0.5;
+    ck.adam_t = 9;
+    CU_ASSERT(mnet_train_restore(tr, &ck, err, sizeof err) == -1);
+    printf("\n    %s", err);
+    CU_ASSERT(strstr(err, "breaks its mask") != NULL && tr->opt.t != 9 && tr->params[cut + 1] == keep);
+    params[cut] = 0;
+    size_t s = 0;
+    for (size_t i = 0; i < np && !s; i++)
+        if (sign[i] != 0 && params[i] != 0)
+            s = i;
+    CU_ASSERT_FATAL(s > 0);
+    params[s] = -params[s];
+    CU_ASSERT(mnet_train_restore(tr, &ck, err, sizeof err) == -1);
+    printf("\n    %s", err);
+    CU_ASSERT(strstr(err, "breaks its sign") != NULL);
+    params[s] = -params[s];
+    /* a file without masks (before they were stored): the drawn ones */
+    mnet_train *t2 = mnet_train_new(&mnet_mock_pm4, mock_params, &c, err, sizeof err);
+    CU_ASSERT_FATAL(t2 != NULL);
+    ck.mask = ck.sign = NULL;
+    params[cut] = 0;
+    CU_ASSERT(mnet_train_restore(t2, &ck, err, sizeof err) == 0);
+    CU_ASSERT(t2->mask[cut] != 0);
+    /* a plain network's run cannot carry masks */
+    mnet_task_config p = modular_config();
+    memset(&p.modular, 0, sizeof p.modular);
+    mnet_train *t3 = mnet_train_new(&mnet_mock_pm4, mock_params, &p, err, sizeof err);
+    CU_ASSERT_FATAL(t3 != NULL && t3->n_params == np);
+    ck.mask = mask, ck.sign = sign;
+    CU_ASSERT(mnet_train_restore(t3, &ck, err, sizeof err) == -1);
+    printf("\n    %s\n", err);
+    CU_ASSERT(strstr(err, "not modular") != NULL);
+    mnet_train_free(t3);
+    mnet_train_free(t2);
+    mnet_train_free(tr);
+    free(buf);
+}
+
 /* policy.spectral_radius: after mnet_train_new every recurrent gate block
  * has that largest |eigenvalue| (LAPACK's dgeev, double) to 1e-9, for a
  * two-layer GRU and for a modular GRU with Dale's law (masks and signs
@@ -970,6 +1055,7 @@ static const mnet_test tests[] = {
     {"episode gradient vs FD (RNN/MLP, centre-out/delayed, channel)", test_episode_grad_variants},
     {"loss decreases on the reaching task", test_learning},
     {"modular network: masks and Dale's signs through 100 steps", test_modular_training},
+    {"restoring a stored run: its masks, checked against its parameters", test_restore_masks},
     {"policy.spectral_radius: eigenvalue, masks, threads", test_spectral_radius},
     {"determinism", test_determinism},
     {"non-finite guard", test_nonfinite},
