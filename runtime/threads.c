@@ -26,6 +26,8 @@ struct mnet_pool {
     void *ctx;
     int n_tasks, next;          /* tasks, the next one to take             */
     int busy;                   /* workers still in the phase              */
+    int active;                 /* threads a phase uses (mnet_pool_set_active) */
+    int phase_active;           /* ... the current phase's                 */
 };
 
 typedef struct worker_arg {
@@ -59,6 +61,8 @@ static void *worker(void *arg)
         if (p->quit)
             break;
         seen = p->gen;
+        if (a.thread >= p->phase_active)
+            continue; /* not in this phase: wait for the next */
         mnet_pool_fn fn = p->fn;
         void *ctx = p->ctx;
         int n_tasks = p->n_tasks;
@@ -81,6 +85,7 @@ mnet_pool *mnet_pool_new(int n_threads, char *err, size_t err_size)
         return NULL;
     }
     p->n_threads = n_threads < 1 ? 1 : n_threads;
+    p->active = p->n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -143,11 +148,19 @@ void mnet_pool_free(mnet_pool *p)
 
 int mnet_pool_threads(const mnet_pool *p) { return p ? p->n_threads : 1; }
 
+void mnet_pool_set_active(mnet_pool *p, int k)
+{
+    if (p)
+        p->active = k < 1 ? 1 : k > p->n_threads ? p->n_threads : k;
+}
+
+int mnet_pool_active(const mnet_pool *p) { return p ? p->active : 1; }
+
 void mnet_pool_run(mnet_pool *p, int n_tasks, mnet_pool_fn fn, void *ctx)
 {
     if (n_tasks <= 0)
         return;
-    if (!p || p->n_threads == 1 || n_tasks == 1) {
+    if (!p || p->active == 1 || n_tasks == 1) {
         for (int k = 0; k < n_tasks; k++)
             fn(ctx, k, 0);
         return;
@@ -157,7 +170,8 @@ void mnet_pool_run(mnet_pool *p, int n_tasks, mnet_pool_fn fn, void *ctx)
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     p->next = 0;
-    p->busy = p->n_threads - 1;
+    p->phase_active = p->active;
+    p->busy = p->active - 1;
     p->gen++;
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);

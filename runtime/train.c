@@ -460,7 +460,12 @@ int mnet_train_plan(const mnet_task_config *cfg, int n, int *slice)
 
 int mnet_train_set_threads(mnet_train *tr, int n)
 {
+    const int automatic = (n < 0 ? tr->cfg.threads : n) <= 0;
     n = mnet_train_plan(&tr->cfg, n, NULL);
+    /* the count left to mnet: measured against one thread as the run goes */
+    mnet_tune_init(&tr->tune, automatic ? n : 1);
+    if (tr->pool)
+        mnet_pool_set_active(tr->pool, n);
     if (tr->pool && mnet_pool_threads(tr->pool) == n)
         return 0;
     char err[200] = "";
@@ -475,6 +480,8 @@ int mnet_train_set_threads(mnet_train *tr, int n)
 }
 
 int mnet_train_threads(const mnet_train *tr) { return mnet_pool_threads(tr->pool); }
+
+int mnet_train_threads_auto(const mnet_train *tr) { return tr->tune.n_max > 1; }
 
 mnet_real *mnet_train_params(mnet_train *tr, size_t *n)
 {
@@ -893,7 +900,11 @@ static void restore_backup(mnet_train *tr)
 int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
 {
     tr->undone = 0;
-    if (mnet_train_loss_grad(tr, batch_index, loss) != 0) {
+    mnet_pool_set_active(tr->pool, mnet_tune_pick(&tr->tune));
+    const double t0 = mnet_progress_now();
+    const int rc = mnet_train_loss_grad(tr, batch_index, loss);
+    mnet_tune_record(&tr->tune, mnet_progress_now() - t0);
+    if (rc != 0) {
         tr->n_skipped++;
         size_t len = strlen(tr->err);
         /* the state this batch started from has no finite loss: the last

@@ -414,11 +414,14 @@ static int cmd_train(int argc, char **argv)
                             "(a smaller train.slice makes more slices, and another run)\n", R, n_slices, slice,
                     R - n_slices, R - n_slices == 1 ? "" : "s");
     }
+    /* the trainer (made at the first batch) tunes a count left to mnet */
+    const int automatic = !mpi && s.run.cfg.threads <= 0 && threads > 1;
     printf("mnet: training task '%s' on %s: batches %ld..%ld of %d episodes, %d steps each, %d thread%s (slices of "
-           "%d)%s\n",
+           "%d)%s%s\n",
            s.run.task_name, s.run.model->name, session_batches(&s), N, s.run.cfg.batch_size,
            mnet_task_steps(&s.run.cfg, s.run.model), threads, threads == 1 ? "" : "s", slice,
-           mpi ? " on each rank" : "");
+           mpi ? " on each rank" : "",
+           automatic ? "; automatic: one thread while it measures faster (--threads N fixes the count)" : "");
     /* checkpoints ten times a run (at least every 50 batches) and at the
      * end, so a crash loses little; a failed batch made no update, so the
      * state saved then is the last good one */
@@ -445,6 +448,9 @@ static int cmd_train(int argc, char **argv)
     char last[32] = "none";
     if (done)
         snprintf(last, sizeof last, "%.6g", session_loss_last100(&s));
+    if (automatic && done && s.tr && mnet_train_threads_auto(s.tr))
+        printf("mnet: automatic threads: %ld of %ld batches on one thread, the rest on %d (%ld probes of 1 against %d)\n",
+               s.tr->tune.batches_one, s.tr->tune.seen, s.tr->tune.n_max, s.tr->tune.n_probes, s.tr->tune.n_max);
     printf("done batches=%ld loss_last100=%s ms_per_batch=%.3f net_ms_per_batch=%.3f\n", session_batches(&s), last,
            done ? s.loop.ms_total / done : 0.0, done ? s.loop.net_ms_total / done : 0.0);
     if (status == 0 && s.loop.interrupted) {

@@ -34,6 +34,54 @@ void mnet_pool_free(mnet_pool *p);
 /* Threads of the pool, the caller included (NULL: 1). */
 int mnet_pool_threads(const mnet_pool *p);
 
+/* From the next phase on, use only threads 0 .. k-1 (the caller and k - 1
+ * workers; k clamped to 1 .. mnet_pool_threads): the others sleep through
+ * the phases.  Cheap: what mnet_thread_tuner switches between.  Not during
+ * a phase. */
+void mnet_pool_set_active(mnet_pool *p, int k);
+int mnet_pool_active(const mnet_pool *p);
+
+/* ---- the automatic thread count (thread_tune.c) ----
+ *
+ * With the thread count left to mnet (train.threads 0), a pool of all the
+ * cores is not always faster than one thread: on a machine whose other
+ * cores are busy, a slice whose worker is descheduled keeps the whole
+ * batch waiting (docs/bench.md measured 0.7x on a loaded 2-core machine).
+ * The tuner measures instead of guessing.  Every batch asks it how many
+ * threads to use and tells it how long the batch took (wall clock):
+ *   - the first WARMUP batches use all threads, unmeasured;
+ *   - a probe runs 2 PROBE batches, all threads and one thread in the
+ *     order A B B A A B B A (a drift of the load hits both alike), and
+ *     keeps one thread when its median batch is faster than 0.95 times
+ *     the median of all threads, else all threads;
+ *   - probes repeat while the run lasts, every max(16 batches, 20 s of
+ *     batches at the last probe's pace), so a change of the load is
+ *     followed within about 20 s.
+ * The numbers do not depend on it: every thread count gives the same
+ * result bit for bit (mnet_train.h).  It only chooses between one thread
+ * and all of them. */
+enum { MNET_TUNE_WARMUP = 2, MNET_TUNE_PROBE = 4 };
+
+typedef struct mnet_thread_tuner {
+    int n_max;                  /* the pool's threads; <= 1: nothing to tune */
+    int choice;                 /* what the last probe kept (n_max or 1)   */
+    long seen;                  /* batches asked for                        */
+    long next_probe;            /* the batch where the next probe starts    */
+    int in_probe;               /* batches of the current probe done        */
+    double t_max[MNET_TUNE_PROBE], t_one[MNET_TUNE_PROBE]; /* its times (s) */
+    int asked;                  /* the count the last mnet_tune_pick gave    */
+    long n_probes, batches_one; /* probes run; batches run on one thread    */
+} mnet_thread_tuner;
+
+/* Starts a tuner over n_max threads (<= 1: always 1). */
+void mnet_tune_init(mnet_thread_tuner *t, int n_max);
+
+/* The threads the next batch should use. */
+int mnet_tune_pick(mnet_thread_tuner *t);
+
+/* That batch took `seconds` (wall clock). */
+void mnet_tune_record(mnet_thread_tuner *t, double seconds);
+
 /* Runs fn on tasks 0 .. n_tasks-1 and returns when all are done.  Not
  * reentrant: one phase at a time, from the thread that made the pool. */
 void mnet_pool_run(mnet_pool *p, int n_tasks, mnet_pool_fn fn, void *ctx);

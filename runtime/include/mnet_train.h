@@ -30,6 +30,7 @@
 #include "mnet_nn.h"
 #include "mnet_optim.h"
 #include "mnet_task.h"
+#include "mnet_threads.h"
 
 /* Where the noise of a batch of episodes comes from: the draws of column b
  * are at (seed, stream, element0 + b, step, index); on == 0: no noise at
@@ -236,6 +237,7 @@ typedef struct mnet_train {
                                    slice's total, then its terms            */
     double *slice_ms;           /* (n_slices_max) network ms of each slice  */
     struct mnet_pool *pool;     /* the threads (mnet_threads.h)             */
+    mnet_thread_tuner tune;     /* the automatic count (mnet_threads.h)     */
     /* data parallel (mnet_train_set_exchange): this process computes slices
      * k0 .. k1-1 of the last forward (0 .. n_slices-1 without an exchange,
      * and always for evaluation) */
@@ -302,8 +304,12 @@ int mnet_train_plan(const mnet_task_config *cfg, int n, int *slice);
  * than the slices).  The numbers do not change.  0, or -1 (message in
  * tr->err; the trainer keeps its threads). */
 int mnet_train_set_threads(mnet_train *tr, int n);
-/* The threads in use. */
+/* The threads in use (the most, with the automatic count). */
 int mnet_train_threads(const mnet_train *tr);
+/* 1 when the count was left to mnet (train.threads 0, more than one
+ * thread possible): each batch then uses all of them or one, whichever
+ * mnet_thread_tuner measured faster; tr->tune says how it went. */
+int mnet_train_threads_auto(const mnet_train *tr);
 
 /* ==== train.c: one batch across processes (data parallel) ====
  *

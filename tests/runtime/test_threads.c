@@ -435,6 +435,87 @@ static void test_set_threads(void)
     mnet_train_free(b);
 }
 
+/* The automatic count (thread_tune.c) on made-up timings: the first
+ * MNET_TUNE_WARMUP batches on all threads, a probe in the order A B B A A
+ * B B A (A all threads, B one), one thread kept only when its median is
+ * under 0.95 of all threads', the next probe 16 batches on at least, or
+ * 20 s at the measured pace. */
+static void test_tuner(void)
+{
+    mnet_thread_tuner t;
+    mnet_tune_init(&t, 4);
+    const int order[8] = {4, 1, 1, 4, 4, 1, 1, 4};
+    int ok = 1;
+    for (int k = 0; k < MNET_TUNE_WARMUP; k++) {
+        ok &= mnet_tune_pick(&t) == 4;
+        mnet_tune_record(&t, 1.0);
+    }
+    /* one thread twice as fast (a loaded machine) */
+    for (int k = 0; k < 8; k++) {
+        ok &= mnet_tune_pick(&t) == order[k];
+        mnet_tune_record(&t, order[k] == 1 ? 0.010 : 0.020);
+    }
+    CU_ASSERT(ok && t.choice == 1 && t.n_probes == 1);
+    /* 20 s at 10 ms a batch: the next probe 2000 batches on */
+    CU_ASSERT(t.next_probe == MNET_TUNE_WARMUP + 8 + 2000);
+    for (int k = 0; k < 1999; k++) {
+        ok &= mnet_tune_pick(&t) == 1;
+        mnet_tune_record(&t, 0.010);
+    }
+    CU_ASSERT(ok);
+    /* the load is gone: all threads twice as fast; a probe at the pace of
+     * 1 s a batch comes back after 16 batches, the floor */
+    ok &= mnet_tune_pick(&t) == 1;
+    mnet_tune_record(&t, 0.010);
+    for (int k = 0; k < 8; k++) {
+        ok &= mnet_tune_pick(&t) == order[k];
+        mnet_tune_record(&t, order[k] == 1 ? 2.0 : 1.0);
+    }
+    CU_ASSERT(ok && t.choice == 4 && t.n_probes == 2);
+    CU_ASSERT(t.next_probe == t.seen + 20);
+    /* a small gain of one thread (3 %) is not enough */
+    mnet_tune_init(&t, 2);
+    for (int k = 0; k < MNET_TUNE_WARMUP + 8; k++) {
+        int n = mnet_tune_pick(&t);
+        mnet_tune_record(&t, n == 1 ? 0.97 : 1.0);
+    }
+    CU_ASSERT(t.choice == 2 && t.batches_one == 4);
+    /* nothing to tune with one thread */
+    mnet_tune_init(&t, 1);
+    CU_ASSERT(mnet_tune_pick(&t) == 1);
+    printf("\n    probes follow the made-up load: one thread kept when faster, all threads back when the load goes");
+}
+
+/* A trainer whose count is left to mnet switches between one thread and
+ * all of them batch by batch (probes every 16 batches or more): the
+ * numbers are one thread's, bit for bit. */
+static void test_auto_threads_numbers(void)
+{
+    const mnet_model *model = point_mass();
+    CU_ASSERT_FATAL(model != NULL);
+    mnet_task_config cfg = config(MNET_NN_GRU, 9, 2);
+    char err[512] = "";
+    cfg.threads = 1;
+    mnet_train *a = mnet_train_new(model, NULL, &cfg, err, sizeof err);
+    cfg.threads = 3;
+    mnet_train *b = mnet_train_new(model, NULL, &cfg, err, sizeof err);
+    CU_ASSERT_FATAL(a && b);
+    mnet_tune_init(&b->tune, 3); /* as train.threads 0 on a 3-core machine would */
+    int ok = 1;
+    for (long k = 0; k < 40; k++) {
+        double la, lb;
+        CU_ASSERT(mnet_train_step(a, k, &la) == 0);
+        CU_ASSERT(mnet_train_step(b, k, &lb) == 0);
+        ok &= la == lb;
+    }
+    ok &= memcmp(a->params, b->params, a->n_params * sizeof *a->params) == 0;
+    printf("\n    40 batches, %ld on one thread and %ld on three (%ld probes): the 1-thread numbers %s",
+           b->tune.batches_one, 40 - b->tune.batches_one, b->tune.n_probes, ok ? "bit for bit" : "DIFFER");
+    CU_ASSERT(ok && b->tune.batches_one >= 4 && b->tune.n_probes >= 1);
+    mnet_train_free(a);
+    mnet_train_free(b);
+}
+
 static void test_cleanup(void)
 {
     mnet_jit_model_release(jit_pm);
@@ -453,6 +534,8 @@ int main(void)
         {"arm26: 1..4 threads bit-identical", test_arm26},
         {"slice size is the run, threads are not", test_slice_is_run},
         {"set_threads keeps the numbers", test_set_threads},
+        {"the automatic count: probes on made-up timings", test_tuner},
+        {"the automatic count: the numbers of one thread", test_auto_threads_numbers},
         {"Ctrl-C during a threaded batch", test_ctrl_c},
         {"cleanup", test_cleanup},
         {NULL, NULL},
