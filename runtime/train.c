@@ -900,10 +900,15 @@ static void restore_backup(mnet_train *tr)
 int mnet_train_step(mnet_train *tr, long batch_index, double *loss)
 {
     tr->undone = 0;
-    mnet_pool_set_active(tr->pool, mnet_tune_pick(&tr->tune));
+    /* a count left to mnet: this batch's, as the tuner says; a count
+     * given stays as it is */
+    const int automatic = mnet_train_threads_auto(tr);
+    if (automatic)
+        mnet_pool_set_active(tr->pool, mnet_tune_pick(&tr->tune));
     const double t0 = mnet_progress_now();
     const int rc = mnet_train_loss_grad(tr, batch_index, loss);
-    mnet_tune_record(&tr->tune, mnet_progress_now() - t0);
+    if (automatic)
+        mnet_tune_record(&tr->tune, mnet_progress_now() - t0);
     if (rc != 0) {
         tr->n_skipped++;
         size_t len = strlen(tr->err);

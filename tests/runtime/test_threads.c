@@ -424,6 +424,8 @@ static void test_set_threads(void)
         double la, lb;
         CU_ASSERT(mnet_train_step(a, k, &la) == 0);
         CU_ASSERT(mnet_train_step(b, k, &lb) == 0);
+        /* a count given is the count used, batch after batch */
+        CU_ASSERT(mnet_pool_active(b->pool) == 1 + (int)(k % 4) && !mnet_train_threads_auto(b));
         ok &= la == lb;
     }
     ok &= memcmp(a->params, b->params, a->n_params * sizeof *a->params) == 0;
