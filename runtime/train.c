@@ -610,7 +610,8 @@ static void forward_slice(void *ctx, int k, int thread)
 /* The forward of every slice, or with split (a training batch under an
  * exchange) of this process's slices, the others' losses exchanged.
  * NaN with a message in tr->err when the exchange failed. */
-static double forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
+/* The batch's columns and slices, before a forward. */
+static void plan_forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
 {
     const mnet_noise_key off = {0, 0, 0};
     if (!nz)
@@ -622,7 +623,21 @@ static double forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split
     tr->k1 = tr->n_slices;
     if (split && tr->xchg)
         tr->xchg->slices(tr->xchg->ctx, tr->n_slices, &tr->k0, &tr->k1);
+}
+
+static double sum_forward(mnet_train *tr);
+
+static double forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
+{
+    plan_forward(tr, n, nz, split);
     mnet_pool_run(tr->pool, tr->k1 - tr->k0, forward_slice, tr);
+    return sum_forward(tr);
+}
+
+/* The slices' losses (exchanged, under an exchange) summed in slice
+ * order: the same sums for any threads. */
+static double sum_forward(mnet_train *tr)
+{
     if ((tr->k0 > 0 || tr->k1 < tr->n_slices) &&
         tr->xchg->losses(tr->xchg->ctx, tr->slice_loss, tr->n_slices, 1 + MNET_TASK_MAX_LOSSES, tr->err,
                          sizeof tr->err) != 0) {
@@ -769,6 +784,7 @@ static void backward_slice(void *ctx, int k, int thread)
 /* Pieces of the gradient's sum over slices: each element is summed in
  * slice order whichever thread takes its piece. */
 enum { REDUCE_PIECES = 16 };
+#define REDUCE_SERIAL_BELOW 1e6 /* parameters x slices */
 
 static void reduce_piece(void *ctx, int piece, int thread)
 {
@@ -786,19 +802,23 @@ static void reduce_piece(void *ctx, int piece, int thread)
     }
 }
 
-/* The slices of the last forward (this process's), then their sum; under
- * an exchange, the exchange's sum.  0, or -1 (message in tr->err). */
-static int backward(mnet_train *tr)
+/* The slices' gradients, once every slice's backward is done: their sum
+ * (under an exchange, the exchange's).  0, or -1 (message in tr->err). */
+static int backward_sum(mnet_train *tr)
 {
-    mnet_pool_run(tr->pool, tr->k1 - tr->k0, backward_slice, tr);
-    for (int k = tr->k0; k < tr->k1; k++)
-        tr->net_ms += tr->slice_ms[k];
     if (tr->k0 > 0 || tr->k1 < tr->n_slices) {
         if (tr->xchg->grads(tr->xchg->ctx, tr->grad, slice_grad(tr, tr->k0), tr->n_params, tr->n_slices, tr->k0,
                             tr->k1, tr->err, sizeof tr->err) != 0)
             return -1;
     } else if (tr->slice_grad && tr->n_slices > 0) {
-        mnet_pool_run(tr->pool, REDUCE_PIECES, reduce_piece, tr);
+        /* a sum too small to be worth a phase of the pool (waking the
+         * workers costs tens of microseconds) runs here; the same order
+         * per element either way */
+        if ((double)tr->n_params * tr->n_slices < REDUCE_SERIAL_BELOW)
+            for (int k = 0; k < REDUCE_PIECES; k++)
+                reduce_piece(tr, k, 0);
+        else
+            mnet_pool_run(tr->pool, REDUCE_PIECES, reduce_piece, tr);
     } else if (tr->n_slices == 0) {
         memset(tr->grad, 0, tr->n_params * sizeof *tr->grad);
     }
@@ -809,9 +829,30 @@ static int backward(mnet_train *tr)
     return 0;
 }
 
+/* The slices of the last forward (this process's), then their sum. */
+static int backward(mnet_train *tr)
+{
+    mnet_pool_run(tr->pool, tr->k1 - tr->k0, backward_slice, tr);
+    for (int k = tr->k0; k < tr->k1; k++)
+        tr->net_ms += tr->slice_ms[k];
+    return backward_sum(tr);
+}
+
 void mnet_train_backward(mnet_train *tr)
 {
     backward(tr);
+}
+
+/* A slice's forward and then its backward, one task: a batch without an
+ * exchange needs no barrier between the two (a slice's backward reads its
+ * own forward only), so the pool meets once per batch instead of twice. */
+static void forward_backward_slice(void *ctx, int k, int thread)
+{
+    mnet_train *tr = ctx;
+    forward_slice(ctx, k, thread);
+    const double ms = tr->slice_ms[k + tr->k0];
+    backward_slice(ctx, k, thread);
+    tr->slice_ms[k + tr->k0] += ms;
 }
 
 /* ---- one batch --------------------------------------------------------------- */
@@ -849,12 +890,10 @@ static int prepare(mnet_train *tr, long batch_index)
                               sizeof tr->err);
 }
 
-int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
+/* The batch's loss l, reported: 0, or -1 when it is not finite (the
+ * message names where the rollout went non-finite). */
+static int check_loss(mnet_train *tr, long batch_index, double l, double *loss)
 {
-    if (prepare(tr, batch_index) != 0)
-        return -1;
-    mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
-    double l = forward(tr, tr->B, &nz, 1);
     if (loss)
         *loss = l;
     if (!isfinite(l) && tr->err[0]) /* the exchange failed */
@@ -867,12 +906,29 @@ int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
     return 0;
 }
 
+int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
+{
+    if (prepare(tr, batch_index) != 0)
+        return -1;
+    mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
+    return check_loss(tr, batch_index, forward(tr, tr->B, &nz, 1), loss);
+}
+
 int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
 {
-    if (mnet_train_loss(tr, batch_index, loss) != 0)
-        return -1;
-    if (backward(tr) != 0)
-        return -1;
+    if (tr->xchg) { /* the losses are exchanged between forward and backward */
+        if (mnet_train_loss(tr, batch_index, loss) != 0 || backward(tr) != 0)
+            return -1;
+    } else {
+        if (prepare(tr, batch_index) != 0)
+            return -1;
+        mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
+        plan_forward(tr, tr->B, &nz, 1);
+        mnet_pool_run(tr->pool, tr->k1 - tr->k0, forward_backward_slice, tr);
+        /* net_ms: each slice's forward and backward */
+        if (check_loss(tr, batch_index, sum_forward(tr), loss) != 0 || backward_sum(tr) != 0)
+            return -1;
+    }
     double ss = 0;
     for (size_t i = 0; i < tr->n_params; i++)
         ss += (double)tr->grad[i] * (double)tr->grad[i];
