@@ -19,9 +19,14 @@
  * parameters are computed once before the batch loop.  Each op prints exactly the expression that
  * ir_eval_op computes, so the interpreter is the reference for the output.
  * The caller emits `#include <math.h>` and `typedef double real;` (or float)
- * before the function.  Output arrays must not overlap input arrays (restrict
+ * before the function.  In float, sin, cos and exp are not libm's: they are
+ * static inline helpers (mnet_vm_sinf, ...; ir_vmath.h) printed before the
+ * first function that calls them, the operations the LLVM backend's
+ * sin.vec, cos.vec and exp.vec perform, so the two backends agree bit for
+ * bit.  Output arrays must not overlap input arrays (restrict
  * lets the compiler vectorise the batch loop). */
 #include "ir.h"
+#include "ir_vmath.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -61,6 +66,152 @@ static void print_const(FILE *out, double v)
     fprintf(out, "(real)%s", buf);
 }
 
+/* A double constant as a C hexadecimal literal (exact); the locale's radix
+ * character, if it is not '.', is turned back into one. */
+static void print_hex(FILE *out, double v)
+{
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%a", v);
+    for (char *p = buf; *p; p++)
+        if (!isxdigit((unsigned char)*p) && *p != 'x' && *p != 'p' && *p != '-' && *p != '+')
+            *p = '.';
+    fputs(buf, out);
+}
+
+/* Horner steps `acc = acc * z; acc = acc + coef[k];` for k = n-2 .. 0,
+ * acc starting at coef[n-1]: one operation per statement. */
+static void print_horner(FILE *out, const char *acc, const char *z, const double *coef, int n)
+{
+    fprintf(out, "    double %s = ", acc);
+    print_hex(out, coef[n - 1]);
+    fputs(";\n", out);
+    for (int k = n - 2; k >= 0; k--) {
+        /* a - c is a + (-c) in IEEE arithmetic: the JIT's fadd of -c */
+        fprintf(out, "    %s = %s * %s;\n    %s = %s %c ", acc, acc, z, acc, acc,
+                coef[k] < 0 ? '-' : '+');
+        print_hex(out, fabs(coef[k]));
+        fputs(";\n", out);
+    }
+}
+
+/* The float sin, cos and exp of the emitted code (ir_vmath.h has the
+ * algorithm and the constants; ir_emit_llvm.c's sin.vec, cos.vec and exp.vec
+ * are the same operations on vectors).  Each helper is printed before the
+ * first single-precision function that uses it, under an include guard of
+ * its own, so a file holds it once and holds only those it calls (clang
+ * warns about an unused static function). */
+static void print_vm_common(FILE *out)
+{
+    fputs("#ifndef MNET_VM_BITS\n"
+          "#define MNET_VM_BITS\n"
+          "#include <stdint.h>\n"
+          "/* sin, cos and exp of a float in double arithmetic, one IEEE operation per\n"
+          " * statement (no contraction), rounded to float once: what the JIT computes,\n"
+          " * bit for bit (mnet's compiler/ir_vmath.h and docs/compiler.md, \"sin, cos\n"
+          " * and exp in float\").  No call but sin's and cos's fallback to libm for\n"
+          " * |x| > 2^20, NaN and infinities; exp has no branch. */\n"
+          "typedef union {\n    double d;\n    uint64_t u;\n} mnet_vm_bits;\n"
+          "#endif\n\n", out);
+}
+
+static void print_vm_sincos(FILE *out)
+{
+    static const double sin_coef[] = VM_SIN_COEFS, cos_coef[] = VM_COS_COEFS;
+    fputs("#ifndef MNET_VM_SINCOS\n"
+          "#define MNET_VM_SINCOS\n"
+          "/* sin(r) and cos(r), |r| <= pi/4, z = r*r: fdlibm's kernels */\n"
+          "static inline double mnet_vm_sin_kernel(double r, double z)\n{\n", out);
+    print_horner(out, "s", "z", sin_coef, VM_SIN_NCOEF);
+    fputs("    const double rz = r * z;\n"
+          "    const double sp = rz * s;\n"
+          "    return r + sp;\n}\n\n"
+          "static inline double mnet_vm_cos_kernel(double z)\n{\n", out);
+    print_horner(out, "c", "z", cos_coef, VM_SIN_NCOEF);
+    fputs("    const double zz = z * z;\n"
+          "    const double cp = zz * c;\n"
+          "    const double hz = 0.5 * z;\n"
+          "    const double c0 = 1.0 - hz;\n"
+          "    return c0 + cp;\n}\n\n"
+          "/* sin(x) (quadrant 0) or cos(x) (quadrant 1), |x| <= 2^20.  The\n"
+          " * kernel a quadrant needs: scalar code computes one, vector code both\n"
+          " * and picks, with the same bits. */\n"
+          "static inline double mnet_vm_sincos(double x, uint64_t quadrant)\n{\n"
+          "    mnet_vm_bits t;\n    const double xs = x * ", out);
+    print_hex(out, VM_TWO_OVER_PI);
+    fputs("; /* 2/pi */\n    t.d = xs + ", out);
+    print_hex(out, VM_SHIFTER);
+    fputs("; /* n = round(x 2/pi) in t's low bits */\n    const double nd = t.d - ", out);
+    print_hex(out, VM_SHIFTER);
+    fputs(";\n    const double a1 = nd * ", out);
+    print_hex(out, VM_PIO2_1);
+    fputs(";\n    const double r1 = x - a1;\n    const double a2 = nd * ", out);
+    print_hex(out, VM_PIO2_2);
+    fputs(";\n    const double r2 = r1 - a2;\n    const double a3 = nd * ", out);
+    print_hex(out, VM_PIO2_2T);
+    fputs(";\n    const double r = r2 - a3; /* x - n pi/2, in [-pi/4, pi/4] */\n"
+          "    const double z = r * r;\n"
+          "    const uint64_t q = t.u + quadrant;\n"
+          "    const double v = (q & 1) != 0 ? mnet_vm_cos_kernel(z) : mnet_vm_sin_kernel(r, z);\n"
+          "    return (q & 2) != 0 ? -v : v;\n}\n"
+          "#endif\n\n", out);
+}
+
+/* mnet_vm_sinf (cosine 0) or mnet_vm_cosf (1) */
+static void print_vm_sin_or_cos(FILE *out, int cosine)
+{
+    const char *fn = cosine ? "cos" : "sin", *up = cosine ? "COS" : "SIN";
+    fprintf(out, "#ifndef MNET_VM_%sF\n#define MNET_VM_%sF\n"
+                 "static inline float mnet_vm_%sf(float x)\n{\n    const double xd = x;\n"
+                 "    return fabs(xd) <= ", up, up, fn);
+    print_hex(out, VM_SINCOS_LIMIT);
+    fprintf(out, " ? (float)mnet_vm_sincos(xd, %d) : %sf(x);\n}\n#endif\n\n", cosine, fn);
+}
+
+static void print_vm_exp(FILE *out)
+{
+    static const double exp_coef[] = VM_EXP_COEFS;
+    fputs("#ifndef MNET_VM_EXPF\n#define MNET_VM_EXPF\n"
+          "static inline float mnet_vm_expf(float x)\n{\n"
+          "    const double xd = x;\n    const double xc = xd < ", out);
+    print_hex(out, -VM_EXP_CLAMP);
+    fputs(" ? ", out);
+    print_hex(out, -VM_EXP_CLAMP);
+    fputs(" : xd > ", out);
+    print_hex(out, VM_EXP_CLAMP);
+    fputs(" ? ", out);
+    print_hex(out, VM_EXP_CLAMP);
+    fputs(" : xd;\n    mnet_vm_bits t, scale;\n    const double xs = xc * ", out);
+    print_hex(out, VM_INV_LN2);
+    fputs("; /* 1/ln 2 */\n    t.d = xs + ", out);
+    print_hex(out, VM_SHIFTER);
+    fputs("; /* k = round(x/ln 2) in t's low bits */\n    const double kd = t.d - ", out);
+    print_hex(out, VM_SHIFTER);
+    fputs(";\n    const double a1 = kd * ", out);
+    print_hex(out, VM_LN2_HI);
+    fputs(";\n    const double r1 = xc - a1;\n    const double a2 = kd * ", out);
+    print_hex(out, VM_LN2_LO);
+    fputs(";\n    const double r = r1 - a2; /* x - k ln 2, in [-ln2/2, ln2/2] */\n", out);
+    print_horner(out, "p", "r", exp_coef, VM_EXP_NCOEF);
+    fputs("    scale.u = (t.u + 1023) << 52; /* 2^k */\n"
+          "    const double y = p * scale.d;\n"
+          "    return (float)y;\n}\n"
+          "#endif\n\n", out);
+}
+
+/* The helpers a function calls: uses[op] for IR_SIN, IR_COS, IR_EXP. */
+static void print_vm_helpers(FILE *out, const unsigned char *uses)
+{
+    print_vm_common(out);
+    if (uses[IR_SIN] || uses[IR_COS])
+        print_vm_sincos(out);
+    if (uses[IR_SIN])
+        print_vm_sin_or_cos(out, 0);
+    if (uses[IR_COS])
+        print_vm_sin_or_cos(out, 1);
+    if (uses[IR_EXP])
+        print_vm_exp(out);
+}
+
 /* An operand: leaves inline, other nodes by their local's name. */
 static void print_operand(FILE *out, const ir_graph *g, ir_id id)
 {
@@ -92,6 +243,8 @@ static void print_operand(FILE *out, const ir_graph *g, ir_id id)
 static void print_expr(FILE *out, const ir_graph *g, const ir_node *n, int single)
 {
     const char *f = single ? "f" : ""; /* expf vs exp */
+    /* in float, sin, cos and exp are the straight-line helpers (vm_helpers) */
+    const char *vm = single ? "mnet_vm_" : "";
     const char *infix = NULL, *call = NULL, *cmp = NULL;
     switch (n->op) {
     case IR_ADD: infix = " + "; break;
@@ -119,7 +272,8 @@ static void print_expr(FILE *out, const ir_graph *g, const ir_node *n, int singl
         fputs(infix, out);
         print_operand(out, g, n->b);
     } else if (call) {
-        fprintf(out, "%s%s(", call, f);
+        int helper = n->op == IR_EXP || n->op == IR_SIN || n->op == IR_COS;
+        fprintf(out, "%s%s%s(", helper ? vm : "", call, f);
         print_operand(out, g, n->a);
         if (n->op == IR_POW) {
             fputs(", ", out);
@@ -139,7 +293,7 @@ static void print_expr(FILE *out, const ir_graph *g, const ir_node *n, int singl
             print_operand(out, g, n->a);
             break;
         case IR_SIGMOID: /* 1 / (1 + exp(-x)) */
-            fprintf(out, "(real)1 / ((real)1 + exp%s(-", f);
+            fprintf(out, "(real)1 / ((real)1 + %sexp%s(-", vm, f);
             print_operand(out, g, n->a);
             fputs("))", out);
             break;
@@ -218,7 +372,9 @@ static int is_identifier(const char *s)
 int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_precision)
 {
     const int nnode = ir_count(g);
-    if (!is_identifier(f->name) || f->n_in_args < 0 || f->n_out_args < 0 || f->n_outputs < 0)
+    /* mnet_vm_*: the helpers' names (print_vm_helpers) */
+    if (!is_identifier(f->name) || strncmp(f->name, "mnet_vm_", 8) == 0 || f->n_in_args < 0 ||
+        f->n_out_args < 0 || f->n_outputs < 0)
         return -1;
     ir_id *roots = malloc(sizeof(*roots) * ((size_t)f->n_outputs + 1));
     unsigned char *mark = malloc((size_t)nnode + 1);
@@ -231,6 +387,7 @@ int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_pre
     /* Check everything before writing anything, and find which arguments
      * are used, so that none is declared unused (-Werror). */
     int uses_ld = 0, uses_params = 0, ntemp = 0;
+    unsigned char uses_op[IR_NOPS] = {0}; /* sin, cos, exp (sigmoid's too) */
     for (int k = 0; k < f->n_outputs; k++) {
         const ir_output *o = &f->outputs[k];
         if (o->node < 0 || o->node >= nnode || o->arg < 0 || o->arg >= f->n_out_args ||
@@ -254,8 +411,12 @@ int ir_emit_c(FILE *out, const ir_graph *g, const ir_function *f, int single_pre
             uses_params = 1;
         } else if (n->op != IR_CONST) {
             ntemp++;
+            uses_op[n->op == IR_SIGMOID ? IR_EXP : n->op] = 1;
         }
     }
+
+    if (single_precision && (uses_op[IR_SIN] || uses_op[IR_COS] || uses_op[IR_EXP]))
+        print_vm_helpers(out, uses_op);
 
     fprintf(out, "/* %s: %d outputs, %d temporaries, %s precision */\n", f->name,
             f->n_outputs, ntemp, single_precision ? "single" : "double");

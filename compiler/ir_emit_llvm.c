@@ -66,7 +66,13 @@
  * which calls the scalar function (the same intrinsic or libm call as the
  * C code) on each lane: extractelement, call, insertelement.  One such
  * function per op and module, made on first use: the lanes inline at every
- * node tripled the compile time.
+ * node tripled the compile time.  Except in float: there sin, cos and exp
+ * call
+ *   define internal <8 x float> @OP.vec(<8 x float> %0)  noinline
+ * straight-line double arithmetic on the 8 lanes (ir_vmath.h), the
+ * operations of the C emitter's mnet_vm_sinf / mnet_vm_cosf / mnet_vm_expf
+ * in the same order; sin.vec and cos.vec take sin.lanes' / cos.lanes'
+ * value for a lane beyond 2^20, NaN or infinite, as the C does.
  *
  * A function of more than PART_NODES nodes is cut, in id order, into parts
  *   define internal void @NAME.vpartP(i64 %b, i64 %ld, double* %in0, ...,
@@ -88,7 +94,8 @@
  *   exp log sqrt sin cos abs
  *                      llvm.exp/log/sqrt/sin/cos/fabs (exp, log, sin, cos
  *                      lower to the libm calls the C code makes; sqrt and
- *                      fabs to the instructions gcc uses for them)
+ *                      fabs to the instructions gcc uses for them); in
+ *                      float, exp, sin and cos are OP.vec
  *   pow                a call of libm pow/powf marked `nobuiltin`: LLVM
  *                      rewrites llvm.pow(x, 0.5) as sqrt and pow(2, x) as
  *                      exp2 even without fast-math flags, and glibc's pow
@@ -104,6 +111,7 @@
  *   select             select(fcmp une c, 0, a, b)
  */
 #include "ir_llvm.h"
+#include "ir_vmath.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -261,6 +269,7 @@ typedef struct {
     LLVMTypeRef vreal, vreal_ptr, vfn1; /* <W x real>, vreal(vreal)      */
     LLVMValueRef vsqrt, vfabs;   /* llvm.sqrt/fabs on <W x real>         */
     LLVMValueRef lanes[IR_NOPS]; /* OP.lanes, made on first use          */
+    LLVMValueRef vec[IR_NOPS];   /* float sin/cos/exp.vec, made on first use */
     LLVMValueRef tail_in, tail_out; /* the tail's copy functions, made on
                                     first use                             */
     const char *prefix;          /* of the module's symbols              */
@@ -529,13 +538,149 @@ static LLVMValueRef lanes_function(llvm_emitter *e, ir_op op)
     return e->lanes[op] = fn;
 }
 
+/* W copies of a double constant, or of a 64-bit integer. */
+static LLVMValueRef dvec_const(llvm_emitter *e, double v)
+{
+    LLVMValueRef c = LLVMConstReal(LLVMDoubleTypeInContext(e->ctx), v);
+    LLVMValueRef lanes[MAX_WIDTH];
+    for (unsigned l = 0; l < e->width; l++)
+        lanes[l] = c;
+    return LLVMConstVector(lanes, e->width);
+}
+
+static LLVMValueRef ivec_const(llvm_emitter *e, unsigned long long v)
+{
+    LLVMValueRef c = LLVMConstInt(e->i64, v, 0);
+    LLVMValueRef lanes[MAX_WIDTH];
+    for (unsigned l = 0; l < e->width; l++)
+        lanes[l] = c;
+    return LLVMConstVector(lanes, e->width);
+}
+
+/* Horner steps acc = acc * z; acc = acc + coef[k] for k = n-2 .. 0, acc
+ * starting at coef[n-1] (ir_emit_c.c's print_horner). */
+static LLVMValueRef vm_horner(llvm_emitter *e, LLVMValueRef z, const double *coef, int n)
+{
+    LLVMValueRef acc = dvec_const(e, coef[n - 1]);
+    for (int k = n - 2; k >= 0; k--)
+        acc = LLVMBuildFAdd(e->bld, LLVMBuildFMul(e->bld, acc, z, ""), dvec_const(e, coef[k]), "");
+    return acc;
+}
+
+/* The function `<8 x float> OP.vec(<8 x float> x)` of the module for float
+ * sin, cos and exp, made on first use: ir_vmath.h's straight-line double
+ * arithmetic on the W lanes, the same operations in the same order as the C
+ * emitter's mnet_vm_sinf / mnet_vm_cosf / mnet_vm_expf (ir_emit_c.c), so
+ * the two agree bit for bit.  sin and cos of a lane beyond
+ * VM_SINCOS_LIMIT, NaN or infinite take libm's value (OP.lanes, only when a
+ * lane needs it), as the C helper's ternary does.  noinline, as OP.lanes:
+ * one call per node keeps the compile time of a node small. */
+static LLVMValueRef vec_function(llvm_emitter *e, ir_op op)
+{
+    if (e->vec[op])
+        return e->vec[op];
+    static const double sin_coef[] = VM_SIN_COEFS, cos_coef[] = VM_COS_COEFS;
+    static const double exp_coef[] = VM_EXP_COEFS;
+    LLVMValueRef slow_fn = op == IR_EXP ? NULL : lanes_function(e, op);
+    char name[96];
+    const char *base = op == IR_EXP ? "exp" : op == IR_SIN ? "sin" : "cos";
+    snprintf(name, sizeof(name), "%s%s.vec", e->prefix, base);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, e->vfn1);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->noinline);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, e->nounwind);
+    LLVMBuilderRef B = e->bld;
+    LLVMBasicBlockRef at = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMTypeRef vdouble = LLVMVectorType(LLVMDoubleTypeInContext(e->ctx), e->width);
+    LLVMTypeRef vi64 = LLVMVectorType(e->i64, e->width);
+    LLVMValueRef x = LLVMGetParam(fn, 0);
+    LLVMValueRef xd = LLVMBuildFPExt(B, x, vdouble, "xd");
+    LLVMValueRef result;
+    if (op == IR_EXP) {
+        /* xc = xd < -150 ? -150 : xd > 150 ? 150 : xd */
+        LLVMValueRef lo = dvec_const(e, -VM_EXP_CLAMP), hi = dvec_const(e, VM_EXP_CLAMP);
+        LLVMValueRef xc = LLVMBuildSelect(
+            B, LLVMBuildFCmp(B, LLVMRealOLT, xd, lo, ""), lo,
+            LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOGT, xd, hi, ""), hi, xd, ""), "xc");
+        LLVMValueRef xs = LLVMBuildFMul(B, xc, dvec_const(e, VM_INV_LN2), "");
+        LLVMValueRef t = LLVMBuildFAdd(B, xs, dvec_const(e, VM_SHIFTER), "t");
+        LLVMValueRef kd = LLVMBuildFSub(B, t, dvec_const(e, VM_SHIFTER), "kd");
+        LLVMValueRef r1 =
+            LLVMBuildFSub(B, xc, LLVMBuildFMul(B, kd, dvec_const(e, VM_LN2_HI), ""), "");
+        LLVMValueRef r =
+            LLVMBuildFSub(B, r1, LLVMBuildFMul(B, kd, dvec_const(e, VM_LN2_LO), ""), "r");
+        LLVMValueRef p = vm_horner(e, r, exp_coef, VM_EXP_NCOEF);
+        LLVMValueRef bits =
+            LLVMBuildAdd(B, LLVMBuildBitCast(B, t, vi64, ""), ivec_const(e, 1023), "");
+        LLVMValueRef scale =
+            LLVMBuildBitCast(B, LLVMBuildShl(B, bits, ivec_const(e, 52), ""), vdouble, "scale");
+        result = LLVMBuildFPTrunc(B, LLVMBuildFMul(B, p, scale, ""), e->vreal, "");
+        LLVMBuildRet(B, result);
+    } else {
+        LLVMValueRef xs = LLVMBuildFMul(B, xd, dvec_const(e, VM_TWO_OVER_PI), "");
+        LLVMValueRef t = LLVMBuildFAdd(B, xs, dvec_const(e, VM_SHIFTER), "t");
+        LLVMValueRef nd = LLVMBuildFSub(B, t, dvec_const(e, VM_SHIFTER), "nd");
+        LLVMValueRef r1 =
+            LLVMBuildFSub(B, xd, LLVMBuildFMul(B, nd, dvec_const(e, VM_PIO2_1), ""), "");
+        LLVMValueRef r2 =
+            LLVMBuildFSub(B, r1, LLVMBuildFMul(B, nd, dvec_const(e, VM_PIO2_2), ""), "");
+        LLVMValueRef r =
+            LLVMBuildFSub(B, r2, LLVMBuildFMul(B, nd, dvec_const(e, VM_PIO2_2T), ""), "r");
+        LLVMValueRef z = LLVMBuildFMul(B, r, r, "z");
+        LLVMValueRef s = vm_horner(e, z, sin_coef, VM_SIN_NCOEF);
+        LLVMValueRef sin_r =
+            LLVMBuildFAdd(B, r, LLVMBuildFMul(B, LLVMBuildFMul(B, r, z, ""), s, ""), "sin_r");
+        LLVMValueRef c = vm_horner(e, z, cos_coef, VM_SIN_NCOEF);
+        LLVMValueRef cp = LLVMBuildFMul(B, LLVMBuildFMul(B, z, z, ""), c, "");
+        LLVMValueRef c0 =
+            LLVMBuildFSub(B, dvec_const(e, 1.0), LLVMBuildFMul(B, dvec_const(e, 0.5), z, ""), "");
+        LLVMValueRef cos_r = LLVMBuildFAdd(B, c0, cp, "cos_r");
+        LLVMValueRef q =
+            LLVMBuildAdd(B, LLVMBuildBitCast(B, t, vi64, ""), ivec_const(e, op == IR_COS), "q");
+        LLVMValueRef zero = ivec_const(e, 0);
+        LLVMValueRef odd =
+            LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, q, ivec_const(e, 1), ""), zero, "");
+        LLVMValueRef v = LLVMBuildSelect(B, odd, cos_r, sin_r, "");
+        LLVMValueRef neg =
+            LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, q, ivec_const(e, 2), ""), zero, "");
+        v = LLVMBuildSelect(B, neg, LLVMBuildFNeg(B, v, ""), v, "");
+        LLVMValueRef fast = LLVMBuildFPTrunc(B, v, e->vreal, "fast");
+        /* lanes where !(|x| <= limit) take libm's sinf / cosf */
+        LLVMValueRef ax = LLVMBuildCall2(B, LLVMFunctionType(vdouble, &vdouble, 1, 0),
+                                         intrinsic(e, "llvm.fabs", vdouble), &xd, 1, "");
+        LLVMValueRef bad = LLVMBuildFCmp(B, LLVMRealUGT, ax, dvec_const(e, VM_SINCOS_LIMIT), "bad");
+        LLVMValueRef any = LLVMBuildICmp(
+            B, LLVMIntNE, LLVMBuildBitCast(B, bad, LLVMIntTypeInContext(e->ctx, e->width), ""),
+            LLVMConstInt(LLVMIntTypeInContext(e->ctx, e->width), 0, 0), "");
+        LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(e->ctx, fn, "slow");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
+        LLVMBuildCondBr(B, any, slow, done);
+        LLVMPositionBuilderAtEnd(B, slow);
+        LLVMValueRef libm = LLVMBuildCall2(B, e->vfn1, slow_fn, &x, 1, "");
+        LLVMValueRef mixed = LLVMBuildSelect(B, bad, libm, fast, "");
+        LLVMBuildBr(B, done);
+        LLVMPositionBuilderAtEnd(B, done);
+        result = LLVMBuildPhi(B, e->vreal, "");
+        LLVMValueRef vals[2] = {fast, mixed};
+        LLVMBasicBlockRef from[2] = {entry, slow};
+        LLVMAddIncoming(result, vals, from, 2);
+        LLVMBuildRet(B, result);
+    }
+    LLVMPositionBuilderAtEnd(B, at);
+    return e->vec[op] = fn;
+}
+
 /* A call of libm function op (or of the intrinsic that lowers to it) on
- * each lane of one or two vectors (lanes_function). */
+ * each lane of one or two vectors (lanes_function); in float, sin, cos and
+ * exp are vec_function's instead. */
 static LLVMValueRef libm_call(llvm_emitter *e, ir_op op, LLVMValueRef *args, const char *name)
 {
-    LLVMValueRef fn = lanes_function(e, op);
-    return LLVMBuildCall2(e->bld, LLVMGlobalGetValueType(fn), fn, args, op == IR_POW ? 2 : 1,
-                          name);
+    LLVMValueRef fn = e->single && (op == IR_EXP || op == IR_SIN || op == IR_COS)
+                          ? vec_function(e, op)
+                          : lanes_function(e, op);
+    return LLVMBuildCall2(e->bld, LLVMGlobalGetValueType(fn), fn, args, op == IR_POW ? 2 : 1, name);
 }
 
 static LLVMValueRef to_real(llvm_emitter *e, LLVMValueRef flag, const char *name)

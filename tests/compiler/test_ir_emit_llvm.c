@@ -23,6 +23,7 @@
 #include "test_support.h"
 
 #include <dlfcn.h>
+#include <float.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdint.h>
@@ -1304,8 +1305,9 @@ static char *emit_to_string(const ir_graph *g, int n, const ir_function *f, int 
     return buf;
 }
 
-/* Every call on vectors is llvm.sqrt or llvm.fabs (exact instructions) or
- * of an OP.lanes function, which calls libm per lane on scalars. */
+/* Every call on vectors is llvm.sqrt or llvm.fabs (exact instructions), of
+ * an OP.lanes function, which calls libm per lane on scalars, or (float) of
+ * sin.vec, cos.vec or exp.vec, straight-line IEEE arithmetic (ir_vmath.h). */
 static int vector_calls_only_exact(const char *text)
 {
     for (const char *c = strstr(text, "call "); c; c = strstr(c + 1, "call ")) {
@@ -1317,7 +1319,8 @@ static int vector_calls_only_exact(const char *text)
             continue;
         if ((strstr(line, " x double>") || strstr(line, " x float>")) &&
             !strstr(line, "@llvm.sqrt.v") && !strstr(line, "@llvm.fabs.v") &&
-            !strstr(line, ".lanes(")) {
+            !strstr(line, ".lanes(") && !strstr(line, "@sin.vec(") && !strstr(line, "@cos.vec(") &&
+            !strstr(line, "@exp.vec(")) {
             printf("\n  a call on vectors: %s\n", line);
             return 0;
         }
@@ -1348,9 +1351,18 @@ static void test_text(void)
     CU_ASSERT(strstr(a, "call double @tanh(") != NULL);
     CU_ASSERT(strstr(a, "call double @pow(") != NULL && strstr(a, "nobuiltin") != NULL);
     CU_ASSERT(strstr(a, "fast") == NULL && strstr(a, "contract") == NULL); /* no FMF */
-    CU_ASSERT(strstr(s, "call float @llvm.exp.f32(") != NULL);
     CU_ASSERT(strstr(s, "call float @powf(") != NULL && strstr(s, "@tanhf(") != NULL);
-    CU_ASSERT(strstr(s, "double") == NULL);
+    /* float: sin, cos and exp are the straight-line functions, in double
+     * inside (ir_vmath.h); sin and cos fall back to libm lane by lane, exp
+     * never calls libm; no double anywhere else */
+    CU_ASSERT(strstr(s, "define internal <8 x float> @exp.vec(<8 x float> %0) #") != NULL);
+    CU_ASSERT(strstr(s, "define internal <8 x float> @sin.vec(<8 x float> %0) #") != NULL);
+    CU_ASSERT(strstr(s, "call <8 x float> @exp.vec(<8 x float> ") != NULL);
+    CU_ASSERT(strstr(s, "%xd = fpext <8 x float> %0 to <8 x double>") != NULL);
+    CU_ASSERT(strstr(s, "call <8 x float> @sin.lanes(<8 x float> %0)") != NULL);
+    CU_ASSERT(strstr(s, "call float @llvm.sin.f32(") != NULL);
+    CU_ASSERT(strstr(s, "call float @llvm.exp.f32(") == NULL && strstr(s, "@exp.lanes") == NULL);
+    CU_ASSERT(strstr(s, "double*") == NULL && strstr(s, "call double") == NULL);
     /* the vector loop: W = 256 bits of elements, unaligned loads and stores,
      * libm called lane by lane (never a vector variant); the rest through
      * the same loop on (rows x W) blocks, copied by runs of rows; no scalar
@@ -1397,6 +1409,190 @@ static void test_text(void)
     ir_free(fx.g);
 }
 
+/*---------------------------------------------------------------------------
+ * Float sin, cos and exp (ir_vmath.h): the JIT's sin.vec, cos.vec and
+ * exp.vec against the C emitter's helpers, bit for bit, and their accuracy
+ *---------------------------------------------------------------------------*/
+
+static float float_of_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+static uint32_t bits_of_float(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof(u));
+    return u;
+}
+
+/* Distance in float ulps (of the larger magnitude's binade) between two
+ * floats; 0 for two NaNs, a large number for one NaN. */
+static double float_ulps(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b) ? 0 : 1e30;
+    if (a == b)
+        return 0;
+    if (isinf(a) || isinf(b))
+        return 1e30;
+    int e;
+    frexp(fmax(fabs((double)a), fabs((double)b)), &e);
+    double ulp = fmax(ldexp(1.0, e - 24), 0x1p-149);
+    return fabs((double)a - (double)b) / ulp;
+}
+
+/* The inputs: a sweep of bit patterns over every sign and exponent, floats
+ * next to multiples of pi/2 up to 2^21 (the hardest reductions), next to
+ * 2^20 (sin's and cos's fallback threshold), next to exp's overflow, the
+ * subnormal range and its clamp, and NaN, infinities, zeros, subnormals. */
+static int vm_inputs(float *x, int cap)
+{
+    int n = 0;
+    for (uint64_t u = 0; u < 0x100000000u && n < cap; u += 4099)
+        x[n++] = float_of_bits((uint32_t)u);
+    for (int k = 1; k < (1 << 21) && n + 6 < cap; k = k < 64 ? k + 1 : k + k / 7) {
+        float c = (float)(k * 1.5707963267948966);
+        x[n++] = c;
+        x[n++] = nextafterf(c, 0);
+        x[n++] = nextafterf(c, INFINITY);
+        x[n++] = -c;
+    }
+    const float edges[] = {0x1p20f, 88.72283f, 88.7228394f, -87.33654f, -103.972084f, -103.97209f,
+                           150.0f, -150.0f, 151.0f, -151.0f, 1e-30f, -1e-30f, 0x1p-149f, FLT_MAX,
+                           -FLT_MAX, 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 0.78539816f, 2.3561945f};
+    for (size_t k = 0; k < sizeof(edges) / sizeof(edges[0]) && n + 5 < cap; k++) {
+        x[n++] = edges[k];
+        x[n++] = nextafterf(edges[k], -INFINITY);
+        x[n++] = nextafterf(edges[k], INFINITY);
+        x[n++] = -edges[k];
+    }
+    return n;
+}
+
+static void test_vmath(void)
+{
+    ir_graph *g = ir_new();
+    CU_ASSERT_FATAL(g != NULL);
+    ir_id x = ir_var(g, 0, 0);
+    ir_output outs[4] = {{0, 0, ir_unary(g, IR_SIN, x)}, {0, 1, ir_unary(g, IR_COS, x)},
+                         {0, 2, ir_unary(g, IR_EXP, x)}, {0, 3, ir_unary(g, IR_SIGMOID, x)}};
+    ir_function f = {"vm_test", 1, 1, 4, outs};
+    enum { CAP = 1 << 21, NV = 4 };
+    float *in = malloc(CAP * sizeof(float));
+    CU_ASSERT_FATAL(in != NULL);
+    const int n = vm_inputs(in, CAP);
+    /* the C: gcc and clang at -O2, gcc at -O3 for the host's vector unit */
+    static const char *const builds[] = {"gcc -std=c11 -O2", "clang -std=c11 -O2",
+                                         "gcc -std=c11 -O3 -march=native"};
+    const char *names[NV] = {"jit-O0", "jit-O2", "", ""};
+    float *out[2 + 3];
+    void *handles[3] = {NULL};
+    int nrun = 0;
+    char err[512] = "";
+    mnet_jit *jit = mnet_jit_new(err, sizeof(err));
+    CU_ASSERT_FATAL(jit != NULL);
+    char dir[] = "/tmp/mnet_vm_XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    printf("\n  %d inputs", n);
+    for (int v = 0; v < 5; v++) {
+        void *entry = NULL;
+        if (v < 2) {
+            int unit = mnet_jit_add(jit, g, 1, &f, 1, v == 0 ? 0 : 2, err, sizeof(err));
+            if (unit < 0)
+                printf("\n  %s\n", err);
+            CU_ASSERT_FATAL(unit >= 0);
+            entry = mnet_jit_lookup_unit(jit, unit, "vm_test");
+        } else {
+            const char *cc = builds[v - 2];
+            char cc_name[16];
+            snprintf(cc_name, sizeof(cc_name), "%.*s", (int)strcspn(cc, " "), cc);
+            if (!have_compiler(cc_name)) {
+                printf("\n  %s not installed: skipped", cc_name);
+                continue;
+            }
+            char src[256], lib[256], log[256], cmd[1024];
+            snprintf(src, sizeof(src), "%s/vm.c", dir);
+            snprintf(lib, sizeof(lib), "%s/vm%d.so", dir, v);
+            snprintf(log, sizeof(log), "%s/cc.log", dir);
+            FILE *fp = fopen(src, "w");
+            CU_ASSERT_FATAL(fp != NULL);
+            fputs("#include <math.h>\ntypedef float real;\n\n", fp);
+            CU_ASSERT(ir_emit_c(fp, g, &f, 1) == 0);
+            fclose(fp);
+            snprintf(cmd, sizeof(cmd), "%s -Wall -Wextra -Werror -shared -fPIC -o %s %s -lm >%s 2>&1", cc,
+                     lib, src, log);
+            CU_ASSERT(run_compiler(cmd, log) == 0);
+            handles[v - 2] = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+            CU_ASSERT(handles[v - 2] != NULL);
+            entry = handles[v - 2] ? dlsym(handles[v - 2], "vm_test") : NULL;
+            remove(src);
+            remove(lib);
+            remove(log);
+        }
+        CU_ASSERT_FATAL(entry != NULL);
+        float *o = out[nrun] = malloc((size_t)4 * n * sizeof(float));
+        CU_ASSERT_FATAL(o != NULL);
+        mnet_jit_fn_f fn;
+        memcpy(&fn, &entry, sizeof(fn));
+        const float *ins[1] = {in};
+        float *outp[1] = {o};
+        fn(n, n, ins, outp, NULL);
+        /* every build the same bits as the first (any NaN equal) */
+        long diff = 0;
+        for (long i = 0; nrun > 0 && i < 4L * n; i++)
+            diff += bits_of_float(o[i]) != bits_of_float(out[0][i]) && !(isnan(o[i]) && isnan(out[0][i]));
+        printf("\n  %-32s %ld differences from jit-O0", v < 2 ? names[v] : builds[v - 2], diff);
+        CU_ASSERT(diff == 0);
+        nrun++;
+    }
+    /* accuracy against libm's double functions rounded to float: within
+     * 1 ulp (measured: equal, i.e. correctly rounded, on every input here);
+     * beyond 2^20 sin and cos are libm's sinf and cosf themselves */
+    const char *fn_names[3] = {"sin", "cos", "exp"};
+    for (int k = 0; k < 3; k++) {
+        double worst = 0;
+        long not_cr = 0, not_glibc = 0, fallback_wrong = 0;
+        for (int i = 0; i < n; i++) {
+            double xd = in[i];
+            float got = out[0][k * n + i];
+            float ref = (float)(k == 0 ? sin(xd) : k == 1 ? cos(xd) : exp(xd));
+            float glibc = k == 0 ? sinf(in[i]) : k == 1 ? cosf(in[i]) : expf(in[i]);
+            if (k < 2 && !(fabs(xd) <= 0x1p20)) {
+                fallback_wrong += float_ulps(got, glibc) != 0;
+                continue;
+            }
+            double u = float_ulps(got, ref);
+            worst = fmax(worst, u);
+            not_cr += u != 0;
+            not_glibc += float_ulps(got, glibc) != 0;
+        }
+        printf("\n  %s: worst %.2g ulp from the correctly rounded float, %ld not correctly rounded, "
+               "%ld differ from glibc's %sf", fn_names[k], worst, not_cr, not_glibc, fn_names[k]);
+        CU_ASSERT(worst <= 1);
+        CU_ASSERT(fallback_wrong == 0);
+    }
+    /* sigmoid is 1 / (1 + exp(-x)) in float, with this (correctly rounded) exp */
+    long sig_wrong = 0;
+    for (int i = 0; i < n; i++) {
+        float want = 1.0f / (1.0f + (float)exp(-(double)in[i]));
+        sig_wrong += float_ulps(out[0][3 * n + i], want) > 1;
+    }
+    printf("\n  sigmoid: %ld inputs more than 1 ulp from 1 / (1 + exp(-x))", sig_wrong);
+    CU_ASSERT(sig_wrong == 0);
+    for (int v = 0; v < nrun; v++)
+        free(out[v]);
+    for (int v = 0; v < 3; v++)
+        if (handles[v])
+            dlclose(handles[v]);
+    rmdir(dir);
+    mnet_jit_free(jit);
+    free(in);
+    ir_free(g);
+}
+
 static const mnet_test tests[] = {
     {"text", test_text},
     {"errors", test_errors},
@@ -1406,6 +1602,7 @@ static const mnet_test tests[] = {
     {"vector", test_vector},
     {"bounds", test_bounds},
     {"large", test_large},
+    {"vmath", test_vmath},
     {NULL, NULL},
 };
 

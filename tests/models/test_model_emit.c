@@ -1,7 +1,10 @@
 /* test_model_emit.c - every library model emitted as C in both precisions,
  * compiled with gcc and clang under -Wall -Wextra -Werror, loaded and run:
  * its functions must agree with the interpreter of the same graph (step,
- * step_vjp, loss, loss_vjp; points bit for bit in double). */
+ * step_vjp, loss, loss_vjp; points bit for bit in double), and with the
+ * JIT's table bit for bit in both precisions (every function, on a batch
+ * that fills the JIT's vectors and leaves a rest; in float, sin, cos and
+ * exp are the emitters' own straight-line functions, ir_vmath.h). */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jit_model.h"
 #include "mnet_model.h"
 #include "model_util.h"
 #include "test_support.h"
@@ -19,8 +23,103 @@ static const struct {
     {"models/ReluPointMass24.mnet", "ReluPointMass24"}, {"models/FreePointMass24.mnet", "FreePointMass24"},
     {"models/RigidTendonArm26.mnet", "RigidTendonArm26"}, {"tests/models/golden_effectors.mnet", "arm26_mujoco"},
     {"models/CompliantTendonArm26.mnet", "CompliantTendonArm26"}, {"models/Reacher.mnet", "Reacher"},
-    {"models/arm210.mnet", "arm210"},
+    {"models/arm210.mnet", "arm210"}, {"examples/user_muscle.mnet", "hill_point_mass"},
 };
+
+/* The inputs of the bit-for-bit comparison of the C and the JIT: a batch of
+ * BB columns (2 vectors of 8 floats and 5 more; 5 vectors of 4 doubles and
+ * 1 more), random states and cotangents; the loss's and its VJP's too. */
+enum { BB = 21 };
+typedef struct {
+    double *state, *act, *load, *gnext, *j0, *gsense, *target, *gloss;
+} bb_inputs;
+
+static void bb_make(const mnet_effector *e, const double *params, unsigned long long *seed, bb_inputs *v)
+{
+    int S = e->n_state, M = e->n_muscles, D = e->n_dof;
+    v->state = calloc((size_t)S * BB, sizeof(double));
+    tm_random_state(e, params, BB, 3, seed, v->state);
+    v->act = malloc((size_t)M * BB * sizeof(double));
+    v->load = malloc((size_t)e->n_load * BB * sizeof(double));
+    v->gnext = malloc((size_t)S * BB * sizeof(double));
+    v->j0 = malloc((size_t)2 * D * BB * sizeof(double));
+    v->gsense = malloc((size_t)e->n_sense * BB * sizeof(double));
+    v->gloss = malloc((size_t)e->n_loss * BB * sizeof(double));
+    for (int k = 0; k < M * BB; k++)
+        v->act[k] = tm_uniform(seed, 0.1, 0.9);
+    for (int k = 0; k < e->n_load * BB; k++)
+        v->load[k] = tm_uniform(seed, -1, 1);
+    for (int k = 0; k < S * BB; k++)
+        v->gnext[k] = tm_uniform(seed, -1, 1);
+    for (int k = 0; k < 2 * D * BB; k++)
+        v->j0[k] = v->state[k]; /* the joint rows come first in the state */
+    for (int k = 0; k < e->n_sense * BB; k++)
+        v->gsense[k] = tm_uniform(seed, -1, 1);
+    for (int k = 0; k < e->n_loss * BB; k++)
+        v->gloss[k] = tm_uniform(seed, -1, 1);
+    v->target = tm_loss_target(e, v->state, BB, seed);
+}
+
+static void bb_free(bb_inputs *v)
+{
+    free(v->state);
+    free(v->act);
+    free(v->load);
+    free(v->gnext);
+    free(v->j0);
+    free(v->gsense);
+    free(v->target);
+    free(v->gloss);
+}
+
+/* Function f of two tables on the same inputs: the number of output
+ * elements whose bits differ (outputs widened to double; any NaN equals any
+ * NaN). */
+static long bb_differ(mnet_fn fc, mnet_fn fj, int single, int n_in, const double *const *in, const int *in_rows,
+                      int n_out, const int *out_rows, const double *params, int n_params)
+{
+    double *oc[3], *oj[3];
+    for (int a = 0; a < n_out; a++) {
+        oc[a] = calloc((size_t)out_rows[a] * BB, sizeof(double));
+        oj[a] = calloc((size_t)out_rows[a] * BB, sizeof(double));
+    }
+    tm_run_fn(fc, single, BB, n_in, in, in_rows, n_out, oc, out_rows, params, n_params);
+    tm_run_fn(fj, single, BB, n_in, in, in_rows, n_out, oj, out_rows, params, n_params);
+    long differ = 0;
+    for (int a = 0; a < n_out; a++) {
+        for (int k = 0; k < out_rows[a] * BB; k++)
+            differ += memcmp(&oc[a][k], &oj[a][k], sizeof(double)) != 0 && !(isnan(oc[a][k]) && isnan(oj[a][k]));
+        free(oc[a]);
+        free(oj[a]);
+    }
+    return differ;
+}
+
+/* Every function of the C table c against the JIT table j: bit for bit. */
+static long bb_compare(const mnet_effector *e, const mnet_model *c, const mnet_model *j, int single,
+                       const bb_inputs *v, const double *params)
+{
+    int S = e->n_state, M = e->n_muscles, L = e->n_load, P = e->space_dim, NL = e->n_loss;
+    int D2 = 2 * e->n_dof, NS = e->n_sense, NP = e->n_points * P, np = e->n_params;
+    const double *i_step[] = {v->state, v->act, v->load}, *i_vjp[] = {v->state, v->act, v->load, v->gnext};
+    const double *i_init[] = {v->j0}, *i_ivjp[] = {v->j0, v->gnext}, *i_s[] = {v->state};
+    const double *i_svjp[] = {v->state, v->gsense}, *i_loss[] = {v->state, v->target};
+    const double *i_lvjp[] = {v->state, v->target, v->gloss};
+    int r_step[] = {S, M, L}, r_vjp[] = {S, M, L, S}, r_s[] = {S}, r_init[] = {D2}, r_ivjp[] = {D2, S};
+    int r_sense[] = {NS}, r_svjp[] = {S, NS}, r_loss[] = {S, P}, r_l[] = {NL}, r_lvjp[] = {S, P, NL};
+    int r_pts[] = {NP};
+    long d = 0;
+    d += bb_differ(c->step, j->step, single, 3, i_step, r_step, 1, r_s, params, np);
+    d += bb_differ(c->step_vjp, j->step_vjp, single, 4, i_vjp, r_vjp, 3, r_step, params, np);
+    d += bb_differ(c->init, j->init, single, 1, i_init, r_init, 1, r_s, params, np);
+    d += bb_differ(c->init_vjp, j->init_vjp, single, 2, i_ivjp, r_ivjp, 1, r_init, params, np);
+    d += bb_differ(c->sense, j->sense, single, 1, i_s, r_s, 1, r_sense, params, np);
+    d += bb_differ(c->sense_vjp, j->sense_vjp, single, 2, i_svjp, r_svjp, 1, r_s, params, np);
+    d += bb_differ(c->loss, j->loss, single, 2, i_loss, r_loss, 1, r_l, params, np);
+    d += bb_differ(c->loss_vjp, j->loss_vjp, single, 3, i_lvjp, r_lvjp, 1, r_s, params, np);
+    d += bb_differ(c->points, j->points, single, 1, i_s, r_s, 1, r_pts, params, np);
+    return d;
+}
 
 static int have(const char *cc)
 {
@@ -70,10 +169,17 @@ static void test_emit_compile_run(void)
         double *ref_pts = calloc((size_t)NP * B, sizeof(double));
         const double *pin[] = {state};
         tm_eval(e, &e->fn_points, B, pin, &ref_pts, params);
+        bb_inputs bb;
+        bb_make(e, params, &seed, &bb);
         for (int single = 0; single <= 1; single++) {
             char cpath[128];
             snprintf(cpath, sizeof cpath, "%s/%s_%d.c", dir, e->name, single);
             CU_ASSERT_FATAL(mnet_write_c(c, cpath, models[i].file, single) == 0);
+            char jerr[512];
+            mnet_jit_model *jm = jit_model_build(e, c->source_hash, single, jerr, sizeof jerr);
+            CU_ASSERT_PTR_NOT_NULL(jm);
+            if (!jm)
+                printf("\n  %s: %s", e->name, jerr);
             for (int k = 0; k < 2; k++) {
                 if (!have(compilers[k])) {
                     printf("\n  %s not installed: skipped", compilers[k]);
@@ -137,6 +243,11 @@ static void test_emit_compile_run(void)
                 printf("  points %.1e", e6);
                 CU_ASSERT(single ? e6 <= tol : memcmp(pts, ref_pts, (size_t)NP * B * sizeof(double)) == 0);
                 free(pts);
+                if (jm) { /* the two backends: the same bits */
+                    long d = bb_compare(e, m, jit_model_get(jm), single, &bb, params);
+                    printf("  = JIT: %ld differ", d);
+                    CU_ASSERT_EQUAL(d, 0);
+                }
                 free(gl);
                 free(next);
                 free(gs);
@@ -145,7 +256,9 @@ static void test_emit_compile_run(void)
                 remove(so);
             }
             remove(cpath);
+            jit_model_free(jm);
         }
+        bb_free(&bb);
         free(params);
         free(state);
         free(act);
