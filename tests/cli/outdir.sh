@@ -100,6 +100,13 @@ grep -q "too long.*PATH_MAX" "$tmp/long.out"; check "... with a clear message" $
 check "a component past NAME_MAX: refused, nothing created" $?
 
 # ---- a file size limit: the write fails with EFBIG and says so
+# (not under ThreadSanitizer, whose runtime dies of a bus error of its own
+# under the limit before mnet writes anything: the ASan and plain builds
+# check it)
+case "${MNET_LINK_FLAGS:-}" in *thread*) tsan=1 ;; *) tsan=0 ;; esac
+if [ $tsan -eq 1 ]; then
+  echo "skipped under ThreadSanitizer: the ulimit -f checks (its runtime cannot run under a file size limit)"
+else
 # 8 KiB: the first checkpoint (about 19 kB) cannot be written
 (ulimit -f 8; exec "$mnet" train "$tmp/pm.mnet" --batches 200 --out "$tmp/f8") > "$tmp/f8.out" 2>&1
 st=$?
@@ -116,6 +123,7 @@ check "... the log's failure named: $(grep -o 'cannot write training log.*Too la
 whole_rows "$tmp/f24/log.csv" && [ "$(wc -c < "$tmp/f24/log.csv")" -le 24576 ]
 check "... log.csv keeps whole rows under the limit" $?
 ! grep -q "^done batches=1000" "$tmp/f24.out"; check "... and the run does not claim to be done" $?
+fi
 # ---- mnet eval locks the directory too: refused while a run trains there
 "$mnet" train --resume --out "$tmp/killed" --batches 2000000 > /dev/null 2>&1 &
 trainer=$!
