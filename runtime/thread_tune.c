@@ -6,8 +6,14 @@
 
 /* Interval between probes: at least this many batches, and at least this
  * many seconds of batches at the pace the last probe measured. */
-enum { TUNE_MIN_INTERVAL = 16 };
+enum { TUNE_MIN_INTERVAL = 16, TUNE_MAX_GROUP = 256 };
 #define TUNE_INTERVAL_S 20.0
+/* a slot of the probe lasts at least this long: short batches are timed
+ * in groups, so that one hiccup of the machine does not decide */
+#define TUNE_SLOT_S 0.025
+/* the first probe waits for this much training too (the first batches
+ * fault the arena's pages in and warm the caches) */
+#define TUNE_WARMUP_S 0.25
 /* one thread is kept only when clearly faster */
 #define TUNE_MARGIN 0.95
 
@@ -18,20 +24,34 @@ void mnet_tune_init(mnet_thread_tuner *t, int n_max)
     t->choice = t->n_max;
     t->asked = t->n_max;
     t->next_probe = MNET_TUNE_WARMUP;
+    t->group = 1;
 }
 
-/* Position k of the probe's A B B A A B B A order: 1 for all threads. */
+/* Slot k of the probe's A B B A A B B A order: 1 for all threads. */
 static int probe_is_max(int k)
 {
     return ((k + 1) / 2) % 2 == 0;
+}
+
+static int probing(const mnet_thread_tuner *t)
+{
+    const int started = t->in_probe > 0 || t->in_group > 0;
+    return t->seen >= t->next_probe && t->in_probe < 2 * MNET_TUNE_PROBE &&
+           (started || t->n_probes > 0 || t->elapsed >= TUNE_WARMUP_S);
 }
 
 int mnet_tune_pick(mnet_thread_tuner *t)
 {
     if (t->n_max <= 1)
         return t->asked = 1;
-    if (t->seen >= t->next_probe && t->in_probe < 2 * MNET_TUNE_PROBE)
+    if (probing(t)) {
+        if (t->in_probe == 0 && t->in_group == 0) /* a probe starts: its slots' size */
+            t->group = t->last > 0 && t->last < TUNE_SLOT_S
+                           ? (TUNE_SLOT_S / t->last < TUNE_MAX_GROUP ? (int)(TUNE_SLOT_S / t->last) + 1
+                                                                    : TUNE_MAX_GROUP)
+                           : 1;
         return t->asked = probe_is_max(t->in_probe) ? t->n_max : 1;
+    }
     return t->asked = t->choice;
 }
 
@@ -50,16 +70,25 @@ void mnet_tune_record(mnet_thread_tuner *t, double seconds)
 {
     if (t->n_max <= 1)
         return;
-    const int probing = t->seen >= t->next_probe && t->in_probe < 2 * MNET_TUNE_PROBE;
+    const int in_probe = probing(t);
     t->seen++;
+    t->last = seconds;
+    t->elapsed += seconds;
     t->batches_one += t->asked == 1;
-    if (!probing)
+    if (!in_probe)
         return;
+    /* the slot's mean batch, once its group of batches is done */
+    t->slot_sum += seconds;
+    if (++t->in_group < t->group)
+        return;
+    const double mean = t->slot_sum / t->group;
+    t->slot_sum = 0;
+    t->in_group = 0;
     const int k = t->in_probe++;
     if (probe_is_max(k))
-        t->t_max[k / 2] = seconds; /* positions 0, 3, 4, 7: slots 0, 1, 2, 3 */
+        t->t_max[k / 2] = mean; /* slots 0, 3, 4, 7: entries 0, 1, 2, 3 */
     else
-        t->t_one[k / 2] = seconds; /* positions 1, 2, 5, 6: slots 0, 1, 2, 3 */
+        t->t_one[k / 2] = mean; /* slots 1, 2, 5, 6: entries 0, 1, 2, 3 */
     if (t->in_probe < 2 * MNET_TUNE_PROBE)
         return;
     double m_max = median(t->t_max, MNET_TUNE_PROBE), m_one = median(t->t_one, MNET_TUNE_PROBE);

@@ -49,11 +49,14 @@ int mnet_pool_active(const mnet_pool *p);
  * batch waiting (docs/bench.md measured 0.7x on a loaded 2-core machine).
  * The tuner measures instead of guessing.  Every batch asks it how many
  * threads to use and tells it how long the batch took (wall clock):
- *   - the first WARMUP batches use all threads, unmeasured;
- *   - a probe runs 2 PROBE batches, all threads and one thread in the
+ *   - the first WARMUP batches, and at least 0.25 s of batches, use all
+ *     threads, unmeasured;
+ *   - a probe runs 2 PROBE slots, all threads and one thread in the
  *     order A B B A A B B A (a drift of the load hits both alike), and
- *     keeps one thread when its median batch is faster than 0.95 times
- *     the median of all threads, else all threads;
+ *     keeps one thread when its median slot is faster than 0.95 times
+ *     the median of all threads, else all threads.  A slot is one batch,
+ *     or as many as last about 25 ms when batches are shorter (pm's 2 ms
+ *     batches: groups of 15), so that one hiccup does not decide;
  *   - probes repeat while the run lasts, every max(16 batches, 20 s of
  *     batches at the last probe's pace), so a change of the load is
  *     followed within about 20 s.
@@ -68,7 +71,11 @@ typedef struct mnet_thread_tuner {
     long seen;                  /* batches asked for                        */
     long next_probe;            /* the batch where the next probe starts    */
     int in_probe;               /* batches of the current probe done        */
-    double t_max[MNET_TUNE_PROBE], t_one[MNET_TUNE_PROBE]; /* its times (s) */
+    double t_max[MNET_TUNE_PROBE], t_one[MNET_TUNE_PROBE]; /* its slots' mean
+                                   batch times (s)                          */
+    int group, in_group;        /* batches per slot, done in this slot      */
+    double slot_sum, last;      /* this slot's seconds; the last batch's    */
+    double elapsed;             /* seconds of all batches so far            */
     int asked;                  /* the count the last mnet_tune_pick gave    */
     long n_probes, batches_one; /* probes run; batches run on one thread    */
 } mnet_thread_tuner;

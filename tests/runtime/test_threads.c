@@ -438,54 +438,66 @@ static void test_set_threads(void)
 }
 
 /* The automatic count (thread_tune.c) on made-up timings: the first
- * MNET_TUNE_WARMUP batches on all threads, a probe in the order A B B A A
- * B B A (A all threads, B one), one thread kept only when its median is
- * under 0.95 of all threads', the next probe 16 batches on at least, or
- * 20 s at the measured pace. */
+ * MNET_TUNE_WARMUP batches on all threads, a probe of slots in the order
+ * A B B A A B B A (A all threads, B one; a slot is one batch, or a group
+ * lasting about 25 ms when batches are shorter), one thread kept only when
+ * its median is under 0.95 of all threads', the next probe 16 batches on
+ * at least, or 20 s at the measured pace. */
+
+/* n batches through t, one of k threads taking time_of(k) seconds; the
+ * counts asked for, in order, into asked (when not NULL, at most n). */
+static void drive(mnet_thread_tuner *t, long n, double one, double all, int *asked)
+{
+    for (long b = 0; b < n; b++) {
+        int k = mnet_tune_pick(t);
+        if (asked)
+            asked[b] = k;
+        mnet_tune_record(t, k == 1 ? one : all);
+    }
+}
+
 static void test_tuner(void)
 {
     mnet_thread_tuner t;
     mnet_tune_init(&t, 4);
+    int asked[64];
+    /* warm-up (MNET_TUNE_WARMUP batches and 0.25 s: 7 batches of 40 ms),
+     * then a probe of one-batch slots in which one thread is twice as fast
+     * (a loaded machine) */
+    drive(&t, 7, 0.040, 0.040, asked);
+    CU_ASSERT(asked[0] == 4 && asked[6] == 4 && t.batches_one == 0);
+    drive(&t, 8, 0.040, 0.080, asked);
     const int order[8] = {4, 1, 1, 4, 4, 1, 1, 4};
     int ok = 1;
-    for (int k = 0; k < MNET_TUNE_WARMUP; k++) {
-        ok &= mnet_tune_pick(&t) == 4;
-        mnet_tune_record(&t, 1.0);
-    }
-    /* one thread twice as fast (a loaded machine) */
-    for (int k = 0; k < 8; k++) {
-        ok &= mnet_tune_pick(&t) == order[k];
-        mnet_tune_record(&t, order[k] == 1 ? 0.010 : 0.020);
-    }
-    CU_ASSERT(ok && t.choice == 1 && t.n_probes == 1);
-    /* 20 s at 10 ms a batch: the next probe 2000 batches on */
-    CU_ASSERT(t.next_probe == MNET_TUNE_WARMUP + 8 + 2000);
-    for (int k = 0; k < 1999; k++) {
-        ok &= mnet_tune_pick(&t) == 1;
-        mnet_tune_record(&t, 0.010);
-    }
+    for (int k = 0; k < 8; k++)
+        ok &= asked[k] == order[k];
+    CU_ASSERT(ok && t.group == 1 && t.choice == 1 && t.n_probes == 1);
+    /* 20 s at 40 ms a batch: the next probe 500 batches on, all on one thread */
+    CU_ASSERT(t.next_probe == 7 + 8 + 500);
+    long one_before = t.batches_one;
+    drive(&t, 499, 0.040, 0.080, NULL);
+    /* the load goes: one thread now takes 10 ms, all threads 5 ms; the
+     * probe times slots of 3 batches (25 ms / 10 ms, rounded up), and all
+     * threads come back */
+    drive(&t, 1, 0.010, 0.005, NULL);
+    CU_ASSERT(t.batches_one == one_before + 500);
+    drive(&t, 24, 0.010, 0.005, asked);
+    CU_ASSERT(t.group == 3 && t.n_probes == 2 && t.choice == 4);
+    ok = 1;
+    for (int k = 0; k < 24; k++)
+        ok &= asked[k] == order[k / 3];
     CU_ASSERT(ok);
-    /* the load is gone: all threads twice as fast; a probe at the pace of
-     * 1 s a batch comes back after 16 batches, the floor */
-    ok &= mnet_tune_pick(&t) == 1;
-    mnet_tune_record(&t, 0.010);
-    for (int k = 0; k < 8; k++) {
-        ok &= mnet_tune_pick(&t) == order[k];
-        mnet_tune_record(&t, order[k] == 1 ? 2.0 : 1.0);
-    }
-    CU_ASSERT(ok && t.choice == 4 && t.n_probes == 2);
-    CU_ASSERT(t.next_probe == t.seen + 20);
+    /* at 5 ms a batch the next probe 4000 batches on */
+    CU_ASSERT(t.next_probe == t.seen + 4000);
     /* a small gain of one thread (3 %) is not enough */
     mnet_tune_init(&t, 2);
-    for (int k = 0; k < MNET_TUNE_WARMUP + 8; k++) {
-        int n = mnet_tune_pick(&t);
-        mnet_tune_record(&t, n == 1 ? 0.97 : 1.0);
-    }
+    drive(&t, MNET_TUNE_WARMUP + 8, 0.97, 1.0, NULL); /* 1 s batches: warm after 2 */
     CU_ASSERT(t.choice == 2 && t.batches_one == 4);
     /* nothing to tune with one thread */
     mnet_tune_init(&t, 1);
     CU_ASSERT(mnet_tune_pick(&t) == 1);
-    printf("\n    probes follow the made-up load: one thread kept when faster, all threads back when the load goes");
+    printf("\n    probes follow the made-up load: one thread kept when faster, all threads back when the load "
+           "goes; short batches timed in groups");
 }
 
 /* A trainer whose count is left to mnet switches between one thread and
@@ -504,15 +516,18 @@ static void test_auto_threads_numbers(void)
     CU_ASSERT_FATAL(a && b);
     mnet_tune_init(&b->tune, 3); /* as train.threads 0 on a 3-core machine would */
     int ok = 1;
-    for (long k = 0; k < 40; k++) {
+    long k = 0;
+    /* until a probe is done (its slots group short batches: a few hundred) */
+    for (; k < 5000 && (k < 40 || b->tune.n_probes < 1); k++) {
         double la, lb;
         CU_ASSERT(mnet_train_step(a, k, &la) == 0);
         CU_ASSERT(mnet_train_step(b, k, &lb) == 0);
         ok &= la == lb;
     }
     ok &= memcmp(a->params, b->params, a->n_params * sizeof *a->params) == 0;
-    printf("\n    40 batches, %ld on one thread and %ld on three (%ld probes): the 1-thread numbers %s",
-           b->tune.batches_one, 40 - b->tune.batches_one, b->tune.n_probes, ok ? "bit for bit" : "DIFFER");
+    printf("\n    %ld batches, %ld on one thread and %ld on three (%ld probes, slots of %d): the 1-thread numbers %s",
+           k, b->tune.batches_one, k - b->tune.batches_one, b->tune.n_probes, b->tune.group,
+           ok ? "bit for bit" : "DIFFER");
     CU_ASSERT(ok && b->tune.batches_one >= 4 && b->tune.n_probes >= 1);
     mnet_train_free(a);
     mnet_train_free(b);
