@@ -34,16 +34,13 @@ void nn_rec_forward(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, co
     if (beta == 0)
         nn_copy(out, ldout, NULL, 0, nblk * H, B);
     for (int q = 0; q < nblk; q++)
-        for (int b = 0; b < dl->n_modules; b++)
-            for (int a = 0; a < dl->n_modules; a++) {
-                if (!dl->connected[b][a])
-                    continue;
-                const long row = (long)q * H + dl->first[b];
-                const mnet_real *src = la->h_prev + delayed_col(s->t, dl->steps[b][a], B) +
-                                       (long)dl->first[a] * ld;
-                nn_gemm(0, 0, dl->size[b], B, dl->size[a], 1, w + row * H + dl->first[a], H, src, ld,
-                        1, out + row * ldout, ldout);
-            }
+        for (int k = 0; k < dl->n_pairs; k++) {
+            const int b = dl->pair_to[k], a = dl->pair_from[k];
+            const long row = (long)q * H + dl->first[b];
+            const mnet_real *src = la->h_prev + delayed_col(s->t, dl->steps[b][a], B) + (long)dl->first[a] * ld;
+            nn_gemm(0, 0, dl->size[b], B, dl->size[a], 1, w + row * H + dl->first[a], H, src, ld, 1,
+                    out + row * ldout, ldout);
+        }
 }
 
 void nn_rec_backward(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, const mnet_real *w,
@@ -57,17 +54,14 @@ void nn_rec_backward(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, c
         return;
     }
     for (int q = 0; q < nblk; q++)
-        for (int b = 0; b < dl->n_modules; b++)
-            for (int a = 0; a < dl->n_modules; a++) {
-                if (!dl->connected[b][a])
-                    continue;
-                const long row = (long)q * H + dl->first[b];
-                const int d = dl->steps[b][a];
-                mnet_real *dst = d == 0 ? dh + (long)dl->first[a] * lddh
-                                        : la->dhd + delayed_col(s->t, d, B) + (long)dl->first[a] * ld;
-                nn_gemm(1, 0, dl->size[a], B, dl->size[b], 1, w + row * H + dl->first[a], H,
-                        dG + row * lddG, lddG, 1, dst, d == 0 ? lddh : ld);
-            }
+        for (int k = 0; k < dl->n_pairs; k++) {
+            const int b = dl->pair_to[k], a = dl->pair_from[k], d = dl->steps[b][a];
+            const long row = (long)q * H + dl->first[b];
+            mnet_real *dst = d == 0 ? dh + (long)dl->first[a] * lddh
+                                    : la->dhd + delayed_col(s->t, d, B) + (long)dl->first[a] * ld;
+            nn_gemm(1, 0, dl->size[a], B, dl->size[b], 1, w + row * H + dl->first[a], H, dG + row * lddG, lddG, 1,
+                    dst, d == 0 ? lddh : ld);
+        }
 }
 
 void nn_rec_weights(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, const mnet_real *dG0,
@@ -84,24 +78,21 @@ void nn_rec_weights(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, co
         return;
     }
     for (int q = 0; q < nblk; q++)
-        for (int b = 0; b < dl->n_modules; b++)
-            for (int a = 0; a < dl->n_modules; a++) {
-                if (!dl->connected[b][a])
-                    continue;
-                const long row = (long)q * H + dl->first[b];
-                const int d = dl->steps[b][a];
-                const mnet_real *dG = dG0 + row * ld;
-                const mnet_real *hs = la->h_prev + (long)dl->first[a] * ld;
-                mnet_real *g = gw + row * H + dl->first[a];
-                /* steps whose source lies before the episode: h0 */
-                int t = t0;
-                for (; t < t1 && t - d < 0; t++)
-                    nn_gemm(0, 1, dl->size[b], dl->size[a], B, 1, dG + (long)t * B, ld, hs, ld, 1, g, H);
-                /* the rest at once: step t pairs with h_prev at step t - d */
-                if (t < t1)
-                    nn_gemm(0, 1, dl->size[b], dl->size[a], (t1 - t) * B, 1, dG + (long)t * B, ld,
-                            hs + (long)(t - d) * B, ld, 1, g, H);
-            }
+        for (int k = 0; k < dl->n_pairs; k++) {
+            const int b = dl->pair_to[k], a = dl->pair_from[k], d = dl->steps[b][a];
+            const long row = (long)q * H + dl->first[b];
+            const mnet_real *dG = dG0 + row * ld;
+            const mnet_real *hs = la->h_prev + (long)dl->first[a] * ld;
+            mnet_real *g = gw + row * H + dl->first[a];
+            /* steps whose source lies before the episode: h0 */
+            int t = t0;
+            for (; t < t1 && t - d < 0; t++)
+                nn_gemm(0, 1, dl->size[b], dl->size[a], B, 1, dG + (long)t * B, ld, hs, ld, 1, g, H);
+            /* the rest at once: step t pairs with h_prev at step t - d */
+            if (t < t1)
+                nn_gemm(0, 1, dl->size[b], dl->size[a], (t1 - t) * B, 1, dG + (long)t * B, ld, hs + (long)(t - d) * B,
+                        ld, 1, g, H);
+        }
 }
 
 int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err, size_t n)
@@ -145,7 +136,10 @@ int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err,
         u += md->size[b];
         for (int a = 0; a < M; a++) {
             dl->steps[b][a] = md->delay_steps[b][a];
-            dl->connected[b][a] = md->frac[b][a] > 0 && md->p[b][a] > 0;
+            if (md->frac[b][a] > 0 && md->p[b][a] > 0) {
+                dl->pair_to[dl->n_pairs] = (unsigned char)b;
+                dl->pair_from[dl->n_pairs++] = (unsigned char)a;
+            }
         }
     }
     nn->act_rows += H; /* dhd of the one layer */

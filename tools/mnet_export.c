@@ -375,10 +375,16 @@ static void emit_controller(FILE *f, const mnet_session *s, const char *dir, int
             fprintf(f, "%s%d", m ? ", " : "", dl->size[m]);
         fprintf(f, "};\n/* [to][from]: extra steps of delay; -1: no connection */\nstatic const int ctrl_delay[%d][%d] = {", M,
                 M);
+        int delay[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];
+        for (int b = 0; b < M; b++)
+            for (int a = 0; a < M; a++)
+                delay[b][a] = -1;
+        for (int k = 0; k < dl->n_pairs; k++)
+            delay[dl->pair_to[k]][dl->pair_from[k]] = dl->steps[dl->pair_to[k]][dl->pair_from[k]];
         for (int b = 0; b < M; b++) {
             fprintf(f, "%s{", b ? ", " : "");
             for (int a = 0; a < M; a++)
-                fprintf(f, "%s%d", a ? ", " : "", dl->connected[b][a] ? dl->steps[b][a] : -1);
+                fprintf(f, "%s%d", a ? ", " : "", delay[b][a]);
             fprintf(f, "}");
         }
         fprintf(f, "};\n");

@@ -126,12 +126,16 @@ typedef struct mnet_nn_config {
  * episode the state is h0).  The gate interpolation z * h of the GRU uses
  * the unit's own h_{t-1} as always. */
 typedef struct mnet_nn_delays {
-    int n_modules;                    /* 0: no delays (the dense path)     */
-    int first[MNET_NN_MAX_MODULES], size[MNET_NN_MAX_MODULES];          /* units of each module              */
-    int steps[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];                /* [to][from] extra steps, >= 0      */
-    int connected[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];            /* [to][from] 0: the block is masked
-                                         out entirely (skipped)            */
-    int max;                          /* largest steps[][]                 */
+    int n_modules;              /* 0: no delays (the dense path)             */
+    int first[MNET_NN_MAX_MODULES], size[MNET_NN_MAX_MODULES]; /* units of each module */
+    int steps[MNET_NN_MAX_MODULES][MNET_NN_MAX_MODULES];       /* [to][from] extra steps, >= 0 */
+    /* the connected pairs (frac and p > 0), in the order the products run:
+     * target b = pair_to[k], source a = pair_from[k]; a pair masked out
+     * entirely is skipped */
+    int n_pairs;
+    unsigned char pair_to[MNET_NN_MAX_MODULES * MNET_NN_MAX_MODULES];
+    unsigned char pair_from[MNET_NN_MAX_MODULES * MNET_NN_MAX_MODULES];
+    int max;                    /* largest steps[][]                         */
 } mnet_nn_delays;
 
 /* The constant description of a network (sizes and offsets): fill it with
