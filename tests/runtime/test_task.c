@@ -506,6 +506,8 @@ static void test_modular_text(void)
         }
     }
     md->drives_readout[2] = 1;
+    md->delay_steps[1][0] = 2;     /* pmd -> m1: 2 steps */
+    md->delay_time[0][1] = 0.02;   /* m1 -> pmd: 20 ms   */
     md->n_sources = 3;
     const char *src[3] = {"go", "proprioception", "actions"};
     for (int s = 0; s < 3; s++) {
@@ -519,7 +521,8 @@ static void test_modular_text(void)
     CU_ASSERT_FATAL(a != NULL);
     CU_ASSERT(strstr(a, "policy.modules=pmd m1 spinal\n") && strstr(a, "policy.module.spinal=2 -1 1\n") &&
               strstr(a, "policy.input.go=0 0.14285714285714285 0.2857142857142857\n") &&
-              strstr(a, "policy.connect.pmd.m1="));
+              strstr(a, "policy.connect.pmd.m1=") && strstr(a, " 2 0\npolicy.connect.pmd.spinal=") &&
+              strstr(a, " 0 0.02\npolicy.connect.m1.m1="));
     mnet_task_config r;
     CU_ASSERT_FATAL(mnet_run_text_parse(a, &r, NULL, NULL, err, sizeof err) == 0);
     char *b = mnet_run_text_alloc(&r, NULL, NULL);
@@ -543,6 +546,10 @@ static void test_modular_text(void)
         {"policy.input.go=0 ", "policy.input.go=2 ", "probability 2 is outside [0, 1]"},
         {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=-1 1\n#", "must lie in [0, 1]"},
         {"policy.input.proprioception", "policy.input.smell", "unknown input 'smell'"},
+        {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=0.5 0.5 1.5 0\n#", "delay in steps must be a whole number"},
+        {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=0.5 0.5 0 -0.01\n#", "(both 0 or more)"},
+        {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=0.5 0.5 0 100\n#", "not shorter than the episode"},
+        {"policy.connect.pmd.m1=", "policy.connect.pmd.m1=0.5 0.5 3\n#", "needs fraction, probability, delay steps"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t la = strlen(a), lf = strlen(bad[i].from), lt = strlen(bad[i].to);
@@ -557,6 +564,19 @@ static void test_modular_text(void)
         if (rc != -1 || !strstr(err, bad[i].msg))
             fprintf(stderr, "\n  case %zu: rc %d, '%s' (expected '%s')", i, rc, err, bad[i].msg);
         CU_ASSERT(rc == -1 && strstr(err, bad[i].msg));
+        free(t);
+    }
+    /* a line written before delays existed (two numbers): no delay */
+    {
+        const char *from = "policy.connect.pmd.m1=", *to = "policy.connect.pmd.m1=0.5 0.5\n#";
+        size_t la = strlen(a), lt = strlen(to);
+        char *t = malloc(la + lt + 1), *at = strstr(a, from);
+        CU_ASSERT_FATAL(t && at);
+        memcpy(t, a, (size_t)(at - a));
+        memcpy(t + (at - a), to, lt);
+        strcpy(t + (at - a) + lt, at + strlen(from));
+        CU_ASSERT(mnet_run_text_parse(t, &r, NULL, NULL, err, sizeof err) == 0);
+        CU_ASSERT(r.modular.delay_steps[1][0] == 0 && r.modular.delay_time[1][0] == 0 && r.modular.p[1][0] == 0.5);
         free(t);
     }
     free(a);
