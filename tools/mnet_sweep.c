@@ -1723,6 +1723,19 @@ static void rolling_mean(double *v, long n, long w)
     free(out);
 }
 
+/* A finished or started sweep's grid and runs, read from DIR for command
+ * `what`: the runs, or NULL after saying why (g freed). */
+static sweep_run *sweep_open(sweep_grid *g, const char *dir, const char *what)
+{
+    char err[1024];
+    sweep_run *runs = NULL;
+    if (grid_read(g, dir, err, sizeof err) != 0 || !(runs = runs_new(g, err, sizeof err))) {
+        fprintf(stderr, "mnet: %s: %s\n", what, err);
+        grid_free(g);
+    }
+    return runs;
+}
+
 /* mnet plot SWEEP_DIR [--out DIR]: DIR/figures/loss_by_condition.svg, the
  * loss (a rolling mean) of every run, faint, and per condition the mean
  * over its seeds with a band of +- one standard deviation. */
@@ -1738,18 +1751,10 @@ static int cmd_plot(int argc, char **argv)
         }
     }
     sweep_grid g;
+    sweep_run *runs = sweep_open(&g, dir, "plot");
+    if (!runs)
+        return 1;
     char err[1024];
-    if (grid_read(&g, dir, err, sizeof err) != 0) {
-        fprintf(stderr, "mnet: plot: %s\n", err);
-        grid_free(&g);
-        return 1;
-    }
-    sweep_run *runs = runs_new(&g, err, sizeof err);
-    if (!runs) {
-        fprintf(stderr, "mnet: plot: %s\n", err);
-        grid_free(&g);
-        return 1;
-    }
     double **loss = xcalloc((size_t)g.n_runs, sizeof *loss);
     long *len = xcalloc((size_t)g.n_runs, sizeof *len), maxlen = 0, n_with = 0;
     for (long r = 0; r < g.n_runs; r++) {
@@ -1895,18 +1900,10 @@ static int cmd_eval(int argc, char **argv)
 {
     const char *dir = argv[0];
     sweep_grid g;
+    sweep_run *runs = sweep_open(&g, dir, "eval");
+    if (!runs)
+        return 1;
     char err[1024];
-    if (grid_read(&g, dir, err, sizeof err) != 0) {
-        fprintf(stderr, "mnet: eval: %s\n", err);
-        grid_free(&g);
-        return 1;
-    }
-    sweep_run *runs = runs_new(&g, err, sizeof err);
-    if (!runs) {
-        fprintf(stderr, "mnet: eval: %s\n", err);
-        grid_free(&g);
-        return 1;
-    }
     int status = 0;
     sbuf csv = {NULL, 0, 0};
     sb_str(&csv, "run,seed,eval_loss\n");
