@@ -12,28 +12,10 @@ build=$(cd "$1" && pwd)
 mnet=$build/tools/mnet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+src=$(cd "${2:-.}" && pwd)
 cd "$tmp" || exit 1
-fail=0
-check() { # description, status
-  if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
-}
-
-cat > pm.mnet <<'MNET'
-import "ReluPointMass24.mnet";
-task pm {
-  effector ReluPointMass24;
-  kind random_target_reach;
-  duration 200 ms;
-  go_cue [50 ms, 100 ms];
-  policy gru(hidden = 4);
-  train batch = 4, batches = 20, seed = 3;
-}
-MNET
-
-sums() { # DIR: checksums of every run's files but train.out
-  (cd "$1" && find . -mindepth 2 -type f ! -name train.out ! -name .mnet.lock ! -name 'episodes.*' -print0 |
-     sort -z | xargs -0 md5sum)
-}
+# check, pm.mnet, sums, same_runs, wait_for, finished_runs, finished_sums
+. "$src/tests/support/sweep_fixture.sh"
 
 # ---- bad specs: refused before anything is created (exit 2) -------------
 for bad in "--set frobnicate=1,2|unknown setting" \
@@ -118,13 +100,6 @@ check "the refusals changed nothing" $?
 grid=(--seeds 1-3 --set load.curl=0,15 --jobs 2 --batches 3000)
 "$mnet" sweep pm.mnet "${grid[@]}" --out R > R.out 2>&1
 check "the uninterrupted reference sweep succeeds" $?
-wait_for() { # pattern of files under K: waits (up to 60 s) until one exists
-  for _ in $(seq 600); do
-    compgen -G "$1" > /dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # round 1 is killed at a random moment after the first checkpoint (runs in
 # the middle, none finished), round 2 after the first finished run
 for round in 1 2; do
@@ -135,34 +110,19 @@ for round in 1 2; do
   kill -9 -- "-$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   # finished runs at the kill: their files must not change
-  : > finished.txt
-  for d in K/*/; do
-    d=${d%/}
-    [ -f "$d/weights.safetensors" ] && [ -f "$d/validation.csv" ] && echo "$d" >> finished.txt
-  done
+  finished_runs fin.md5
   echo "round $round: killed with $(wc -l < finished.txt) runs finished, $(compgen -G 'K/*/checkpoint.mnetckpt' | wc -l) with a checkpoint"
-  if [ -s finished.txt ]; then
-    while read -r d; do (cd "$d" && md5sum checkpoint.mnetckpt log.csv weights.safetensors validation.csv); done \
-      < finished.txt > fin.md5
-  fi
 done
 out=$("$mnet" sweep pm.mnet "${grid[@]}" --out K 2>&1); rc=$?
 check "the rerun after the kills succeeds (rc $rc: $(echo "$out" | head -1 | head -c 150))" $rc
 if [ -s finished.txt ]; then
-  while read -r d; do (cd "$d" && md5sum checkpoint.mnetckpt log.csv weights.safetensors validation.csv); done \
-    < finished.txt > fin2.md5
+  finished_sums fin2.md5
   cmp -s fin.md5 fin2.md5
   check "the $(wc -l < finished.txt) runs finished before the kill are untouched" $?
 fi
 [ "$(tail -n +2 K/summary.csv | grep -c ',done,3000,')" -eq 6 ]
 check "the summary is complete: 6 runs done ($(tail -n +2 K/summary.csv | cut -d, -f5-6 | tr '\n' ' '))" $?
-same=0
-for d in R/*/; do
-  n=$(basename "$d")
-  cmp -s "R/$n/weights.safetensors" "K/$n/weights.safetensors" && cmp -s "R/$n/validation.csv" "K/$n/validation.csv" &&
-    cmp -s <(cut -d, -f1-4 "R/$n/log.csv") <(cut -d, -f1-4 "K/$n/log.csv") || { echo "  differs: $n"; same=1; }
-done
-check "every run of the killed sweep ends bit for bit as the uninterrupted one's (weights, validation, losses)" $same
+same_runs "every run of the killed sweep ends as the uninterrupted one's" R K
 # the summaries agree on the losses (the time column differs)
 cut -d, -f1-9 R/summary.csv > r.csv; cut -d, -f1-9 K/summary.csv > k.csv
 cmp -s r.csv k.csv

@@ -20,27 +20,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+src=$(cd "${2:-.}" && pwd)
 cd "$tmp" || exit 1
-fail=0
-check() { # description, status
-  if [ "$2" -ne 0 ]; then echo "FAIL: $1"; fail=1; else echo "ok: $1"; fi
-}
+# check, pm.mnet, sums, same_runs, wait_for, finished_runs, finished_sums
+. "$src/tests/support/sweep_fixture.sh"
 # CI runs as root; this machine has 2 cores
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 mpi() { mpirun --oversubscribe -np "$@"; }
-
-cat > pm.mnet <<'MNET'
-import "ReluPointMass24.mnet";
-task pm {
-  effector ReluPointMass24;
-  kind random_target_reach;
-  duration 200 ms;
-  go_cue [50 ms, 100 ms];
-  policy gru(hidden = 4);
-  train batch = 4, batches = 20, seed = 3;
-}
-MNET
 
 if ! ldd "$mnet" | grep -q libmpi; then
   echo "SKIP: $mnet was built without MPI (install libopenmpi-dev openmpi-bin and rebuild: ./build.sh)"
@@ -56,23 +43,6 @@ if ! command -v mpirun > /dev/null; then
   exit $fail
 fi
 
-sums() { # DIR: checksums of every run's files but train.out
-  (cd "$1" && find . -mindepth 2 -type f ! -name train.out ! -name .mnet.lock ! -name 'episodes.*' -print0 |
-     sort -z | xargs -0 md5sum)
-}
-same_runs() { # description, reference sweep, sweep: every run's outputs bit for bit
-  local same=0 n=0
-  for d in "$2"/*/; do
-    local r; r=$(basename "$d")
-    [ -f "$2/$r/weights.safetensors" ] || continue
-    n=$((n + 1))
-    cmp -s "$2/$r/weights.safetensors" "$3/$r/weights.safetensors" &&
-      cmp -s "$2/$r/validation.csv" "$3/$r/validation.csv" &&
-      cmp -s <(cut -d, -f1-4 "$2/$r/log.csv") <(cut -d, -f1-4 "$3/$r/log.csv") || { echo "  differs: $r"; same=1; }
-  done
-  [ $n -eq 6 ] || same=1
-  check "$1: the $n runs bit for bit as the plain sweep's (weights, validation, log losses)" $same
-}
 rows() { cut -d, -f1-9 "$1/summary.csv"; } # the time column differs
 
 # ---- a 2 settings x 3 seeds grid: plain, on 2 ranks, on 3 ranks ------------
@@ -131,13 +101,6 @@ sed -e 's/batch = 4/batch = 32/' -e 's/hidden = 4/hidden = 32/' pm.mnet > pml.mn
 long=("${grid[@]}" --batches 3000)
 "$mnet" sweep pml.mnet "${long[@]}" --jobs 2 --out R > R.out 2>&1
 check "the uninterrupted plain reference sweep succeeds" $?
-wait_for() { # glob: waits (up to 60 s) until a file matches
-  for _ in $(seq 600); do
-    compgen -G "$1" > /dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 descendants() { # pid: its descendants' pids
   local c
   for c in $(ps -o pid= --ppid "$1"); do echo "$c"; descendants "$c"; done
@@ -181,22 +144,13 @@ for round in 1 2; do
   if [ $round -eq 1 ]; then wait_for 'K/*/checkpoint.mnetckpt'; else wait_for 'K/*/weights.safetensors'; fi
   sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
   kill_job; check "round $round: the ranks and their runs ended after mpirun's SIGKILL" $?
-  : > finished.txt
-  for d in K/*/; do
-    d=${d%/}
-    [ -f "$d/weights.safetensors" ] && [ -f "$d/validation.csv" ] && echo "$d" >> finished.txt
-  done
+  finished_runs fin.md5
   echo "round $round: killed with $(wc -l < finished.txt) runs finished, $(compgen -G 'K/*/checkpoint.mnetckpt' | wc -l) with a checkpoint"
-  if [ -s finished.txt ]; then
-    while read -r d; do (cd "$d" && md5sum checkpoint.mnetckpt log.csv weights.safetensors validation.csv); done \
-      < finished.txt > fin.md5
-  fi
 done
 out=$(mpi 2 "$mnet" sweep pml.mnet "${long[@]}" --out K 2>&1); rc=$?
 check "the rerun on 2 ranks after the kills succeeds (rc $rc: $(echo "$out" | head -1 | head -c 150))" $rc
 if [ -s finished.txt ]; then
-  while read -r d; do (cd "$d" && md5sum checkpoint.mnetckpt log.csv weights.safetensors validation.csv); done \
-    < finished.txt > fin2.md5
+  finished_sums fin2.md5
   cmp -s fin.md5 fin2.md5
   check "the $(wc -l < finished.txt) runs finished before the last kill are untouched" $?
 fi
