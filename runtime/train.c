@@ -607,9 +607,6 @@ static void forward_slice(void *ctx, int k, int thread)
     tr->slice_ms[k] = net_ms;
 }
 
-/* The forward of every slice, or with split (a training batch under an
- * exchange) of this process's slices, the others' losses exchanged.
- * NaN with a message in tr->err when the exchange failed. */
 /* The batch's columns and slices, before a forward. */
 static void plan_forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
 {
@@ -627,6 +624,9 @@ static void plan_forward(mnet_train *tr, int n, const mnet_noise_key *nz, int sp
 
 static double sum_forward(mnet_train *tr);
 
+/* The forward of every slice, or with split (a training batch under an
+ * exchange) of this process's slices, the others' losses exchanged.
+ * NaN with a message in tr->err when the exchange failed. */
 static double forward(mnet_train *tr, int n, const mnet_noise_key *nz, int split)
 {
     plan_forward(tr, n, nz, split);
@@ -906,12 +906,23 @@ static int check_loss(mnet_train *tr, long batch_index, double l, double *loss)
     return 0;
 }
 
-int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
+/* Training batch batch_index's episodes drawn and its slices planned
+ * (noise on): 0, or -1 (message in tr->err). */
+static int plan_batch(mnet_train *tr, long batch_index)
 {
     if (prepare(tr, batch_index) != 0)
         return -1;
     mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
-    return check_loss(tr, batch_index, forward(tr, tr->B, &nz, 1), loss);
+    plan_forward(tr, tr->B, &nz, 1);
+    return 0;
+}
+
+int mnet_train_loss(mnet_train *tr, long batch_index, double *loss)
+{
+    if (plan_batch(tr, batch_index) != 0)
+        return -1;
+    mnet_pool_run(tr->pool, tr->k1 - tr->k0, forward_slice, tr);
+    return check_loss(tr, batch_index, sum_forward(tr), loss);
 }
 
 int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
@@ -920,10 +931,8 @@ int mnet_train_loss_grad(mnet_train *tr, long batch_index, double *loss)
         if (mnet_train_loss(tr, batch_index, loss) != 0 || backward(tr) != 0)
             return -1;
     } else {
-        if (prepare(tr, batch_index) != 0)
+        if (plan_batch(tr, batch_index) != 0)
             return -1;
-        mnet_noise_key nz = {tr->cfg.seed, element0_of(tr, batch_index), 1};
-        plan_forward(tr, tr->B, &nz, 1);
         mnet_pool_run(tr->pool, tr->k1 - tr->k0, forward_backward_slice, tr);
         /* net_ms: each slice's forward and backward */
         if (check_loss(tr, batch_index, sum_forward(tr), loss) != 0 || backward_sum(tr) != 0)
