@@ -221,7 +221,7 @@ struct mn_policy {
      * rounding may depend on a product's column count). */
     int batch, slice;           /* the run's B and slice size               */
     int n_slices;
-    int *slice_col, *slice_n;   /* (n_slices) first column, columns         */
+    int *slice_col;             /* (n_slices) first column of each          */
     mnet_nn_acts *acts;         /* (n_slices) each slice's arena            */
     int T, n, t;                /* t: the next step; -1 before a reset      */
     mnet_noise_key nz;
@@ -258,7 +258,6 @@ void mn_policy_free(mn_policy *p)
     free(p->params);
     free(p->arena);
     free(p->slice_col);
-    free(p->slice_n);
     free(p->acts);
     free(p);
 }
@@ -287,27 +286,23 @@ int mn_policy_reset(mn_policy *p, const mn_env *env, char *err, size_t errlen)
         p->arena = a;
         p->n_arena = need;
     }
-    /* the slices: groups of B columns, each in slices of `slice` */
-    int k = 0;
-    for (int c0 = 0; c0 < n; c0 += p->batch) {
-        const int nb = n - c0 < p->batch ? n - c0 : p->batch;
-        k += (nb + p->slice - 1) / p->slice;
-    }
-    int *col = malloc((size_t)(k > 0 ? k : 1) * sizeof *col), *cnt = malloc((size_t)(k > 0 ? k : 1) * sizeof *cnt);
-    mnet_nn_acts *acts = malloc((size_t)(k > 0 ? k : 1) * sizeof *acts);
-    if (!col || !cnt || !acts) {
-        free(col), free(cnt), free(acts);
+    /* the slices: groups of B columns, each in slices of `slice` (at
+     * most n of them: a slice has a column at least) */
+    int *col = malloc((size_t)(n > 0 ? n : 1) * sizeof *col);
+    mnet_nn_acts *acts = malloc((size_t)(n > 0 ? n : 1) * sizeof *acts);
+    if (!col || !acts) {
+        free(col), free(acts);
         return mn__fail(err, errlen, MN_ENOMEM, "out of memory (%d episodes)", n);
     }
-    free(p->slice_col), free(p->slice_n), free(p->acts);
-    p->slice_col = col, p->slice_n = cnt, p->acts = acts, p->n_slices = k;
-    k = 0;
+    free(p->slice_col), free(p->acts);
+    p->slice_col = col, p->acts = acts, p->n_slices = 0;
     for (int c0 = 0; c0 < n; c0 += p->batch) {
         const int nb = n - c0 < p->batch ? n - c0 : p->batch;
-        for (int s0 = 0; s0 < nb; s0 += p->slice, k++) {
+        for (int s0 = 0; s0 < nb; s0 += p->slice) {
+            const int k = p->n_slices++;
             col[k] = c0 + s0;
-            cnt[k] = nb - s0 < p->slice ? nb - s0 : p->slice;
-            mnet_nn_bind_acts(&p->nn, p->arena + (size_t)T * mnet_nn_act_size(&p->nn, col[k]), T, cnt[k], &acts[k]);
+            mnet_nn_bind_acts(&p->nn, p->arena + (size_t)T * mnet_nn_act_size(&p->nn, col[k]), T,
+                              nb - s0 < p->slice ? nb - s0 : p->slice, &acts[k]);
         }
     }
     p->T = T, p->n = n, p->t = 0;
