@@ -97,15 +97,9 @@ void nn_rec_weights(const nn_step *s, const mnet_nn_layer_acts *la, int nblk, co
 
 int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err, size_t n)
 {
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        if (err && n > 0)                                                                          \
-            snprintf(err, n, __VA_ARGS__);                                                         \
-        return -1;                                                                                 \
-    } while (0)
     const int M = md->n_modules, H = nn->cfg.n_hidden;
     if (M < 1 || M > MNET_NN_MAX_MODULES)
-        FAIL("delays: %d modules (1 to %d)", M, MNET_NN_MAX_MODULES);
+        return nn_fail(err, n, "delays: %d modules (1 to %d)", M, MNET_NN_MAX_MODULES);
     int max = 0;
     long total = 0;
     for (int b = 0; b < M; b++) {
@@ -113,7 +107,7 @@ int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err,
         for (int a = 0; a < M; a++) {
             const int d = md->delay_steps[b][a];
             if (d < 0 || d >= T)
-                FAIL("connection '%s' -> '%s': a delay of %d steps %s", md->name[a], md->name[b], d,
+                return nn_fail(err, n, "connection '%s' -> '%s': a delay of %d steps %s", md->name[a], md->name[b], d,
                      d < 0 ? "is negative" : "is not shorter than the episode");
             if (d > max)
                 max = d;
@@ -122,11 +116,11 @@ int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err,
     if (max == 0)
         return 0;
     if ((nn->cfg.cell != MNET_NN_GRU && nn->cfg.cell != MNET_NN_RNN) || nn->cfg.n_layers != 1)
-        FAIL("delays between modules need one layer of a gru or rnn cell");
+        return nn_fail(err, n, "delays between modules need one layer of a gru or rnn cell");
     if (total != H)
-        FAIL("delays: the module sizes add up to %ld, but the network has %d units", total, H);
+        return nn_fail(err, n, "delays: the module sizes add up to %ld, but the network has %d units", total, H);
     if (nn->delays.n_modules > 0)
-        FAIL("delays: already set");
+        return nn_fail(err, n, "delays: already set");
     mnet_nn_delays *dl = &nn->delays;
     dl->n_modules = M;
     dl->max = max;
@@ -144,5 +138,4 @@ int mnet_nn_set_delays(mnet_nn *nn, const mnet_nn_modular *md, int T, char *err,
     }
     nn->act_rows += H; /* dhd of the one layer */
     return 0;
-#undef FAIL
 }

@@ -130,6 +130,9 @@ static inline mnet_real nn_sigmoid(mnet_real x)
  * pages, so without this every row of every step is a cache miss. */
 void nn_prefetch(const mnet_real *p, long ld, int rows, int n);
 
+/* A check's failure: the message into err (when err and n > 0); -1. */
+int nn_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* dst (rows x n, ldd) = src (rows x n, lds); src NULL: zeros. */
 void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows, int n);
 

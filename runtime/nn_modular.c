@@ -21,62 +21,55 @@ static int in_unit(double p) { return p >= 0 && p <= 1; } /* NaN fails */
 
 int mnet_nn_modular_check(const mnet_nn *nn, const mnet_nn_modular *md, char *err, size_t n)
 {
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        if (err && n > 0)                                                                          \
-            snprintf(err, n, __VA_ARGS__);                                                         \
-        return -1;                                                                                 \
-    } while (0)
     const int H = nn->cfg.n_hidden, n_in = nn->cfg.n_input, M = md->n_modules;
     if (nn->cfg.cell != MNET_NN_GRU && nn->cfg.cell != MNET_NN_RNN)
-        FAIL("modular network: modules need a gru or rnn cell");
+        return nn_fail(err, n, "modular network: modules need a gru or rnn cell");
     if (nn->cfg.n_layers != 1)
-        FAIL("modular network: modules need one layer (got %d)", nn->cfg.n_layers);
+        return nn_fail(err, n, "modular network: modules need one layer (got %d)", nn->cfg.n_layers);
     if (M < 1 || M > MNET_NN_MAX_MODULES)
-        FAIL("modular network: %d modules (1 to %d)", M, MNET_NN_MAX_MODULES);
+        return nn_fail(err, n, "modular network: %d modules (1 to %d)", M, MNET_NN_MAX_MODULES);
     if (md->n_sources < 0 || md->n_sources > MNET_NN_MAX_SOURCES)
-        FAIL("modular network: %d input sources (0 to %d)", md->n_sources, MNET_NN_MAX_SOURCES);
+        return nn_fail(err, n, "modular network: %d input sources (0 to %d)", md->n_sources, MNET_NN_MAX_SOURCES);
     long total = 0;
     int readout = 0;
     for (int m = 0; m < M; m++) {
         const char *nm = md->name[m];
         if (md->size[m] < 1)
-            FAIL("module '%s': size %d (at least 1 unit)", nm, md->size[m]);
+            return nn_fail(err, n, "module '%s': size %d (at least 1 unit)", nm, md->size[m]);
         total += md->size[m];
         if (md->excitatory[m] >= 0 && !in_unit(md->excitatory[m]))
-            FAIL("module '%s': excitatory proportion %g is outside [0, 1]", nm, md->excitatory[m]);
+            return nn_fail(err, n, "module '%s': excitatory proportion %g is outside [0, 1]", nm, md->excitatory[m]);
         if (md->excitatory[m] != md->excitatory[m])
-            FAIL("module '%s': excitatory proportion is not a number", nm);
+            return nn_fail(err, n, "module '%s': excitatory proportion is not a number", nm);
         readout |= md->drives_readout[m] != 0;
         for (int a = 0; a < M; a++) {
             if (!in_unit(md->frac[m][a]))
-                FAIL("connection '%s' -> '%s': fraction of projecting units %g is outside [0, 1]",
+                return nn_fail(err, n, "connection '%s' -> '%s': fraction of projecting units %g is outside [0, 1]",
                      md->name[a], nm, md->frac[m][a]);
             if (!in_unit(md->p[m][a]))
-                FAIL("connection '%s' -> '%s': probability %g is outside [0, 1]", md->name[a], nm,
+                return nn_fail(err, n, "connection '%s' -> '%s': probability %g is outside [0, 1]", md->name[a], nm,
                      md->p[m][a]);
         }
         for (int s = 0; s < md->n_sources; s++)
             if (!in_unit(md->reach[s][m]))
-                FAIL("input '%s' -> module '%s': probability %g is outside [0, 1]",
+                return nn_fail(err, n, "input '%s' -> module '%s': probability %g is outside [0, 1]",
                      md->source_name[s], nm, md->reach[s][m]);
     }
     if (total != H)
-        FAIL("modular network: the module sizes add up to %ld, but the network has %d units",
+        return nn_fail(err, n, "modular network: the module sizes add up to %ld, but the network has %d units",
              total, H);
     if (!readout)
-        FAIL("modular network: no module drives the read-out");
+        return nn_fail(err, n, "modular network: no module drives the read-out");
     for (int s = 0; s < md->n_sources; s++) {
         const int f = md->source_first[s], c = md->source_count[s];
         if (f < 0 || c < 1 || f > n_in - c)
-            FAIL("input '%s': columns %d .. %d are outside the network's %d inputs",
+            return nn_fail(err, n, "input '%s': columns %d .. %d are outside the network's %d inputs",
                  md->source_name[s], f, f + c - 1, n_in);
         for (int r = 0; r < s; r++)
             if (f < md->source_first[r] + md->source_count[r] && md->source_first[r] < f + c)
-                FAIL("inputs '%s' and '%s' overlap", md->source_name[r], md->source_name[s]);
+                return nn_fail(err, n, "inputs '%s' and '%s' overlap", md->source_name[r], md->source_name[s]);
     }
     return 0;
-#undef FAIL
 }
 
 /* unit -> module (units are consecutive per module) */

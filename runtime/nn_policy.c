@@ -4,6 +4,7 @@
  * nn_lstm.c and nn_rnn.c; shapes and layout are described in mnet_nn.h. */
 #include "nn_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@ enum {
 };
 
 /* ---- small helpers shared with the cell files ---- */
+
+int nn_fail(char *err, size_t n, const char *fmt, ...)
+{
+    if (err && n > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
 
 void nn_copy(mnet_real *dst, long ldd, const mnet_real *src, long lds, int rows, int n)
 {
