@@ -721,17 +721,20 @@ int task_check_delays(mnet_ctx *ctx, const task_spec *t, double step)
     for (int b = 0; b < md->n_modules && b < MNET_NN_MAX_MODULES; b++)
         for (int a = 0; a < md->n_modules && a < MNET_NN_MAX_MODULES; a++) {
             const double time = md->delay_time[b][a];
-            const int steps = md->delay_steps[b][a];
             if (step <= 0 && time > 0 && time >= t->cfg.duration) {
                 mnet_error(ctx, t->delay_loc[b][a],
                            "connection '%s' -> '%s': a delay of %g ms is not shorter than the episode (%g ms)",
                            md->name[a], md->name[b], time * 1e3, t->cfg.duration * 1e3);
                 errors++;
-            } else if (step > 0 && steps + (double)lround(time / step) >= T) {
+                continue;
+            }
+            /* in steps, as the trainer will count them (-1: too many) */
+            const double d = step > 0 ? mnet_modular_delay_steps(md, b, a, step) : 0;
+            if (!(d >= 0 && (step <= 0 || d < T))) {
                 mnet_error(ctx, t->delay_loc[b][a],
                            "connection '%s' -> '%s': a delay of %.0f steps is not shorter than the episode (%.0f "
                            "steps of %g ms)",
-                           md->name[a], md->name[b], steps + (double)lround(time / step), T, step * 1e3);
+                           md->name[a], md->name[b], d >= 0 ? d : md->delay_steps[b][a] + time / step, T, step * 1e3);
                 errors++;
             }
         }

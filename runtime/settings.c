@@ -601,6 +601,14 @@ int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t n)
     return 0;
 }
 
+double mnet_modular_delay_steps(const mnet_nn_modular *md, int to, int from, double step)
+{
+    const double s = md->delay_time[to][from] / step;
+    if (!(s >= 0 && s < 1e8) || md->delay_steps[to][from] < 0)
+        return -1;
+    return md->delay_steps[to][from] + (double)lround(s);
+}
+
 int mnet_policy_check(const mnet_task_config *cfg, char *err, size_t n)
 {
     if (cfg->spectral_radius > 0 && cfg->cell == MNET_NN_MLP) {

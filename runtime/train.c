@@ -223,13 +223,13 @@ int mnet_train_network(const mnet_task_config *cfg, const mnet_model *m, int n_i
     mnet_nn_modular d = cfg->modular;
     for (int b = 0; b < d.n_modules && b < MNET_NN_MAX_MODULES; b++)
         for (int a = 0; a < d.n_modules && a < MNET_NN_MAX_MODULES; a++) {
-            double s = d.delay_time[b][a] / m->step_size;
-            if (!(s >= 0 && s < 1e8)) {
+            const double s = mnet_modular_delay_steps(&cfg->modular, b, a, m->step_size);
+            if (s < 0) {
                 msg(err, n, "train: connection '%.*s' -> '%.*s': a delay of %g s is negative or too long",
                     MNET_NN_NAME - 1, d.name[a], MNET_NN_NAME - 1, d.name[b], d.delay_time[b][a]);
                 return -1;
             }
-            d.delay_steps[b][a] += (int)lround(s);
+            d.delay_steps[b][a] = (int)s;
             d.delay_time[b][a] = 0;
         }
     char why[400];

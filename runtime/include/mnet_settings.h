@@ -153,6 +153,12 @@ int mnet_run_check(const mnet_task_config *cfg, char *err, size_t err_size);
  * mnet_run_check.  0, or -1 with a message naming the module or source. */
 int mnet_modular_check(const mnet_task_config *cfg, char *err, size_t err_size);
 
+/* The delay of module pair [to][from] of md in steps of `step` seconds:
+ * delay_steps plus round(delay_time / step); -1 when that is negative or
+ * absurd (1e8 steps or more).  The one rule the compiler's check and the
+ * trainer's network both use. */
+double mnet_modular_delay_steps(const mnet_nn_modular *md, int to, int from, double step);
+
 /* Checks the policy's options against its cell: spectral radius and a
  * learned initial state need a recurrent cell (not the mlp), the
  * rectified-tanh candidate is not the lstm's.  Called by mnet_run_check.
