@@ -617,6 +617,29 @@ static int load_header(reader *r, mnet_checkpoint *out)
     return 0;
 }
 
+/* Section idx: n reals, allocated once its length is known to be in the
+ * file (*owned, for mnet_checkpoint_free), in the host's byte order, into
+ * *out.  0, or -1 with the message in r. */
+static int read_reals(reader *r, int idx, size_t n, void **owned, mnet_real **out)
+{
+    ull len;
+    uint32_t crc;
+    const size_t rs = sizeof(mnet_real);
+    if (section_head(r, idx, (ull)n * rs, &len, &crc) != 0)
+        return -1;
+    mnet_real *arr = malloc(n ? n * rs : 1);
+    if (!arr)
+        return io_err(r->err, r->n, "'%s': out of memory for section '%s' (%zu reals)", r->path,
+                      ckpt_sections[idx].name, n);
+    *owned = arr;
+    if (section_body(r, idx, arr, len, crc) != 0)
+        return -1;
+    if (!io_host_le())
+        io_swap_bytes(arr, n, rs);
+    *out = arr;
+    return 0;
+}
+
 static int load_sections(reader *r, mnet_checkpoint *out)
 {
     ull len;
@@ -652,25 +675,12 @@ static int load_sections(reader *r, mnet_checkpoint *out)
         return malformed(r, "metadata", base + strlen(meta), "a NUL byte in the text");
     out->meta = meta;
 
-    /* params, adam_m, adam_v: each allocated once its length is known to
-     * be in the file */
+    /* params, adam_m, adam_v */
     const size_t np = out->n_params, rs = sizeof(mnet_real);
     mnet_real **dst[3] = {&out->params, &out->adam_m, &out->adam_v};
-    for (int k = 0; k < 3; k++) {
-        int idx = SEC_PARAMS + k;
-        if (section_head(r, idx, (ull)np * rs, &len, &crc) != 0)
+    for (int k = 0; k < 3; k++)
+        if (read_reals(r, SEC_PARAMS + k, np, &out->owned_[2 + k], dst[k]) != 0)
             return -1;
-        mnet_real *arr = malloc(np ? np * rs : 1);
-        if (!arr)
-            return io_err(r->err, r->n, "'%s': out of memory for section '%s' (%zu parameters)",
-                          r->path, ckpt_sections[idx].name, np);
-        out->owned_[2 + k] = arr;
-        if (section_body(r, idx, arr, len, crc) != 0)
-            return -1;
-        if (!io_host_le())
-            io_swap_bytes(arr, np, rs);
-        *dst[k] = arr;
-    }
 
     /* state */
     unsigned char st[CKPT_STATE_SIZE];
@@ -689,17 +699,10 @@ static int load_sections(reader *r, mnet_checkpoint *out)
 
     /* a modular network's masks and signs (2 n_params reals) */
     if (r->n_sections > CKPT_N_SECTIONS) {
-        if (section_head(r, SEC_MASK, 2 * (ull)np * rs, &len, &crc) != 0)
+        mnet_real *arr;
+        base = r->off + CKPT_SECTION_HEAD;
+        if (read_reals(r, SEC_MASK, 2 * np, &out->owned_[5], &arr) != 0)
             return -1;
-        mnet_real *arr = malloc(np ? 2 * np * rs : 1);
-        if (!arr)
-            return io_err(r->err, r->n, "'%s': out of memory for section 'masks' (%zu parameters)", r->path, np);
-        out->owned_[5] = arr;
-        base = r->off;
-        if (section_body(r, SEC_MASK, arr, len, crc) != 0)
-            return -1;
-        if (!io_host_le())
-            io_swap_bytes(arr, 2 * np, rs);
         long bad = bad_mask(arr, arr + np, np);
         if (bad >= 0) {
             char what[160];
